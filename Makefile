@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup db superuser lint check clean
+
+run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT)
+	@echo ""
+	@echo "  Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Create an admin user with:  make superuser"
+	@echo "  (or: $(PY) manage.py createsuperuser)"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup ## set up, then run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(INSTALLED)
+
+db: setup ## migrate and load the seed roundup (idempotent)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_seed
+
+superuser: db ## create an admin user interactively
+	$(PY) manage.py createsuperuser
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+check: setup ## Django's checks and a check that no migration is missing
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache

@@ -1,0 +1,32 @@
+"""Load the seed roundup, unless it is already there.
+
+``make run`` calls this on every start: the first time it loads the fixture,
+afterwards it leaves the issue alone so that local edits survive. The fixture
+uses natural keys, so ``loaddata`` itself never collides with rows an editor
+created and loading it twice changes nothing.
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from papers.models import Issue
+
+SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "roundup-2024-06-h2.json"
+SEED_ISSUE_SLUG = "2024-06-h2"
+
+
+class Command(BaseCommand):
+    help = "Load the seed roundup (second half of June 2024) if it is not loaded yet."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true",
+            help="Load the fixture even if the issue exists (restores its seed content).",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not force and Issue.objects.filter(slug=SEED_ISSUE_SLUG).exists():
+            self.stdout.write(f"Seed issue {SEED_ISSUE_SLUG} is already loaded; left as it is.")
+            return
+        call_command("loaddata", str(SEED_FIXTURE), verbosity=options["verbosity"])

@@ -1,0 +1,326 @@
+"""Issues, sections and entries: the archive of roundups.
+
+An ``Issue`` is one biweekly roundup; a ``Section`` is a category that recurs
+across issues; an ``Entry`` is one paper's summary inside one issue and one
+section. ``published()`` on the querysets is the only definition of what the
+public may see.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+from taggit.models import TagBase, TaggedItemBase
+
+from . import arxiv
+from .markdown import render_markdown
+
+
+class ArxivIdField(models.CharField):
+    """A CharField that stores arXiv ids in their bare form.
+
+    Model validation (and so every admin form) normalises what the editor
+    typed and reports anything that is not an id; ``pre_save`` normalises ids
+    set in code too.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        return arxiv.normalize_arxiv_id(super().to_python(value))
+
+    def pre_save(self, model_instance, add):
+        value = arxiv.normalize_arxiv_id(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class IssueQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+    def published(self):
+        """Issues readers may see: published or scheduled, and due by now.
+
+        A scheduled issue becomes public when its time comes, with no worker
+        having to flip its status.
+        """
+        return self.filter(
+            status__in=[Issue.Status.PUBLISHED, Issue.Status.SCHEDULED],
+            published_at__lte=timezone.now(),
+        )
+
+
+class Issue(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SCHEDULED = "scheduled", "定时发布"
+        PUBLISHED = "published", "已发布"
+
+    title = models.CharField("标题", max_length=200)
+    slug = models.SlugField(
+        "网址名", max_length=80, unique=True,
+        help_text="用于网址的英文短名，如 2024-06-h2。",
+    )
+    period_start = models.DateField("起始日期")
+    period_end = models.DateField("截止日期")
+    intro = models.TextField("导言", blank=True, help_text="支持 Markdown。")
+    intro_html = models.TextField(editable=False, blank=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.DRAFT,
+        db_index=True,
+    )
+    published_at = models.DateTimeField(
+        "发布时间", null=True, blank=True, db_index=True,
+        help_text="定时发布时为生效时间；发布时留空则取当前时间。",
+    )
+    source_url = models.URLField(
+        "原文链接", blank=True, max_length=500,
+        help_text="本期首发于别处时填写。",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IssueQuerySet.as_manager()
+    markdown_fields = {"intro": "intro_html"}
+
+    class Meta:
+        ordering = ["-period_end", "-pk"]
+        verbose_name = "期刊"
+        verbose_name_plural = "期刊"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")),
+                name="issue_period_end_after_start",
+                violation_error_message="截止日期不能早于起始日期。",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="issue_public_has_publication_time",
+                violation_error_message="已发布或定时发布的期刊需要发布时间。",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("papers:issue_detail", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        if self.status == self.Status.SCHEDULED and self.published_at is None:
+            raise ValidationError({"published_at": "定时发布需要填写发布时间。"})
+
+    @property
+    def is_public(self):
+        return (
+            self.status != self.Status.DRAFT
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+
+class SectionManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Section(models.Model):
+    name = models.CharField("名称", max_length=100, unique=True)
+    slug = models.SlugField(
+        "网址名", max_length=80, unique=True,
+        help_text="用于网址的英文短名，如 rag 或 safety-alignment。",
+    )
+    description = models.TextField("说明", blank=True)
+    position = models.PositiveSmallIntegerField("显示顺序", default=0)
+
+    objects = SectionManager()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = "栏目"
+        verbose_name_plural = "栏目"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("papers:section_detail", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class TagManager(models.Manager):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+
+class Tag(TagBase):
+    """A tag; names are unique regardless of case ("RAG" is "rag")."""
+
+    objects = TagManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "标签"
+        verbose_name_plural = "标签"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_unique_ignoring_case",
+                violation_error_message="已有同名标签（不区分大小写）。",
+            ),
+        ]
+
+    def get_absolute_url(self):
+        return reverse("papers:tag_detail", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.name,)
+
+
+class TaggedEntryManager(models.Manager):
+    def get_by_natural_key(self, issue_slug, section_slug, position, tag_name):
+        return self.get(
+            content_object=Entry.objects.get_by_natural_key(issue_slug, section_slug, position),
+            tag__name=tag_name,
+        )
+
+
+class TaggedEntry(TaggedItemBase):
+    """The tag–entry link: a plain foreign key, not a generic relation."""
+
+    objects = TaggedEntryManager()
+
+    content_object = models.ForeignKey(
+        "Entry", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="tagged_entries")
+
+    class Meta:
+        verbose_name = "条目标签"
+        verbose_name_plural = "条目标签"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag"], name="tagged_entry_unique"
+            ),
+        ]
+
+    def natural_key(self):
+        return (*self.content_object.natural_key(), self.tag.name)
+
+    natural_key.dependencies = ["papers.entry", "papers.tag"]
+
+
+class EntryQuerySet(models.QuerySet):
+    def get_by_natural_key(self, issue_slug, section_slug, position):
+        return self.get(issue__slug=issue_slug, section__slug=section_slug, position=position)
+
+    def published(self):
+        """Entries of published issues: the only public entries."""
+        return self.filter(issue__in=Issue.objects.published())
+
+    def for_listing(self):
+        """Everything a list of entries prints, in a fixed number of queries."""
+        return self.select_related("issue", "section").prefetch_related("tags")
+
+
+class Entry(models.Model):
+    issue = models.ForeignKey(
+        Issue, on_delete=models.CASCADE, related_name="entries", verbose_name="期刊"
+    )
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, related_name="entries", verbose_name="栏目"
+    )
+    position = models.PositiveSmallIntegerField("序号", default=1)
+    title = models.CharField("论文标题", max_length=300)
+    arxiv_id = ArxivIdField(
+        "arXiv 编号", blank=True, db_index=True,
+        help_text="可粘贴 arXiv 链接或编号，保存时规范为 2406.15877 的形式。",
+    )
+    url = models.URLField(
+        "链接", blank=True, max_length=500, help_text="论文不在 arXiv 上时填写。"
+    )
+    authors = models.CharField("作者", max_length=500, blank=True)
+    summary = models.TextField("摘要", help_text="支持 Markdown。")
+    summary_html = models.TextField(editable=False, blank=True)
+    tags = TaggableManager(
+        through=TaggedEntry, blank=True, verbose_name="标签",
+        help_text="用逗号、顿号或分号分隔，如：长上下文，检索增强生成、幻觉",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntryQuerySet.as_manager()
+    markdown_fields = {"summary": "summary_html"}
+
+    class Meta:
+        ordering = ["issue", "section__position", "section__name", "position"]
+        verbose_name = "条目"
+        verbose_name_plural = "条目"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "section", "position"],
+                name="entry_unique_position_in_issue_section",
+                violation_error_message="本期该栏目中已有这个序号的条目。",
+            ),
+            models.CheckConstraint(
+                condition=~Q(arxiv_id="") | ~Q(url=""),
+                name="entry_has_arxiv_id_or_url",
+                violation_error_message="请填写 arXiv 编号或链接。",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"{self.issue.get_absolute_url()}#{self.anchor}"
+
+    def natural_key(self):
+        return (self.issue.slug, self.section.slug, self.position)
+
+    natural_key.dependencies = ["papers.issue", "papers.section"]
+
+    @property
+    def anchor(self):
+        return f"entry-{self.pk}"
+
+    @property
+    def link(self):
+        """Where the paper itself is: its arXiv abstract, or the given URL."""
+        return arxiv.abstract_url(self.arxiv_id) if self.arxiv_id else self.url
+
+    @property
+    def pdf_link(self):
+        return arxiv.pdf_url(self.arxiv_id) if self.arxiv_id else ""
+
+    def get_paper_url(self):
+        if self.arxiv_id:
+            return reverse("papers:paper_detail", kwargs={"arxiv_id": self.arxiv_id})
+        return ""
+
+
+def render_derived_fields(sender, instance, **kwargs):
+    """Fill the ``*_html`` fields before every save, fixture loads included.
+
+    ``loaddata`` saves with ``raw=True`` and skips ``Model.save()``, but it
+    still sends ``pre_save``, so rendering here keeps loaded rows right.
+    """
+    for source, target in sender.markdown_fields.items():
+        setattr(instance, target, render_markdown(getattr(instance, source)))
+
+
+models.signals.pre_save.connect(render_derived_fields, sender=Issue)
+models.signals.pre_save.connect(render_derived_fields, sender=Entry)

@@ -1,0 +1,66 @@
+"""Shared fixtures: static files as production builds them, and small factories."""
+
+import datetime
+import itertools
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from papers.models import Entry, Issue, Section
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """Pages print hashed static names (DEBUG is off in tests), which need the
+    manifest that ``collectstatic`` writes: build it once, into a temp folder."""
+    from django.conf import settings
+
+    static_root = tmp_path_factory.mktemp("static")
+    original = settings.STATIC_ROOT
+    settings.STATIC_ROOT = static_root
+    call_command("collectstatic", interactive=False, verbosity=0)
+    yield static_root
+    settings.STATIC_ROOT = original
+
+
+def make_section(**fields):
+    n = next(_counter)
+    fields.setdefault("name", f"栏目{n}")
+    fields.setdefault("slug", f"section-{n}")
+    fields.setdefault("position", n)
+    return Section.objects.create(**fields)
+
+
+def make_issue(status=Issue.Status.PUBLISHED, **fields):
+    n = next(_counter)
+    start = datetime.date(2024, 1, 1) + datetime.timedelta(days=14 * n)
+    fields.setdefault("title", f"第{n}期 大模型论文")
+    fields.setdefault("slug", f"issue-{n}")
+    fields.setdefault("period_start", start)
+    fields.setdefault("period_end", start + datetime.timedelta(days=13))
+    fields.setdefault("intro", "本期**导言**。")
+    if status != Issue.Status.DRAFT:
+        fields.setdefault("published_at", timezone.now() - datetime.timedelta(hours=n))
+    return Issue.objects.create(status=status, **fields)
+
+
+def make_entry(issue, section, tags=(), **fields):
+    n = next(_counter)
+    fields.setdefault("title", f"Paper number {n}")
+    fields.setdefault("arxiv_id", f"2406.{10000 + n}")
+    fields.setdefault("summary", f"第{n}篇论文的摘要，讨论长上下文。")
+    fields.setdefault("position", n)
+    entry = Entry.objects.create(issue=issue, section=section, **fields)
+    if tags:
+        entry.tags.add(*tags)
+    return entry
+
+
+@pytest.fixture
+def seed(db):
+    """The seed roundup, loaded from the project's fixture as `make run` does."""
+    call_command("load_seed", verbosity=0)
+    return Issue.objects.get(slug="2024-06-h2")
