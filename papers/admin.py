@@ -6,7 +6,7 @@ in one save (see ``EntryInlineFormSet``).
 """
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
@@ -15,6 +15,9 @@ from taggit.models import Tag as TaggitTag
 from .models import Entry, Issue, Section, Tag
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
+
+# A link typed without a scheme is an https link (Django 6's default).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class EntryInlineFormSet(BaseInlineFormSet):
@@ -50,6 +53,7 @@ class EntryInlineFormSet(BaseInlineFormSet):
 class EntryInline(admin.StackedInline):
     model = Entry
     formset = EntryInlineFormSet
+    formfield_overrides = HTTPS_URLS
     extra = 1
     fields = [
         ("section", "position"),
@@ -69,6 +73,7 @@ class EntryInline(admin.StackedInline):
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
     inlines = [EntryInline]
+    formfield_overrides = HTTPS_URLS
     list_display = ["title", "status", "period", "entry_count", "published_at"]
     list_filter = ["status", "period_end"]
     search_fields = ["title", "slug", "intro"]
@@ -126,6 +131,7 @@ class EntryAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
     autocomplete_fields = ["issue"]
+    formfield_overrides = HTTPS_URLS
     fields = [
         "issue",
         ("section", "position"),
