@@ -43,6 +43,8 @@ def test_twenty_entries_in_the_article_order(seed):
     assert len(entries) == 20
     assert [e.arxiv_id for e in entries] == SEED_IDS
     assert all(e.summary_html.startswith("<p>") for e in entries)
+    # The Markdown survived: the summaries that list findings render real lists.
+    assert sum("<ul>" in e.summary_html for e in entries) >= 3
 
 
 @pytest.mark.skipif(not SEED_TABLE.exists(), reason="shared/seed is not beside this clone")
