@@ -17,6 +17,8 @@ run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup ## set up, then run the whole test suite
+	@command -v $${CHROMIUM_PATH:-/usr/bin/chromium} >/dev/null || echo "NOTE: chromium is not \
+	installed, so the browser tests are skipped (sudo apt-get install chromium fonts-noto-cjk)."
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(INSTALLED)

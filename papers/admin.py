@@ -10,14 +10,40 @@ from django.db import models, transaction
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
+from taggit.forms import TagWidget
+from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
 from .models import Entry, Issue, Section, Tag
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
 
-# A link typed without a scheme is an https link (Django 6's default).
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+TAG_SUGGESTIONS_SHOWN = 500
+
+ENTRY_FIELD_OVERRIDES = {
+    # A link typed without a scheme is an https link (Django 6's default).
+    models.URLField: {"assume_scheme": "https"},
+    # Suggest existing tags (static/js/tag-input.js completes the last one).
+    TaggableManager: {
+        "widget": TagWidget(
+            attrs={"class": "vTextField tag-input", "list": "tag-suggestions",
+                   "autocomplete": "off", "spellcheck": "false"}
+        )
+    },
+}
+
+
+class TagSuggestionsMixin:
+    """Puts the most used tag names in the change form for the tag inputs."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        names = (
+            Tag.objects.annotate(uses=Count("tagged_entries"))
+            .order_by("-uses", "name")
+            .values_list("name", flat=True)[:TAG_SUGGESTIONS_SHOWN]
+        )
+        extra_context = {**(extra_context or {}), "tag_suggestions": list(names)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 class EntryInlineFormSet(BaseInlineFormSet):
@@ -53,7 +79,7 @@ class EntryInlineFormSet(BaseInlineFormSet):
 class EntryInline(admin.StackedInline):
     model = Entry
     formset = EntryInlineFormSet
-    formfield_overrides = HTTPS_URLS
+    formfield_overrides = ENTRY_FIELD_OVERRIDES
     extra = 1
     fields = [
         ("section", "position"),
@@ -71,9 +97,9 @@ class EntryInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(TagSuggestionsMixin, admin.ModelAdmin):
     inlines = [EntryInline]
-    formfield_overrides = HTTPS_URLS
+    formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "status", "period", "entry_count", "published_at"]
     list_filter = ["status", "period_end"]
     search_fields = ["title", "slug", "intro"]
@@ -125,13 +151,13 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(TagSuggestionsMixin, admin.ModelAdmin):
     list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
     list_filter = ["issue__status", "section", "issue", "tags"]
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
     autocomplete_fields = ["issue"]
-    formfield_overrides = HTTPS_URLS
+    formfield_overrides = ENTRY_FIELD_OVERRIDES
     fields = [
         "issue",
         ("section", "position"),

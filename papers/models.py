@@ -246,7 +246,7 @@ class Entry(models.Model):
     position = models.PositiveSmallIntegerField("序号", default=1)
     title = models.CharField("论文标题", max_length=300)
     arxiv_id = ArxivIdField(
-        "arXiv 编号", blank=True, db_index=True,
+        "论文的 arXiv 编号", blank=True, db_index=True,
         help_text="可粘贴 arXiv 链接或编号，保存时规范为 2406.15877 的形式。",
     )
     url = models.URLField(

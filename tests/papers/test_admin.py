@@ -90,6 +90,14 @@ def test_an_editor_writes_an_issue_with_entries_and_tags_then_readers_see_it(cli
     assert [e.title for e in tag_page.context["entries"]] == ["LongRAG"]
 
 
+def test_the_tag_inputs_suggest_existing_tags_most_used_first(client, editor, seed):
+    soup = BeautifulSoup(client.get(ADD_ISSUE).content, "html.parser")
+    assert soup.find("input", id="id_entries-0-tags")["list"] == "tag-suggestions"
+    names = [option["value"] for option in soup.find("datalist", id="tag-suggestions")("option")]
+    assert names[0] == "基准测试" and set(names) == set(Tag.objects.values_list("name", flat=True))
+    assert soup.find("script", src=lambda src: src and "tag-input" in src)
+
+
 def test_a_bad_arxiv_id_is_reported_and_what_the_editor_typed_stays(client, editor):
     section = make_section()
     data = form_data(client.get(ADD_ISSUE), "issue_form")

@@ -1,0 +1,42 @@
+"""A reader and an editor in a real browser."""
+
+import pytest
+from django.contrib.auth.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_reader_goes_from_the_latest_issue_to_a_tag_and_narrows_it(live_server, seed, page):
+    page.goto(live_server.url)
+    assert "2024年6月后2周" in page.locator("h1").inner_text()
+    page.locator("article#entry-{} .tags a".format(
+        seed.entries.get(arxiv_id="2406.15319").pk), has_text="长上下文").click()
+    page.wait_for_url("**/tags/**")
+    assert page.locator("h1").inner_text() == "长上下文"
+    page.get_by_role("link", name="与其他条件组合筛选").click()
+    page.locator(".tag-cloud a", has_text="基准测试").click()
+    chips = page.locator(".active-filters li").all_inner_texts()
+    assert any("长上下文" in chip for chip in chips) and any("基准测试" in chip for chip in chips)
+    count = page.locator(".result-count").inner_text()
+    expected = seed.entries.filter(tags__name="长上下文").filter(tags__name="基准测试").count()
+    assert f"共 {expected} 篇论文" in count
+    page.get_by_role("link", name="移除筛选 标签 基准测试").click()
+    assert "基准测试" not in " ".join(page.locator(".active-filters li").all_inner_texts())
+
+
+def test_an_editor_gets_existing_tags_suggested_after_a_chinese_separator(
+    live_server, seed, page, screenshot
+):
+    User.objects.create_superuser("editor", "editor@example.com", "correct horse battery")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "correct horse battery")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/papers/issue/add/")
+    tags = page.locator("#id_entries-0-tags")
+    tags.click()
+    tags.press_sequentially("长上下文，检")
+    options = page.eval_on_selector_all("#tag-suggestions option", "os => os.map(o => o.value)")
+    assert "长上下文，检索增强生成" in options
+    assert not any(value.endswith("，长上下文") for value in options)  # already typed
+    screenshot("admin-issue-add", full_page=False)
