@@ -121,14 +121,6 @@ class Issue(models.Model):
         if self.status == self.Status.SCHEDULED and self.published_at is None:
             raise ValidationError({"published_at": "定时发布需要填写发布时间。"})
 
-    @property
-    def is_public(self):
-        return (
-            self.status != self.Status.DRAFT
-            and self.published_at is not None
-            and self.published_at <= timezone.now()
-        )
-
 
 class SectionManager(models.Manager):
     def get_by_natural_key(self, slug):

@@ -7,7 +7,6 @@ page runs the same number of queries whatever the number of entries.
 from itertools import groupby
 
 from django.db.models import Count, Max
-from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
@@ -197,6 +196,7 @@ class PaperDetailView(ListView):
 
     template_name = "papers/paper_detail.html"
     context_object_name = "entries"
+    allow_empty = False  # a paper no published issue covered is a 404
 
     def get_queryset(self):
         return (
@@ -208,9 +208,6 @@ class PaperDetailView(ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        entries = context["entries"]
-        if not entries:
-            raise Http404("本站还没有收录这篇论文。")
-        context["paper"] = entries[0]
+        context["paper"] = context["entries"][0]
         context["arxiv_id"] = self.kwargs["arxiv_id"]
         return context

@@ -74,7 +74,7 @@ def test_an_editor_writes_an_issue_with_entries_and_tags_then_readers_see_it(cli
         class_="errornote")
 
     issue = Issue.objects.get(slug="2024-07-h1")
-    assert issue.is_public
+    assert Issue.objects.published().filter(pk=issue.pk).exists()
     assert issue.intro_html == "<p>本期<strong>重点</strong>是检索增强。</p>"
     longrag, wild = issue.entries.order_by("section__position")
     assert longrag.arxiv_id == "2406.15319" and wild.arxiv_id == "2406.18510"
