@@ -169,3 +169,36 @@ def test_static_files_are_served_compressed(client, collected_static):
     assert response.status_code == 200
     assert response["Content-Encoding"] == "br"
     assert "max-age=315360000" in response["Cache-Control"]
+
+
+LIST_PAGES = ["/", "/issues/", "/entries/", "/tags/", "/tags/基准测试/", "/sections/",
+              "/sections/rag/", "/papers/2406.15877/"]
+NASTY_QUERIES = ["page=abc", "page=99999", "page=-1", "page=%00", "page=" + "9" * 10_240,
+                 "x=" + "y" * 10_240, "q=%E4%B8%", "%FF%FE=%C0%AF", "page=1e3"]
+
+
+def test_bad_query_strings_never_give_a_500(client, seed):
+    statuses = {
+        (url, query[:40]): client.get(f"{url}?{query}").status_code
+        for url in LIST_PAGES
+        for query in NASTY_QUERIES
+    }
+    assert {case: code for case, code in statuses.items() if code not in (200, 400, 404)} == {}
+
+
+@pytest.mark.parametrize("path", ["/tags/%FF%FE/", "/issues/%C0%AF/", "/papers/%E4%B8/",
+                                  "/tags/" + "长" * 3_000 + "/"])
+def test_broken_paths_are_404s(client, seed, path):
+    assert client.get(path).status_code == 404
+
+
+def test_an_unexpected_error_shows_the_site_500_page(client, seed, monkeypatch):
+    def broken(self):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("papers.views.IssueListView.get_queryset", broken)
+    client.raise_request_exception = False
+    response = client.get("/issues/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "服务器出错了" in html and "database on fire" not in html
