@@ -6,6 +6,7 @@ then a missing secret key stops start-up instead of falling back to a default
 that would be public.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "taggit",
+    "reversion",
+    "reversion_compare",
+    "axes",
     "papers",
 ]
 
@@ -63,6 +67,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses sign-in for locked-out addresses and users before checking passwords.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "digestsite.urls"
@@ -119,6 +131,18 @@ STORAGES = {
 # Tags: Chinese separators split like commas, and "RAG" and "rag" are one tag.
 TAGGIT_CASE_INSENSITIVE = True
 TAGGIT_TAGS_FROM_STRING = "papers.tags.parse_tags"
+
+# Admin sign-in: five failures from one address, or for one user name, lock
+# that address or user out for fifteen minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# Who else has an issue open in the admin: kept in the cache for this long.
+EDITING_PRESENCE_SECONDS = 120
 
 SITE_NAME = os.environ.get("DIGEST_SITE_NAME", "大模型论文双周报")
 

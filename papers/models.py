@@ -6,6 +6,9 @@ section. ``published()`` on the querysets is the only definition of what the
 public may see.
 """
 
+import uuid
+
+import reversion
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -40,6 +43,24 @@ class ArxivIdField(models.CharField):
         return value
 
 
+class Versioned(models.Model):
+    """A row that gets a new random token at every save, so that an editor's
+    form can tell whether someone else saved the row since it was opened (see
+    papers.forms). A token, unlike a counter, never comes back after a revert.
+    Rows that were only loaded from a fixture have none yet."""
+
+    edit_token = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.edit_token = uuid.uuid4()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "edit_token"}
+        super().save(*args, **kwargs)
+
+
 class IssueQuerySet(models.QuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -56,7 +77,7 @@ class IssueQuerySet(models.QuerySet):
         )
 
 
-class Issue(models.Model):
+class Issue(Versioned):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
         SCHEDULED = "scheduled", "定时发布"
@@ -93,6 +114,7 @@ class Issue(models.Model):
         ordering = ["-period_end", "-pk"]
         verbose_name = "期刊"
         verbose_name_plural = "期刊"
+        permissions = [("publish_issue", "可以发布、定时发布和撤回期刊")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")),
@@ -114,6 +136,20 @@ class Issue(models.Model):
 
     def natural_key(self):
         return (self.slug,)
+
+    def publish(self, when=None):
+        """Make the issue public now, or at ``when`` (a scheduled issue)."""
+        now = timezone.now()
+        if when is not None and when > now:
+            self.status, self.published_at = self.Status.SCHEDULED, when
+        else:
+            self.status, self.published_at = self.Status.PUBLISHED, when or now
+        self.save()
+
+    def unpublish(self):
+        """Take the issue off every public page; it becomes a draft again."""
+        self.status = self.Status.DRAFT
+        self.save()
 
     def clean(self):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
@@ -228,7 +264,7 @@ class EntryQuerySet(models.QuerySet):
         return self.select_related("issue", "section").prefetch_related("tags")
 
 
-class Entry(models.Model):
+class Entry(Versioned):
     issue = models.ForeignKey(
         Issue, on_delete=models.CASCADE, related_name="entries", verbose_name="期刊"
     )
@@ -316,3 +352,10 @@ def render_derived_fields(sender, instance, **kwargs):
 
 models.signals.pre_save.connect(render_derived_fields, sender=Issue)
 models.signals.pre_save.connect(render_derived_fields, sender=Entry)
+
+
+# Revision history (django-reversion): an issue's versions include its entries,
+# and an entry's include its tags, so a restore brings all of them back.
+reversion.register(TaggedEntry)
+reversion.register(Entry, follow=["tagged_items"])
+reversion.register(Issue, follow=["entries"])

@@ -12,6 +12,16 @@ from papers.models import Entry, Issue, Section
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (presence, rate limits...)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def collected_static(tmp_path_factory):
     """Pages print hashed static names (DEBUG is off in tests), which need the
@@ -64,3 +74,23 @@ def seed(db):
     """The seed roundup, loaded from the project's fixture as `make run` does."""
     call_command("load_seed", verbosity=0)
     return Issue.objects.get(slug="2024-06-h2")
+
+
+def make_staff(username, group):
+    """A staff user in one of the editorial groups made by the data migration."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password="x", is_staff=True,
+                                    first_name=username.capitalize())
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor_user(db):
+    return make_staff("editor", "Editor")
+
+
+@pytest.fixture
+def publisher_user(db):
+    return make_staff("publisher", "Publisher")

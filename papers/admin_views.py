@@ -1,0 +1,85 @@
+"""Staff-only helpers behind the editors' admin pages.
+
+Each is mounted by ``papers.admin`` under /admin/ through ``admin_view``, so
+only signed-in staff reach them: the issue preview, the live Markdown preview,
+the arXiv look-up and the "who else is editing" heartbeat.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from . import arxiv_api, presence
+from .arxiv import normalize_arxiv_id
+from .markdown import render_markdown
+from .models import Entry, Issue
+from .views import group_by_section, issue_entries
+
+MAX_PREVIEW_CHARS = 50_000
+
+
+def preview_issue(request, object_id):
+    """The issue exactly as readers will see it (same template), for staff
+    only, marked as a preview, never cached and never indexed."""
+    issue = get_object_or_404(Issue, pk=object_id)
+    response = render(request, "papers/issue_detail.html", {
+        "issue": issue,
+        "sections": group_by_section(issue_entries(issue)),
+        "preview": True,
+    })
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_POST
+def markdown_preview(request):
+    """The stored HTML a summary will have: the site's one renderer."""
+    text = request.POST.get("text", "")[:MAX_PREVIEW_CHARS]
+    return JsonResponse({"html": render_markdown(text)})
+
+
+@require_GET
+def arxiv_metadata(request):
+    """Title, authors and abstract link of an arXiv id, for the entry form,
+    plus the published or draft entries that already cover the paper."""
+    try:
+        arxiv_id = normalize_arxiv_id(request.GET.get("id", ""))
+    except ValidationError as error:
+        return JsonResponse({"error": " ".join(error.messages)}, status=400)
+    if not arxiv_id:
+        return JsonResponse({"error": "请先填写 arXiv 编号。"}, status=400)
+    earlier = [
+        {"issue": entry.issue.title, "title": entry.title,
+         "url": reverse("admin:papers_entry_change", args=[entry.pk])}
+        for entry in Entry.objects.filter(arxiv_id=arxiv_id)
+        .exclude(issue_id=request.GET.get("issue") or None)
+        .select_related("issue")[:10]
+    ]
+    payload = {"arxiv_id": arxiv_id, "earlier": earlier}
+    try:
+        paper = arxiv_api.fetch_one(arxiv_id)
+    except arxiv_api.ArxivUnavailable as error:
+        return JsonResponse({**payload, "error": str(error)}, status=503)
+    except arxiv_api.ArxivResponseError as error:
+        return JsonResponse({**payload, "error": str(error)}, status=502)
+    if paper is None:
+        return JsonResponse({**payload, "error": f"arXiv 上没有 {arxiv_id}。"}, status=404)
+    return JsonResponse({
+        **payload,
+        "title": paper.title,
+        "authors": paper.authors_text(Entry._meta.get_field("authors").max_length),
+        "abstract_url": paper.abstract_url,
+    })
+
+
+@require_POST
+def editing_heartbeat(request, object_id):
+    """Keeps this editor listed as having the issue open; returns the others."""
+    issue = get_object_or_404(Issue, pk=object_id)
+    presence.mark_editing(issue, request.user)
+    others = presence.others_editing(issue, request.user)
+    return JsonResponse({"others": [{"name": name, "seconds": s} for name, s in others]})

@@ -1,0 +1,39 @@
+"""Who else has an issue open in the admin, kept in the shared cache.
+
+Each editor's change page records "user U is editing object O" with a
+timestamp (on opening, then by a heartbeat from the page); the page lists the
+other editors seen in the last few minutes. With Redis as the cache this holds
+across application servers; with the development cache, within one process.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def _key(obj):
+    return f"editing:{obj._meta.label_lower}:{obj.pk}"
+
+
+def mark_editing(obj, user):
+    """Record that ``user`` has ``obj`` open now; forget stale editors."""
+    now = time.time()
+    window = settings.EDITING_PRESENCE_SECONDS
+    editors = {
+        user_id: seen
+        for user_id, seen in (cache.get(_key(obj)) or {}).items()
+        if now - seen[1] < window
+    }
+    editors[user.pk] = (user.get_full_name() or user.get_username(), now)
+    cache.set(_key(obj), editors, timeout=window)
+
+
+def others_editing(obj, user):
+    """[(name, seconds ago)] of the other editors who have ``obj`` open."""
+    now = time.time()
+    return [
+        (name, int(now - seen))
+        for user_id, (name, seen) in (cache.get(_key(obj)) or {}).items()
+        if user_id != user.pk and now - seen < settings.EDITING_PRESENCE_SECONDS
+    ]

@@ -1,0 +1,88 @@
+"""The import_roundup and export_roundup management commands."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from papers.models import Entry, Issue, Section, Tag
+from papers.roundup_markdown import export_roundup
+
+pytestmark = pytest.mark.django_db
+
+HANDWRITTEN = Path(__file__).parent / "data" / "roundups" / "handwritten.md"
+
+
+def run(*args):
+    """Run a command; return what it printed on stdout and stderr."""
+    stdout, stderr = StringIO(), StringIO()
+    call_command(*args, stdout=stdout, stderr=stderr)
+    return stdout.getvalue(), stderr.getvalue()
+
+
+def test_export_prints_the_issue_on_stdout(seed):
+    printed, _ = run("export_roundup", "2024-06-h2")
+    assert printed == export_roundup(seed)
+
+
+def test_an_exported_file_imports_back_and_exports_to_the_same_bytes(seed, tmp_path):
+    path = tmp_path / "roundup.md"
+    run("export_roundup", "2024-06-h2", "--output", str(path))
+    exported = path.read_bytes()
+    seed.delete()
+
+    printed, _ = run("import_roundup", str(path))
+
+    issue = Issue.objects.get(slug="2024-06-h2")
+    assert issue.status == Issue.Status.DRAFT
+    assert "已导入草稿 2024-06-h2：5 个栏目，20 篇论文。" in printed
+    assert f"/admin/papers/issue/{issue.pk}/change/" in printed
+    run("export_roundup", "2024-06-h2", "-o", str(path))
+    assert path.read_bytes() == exported
+    assert exported.decode("utf-8").startswith("---\nslug: 2024-06-h2\n")
+
+
+def test_exporting_an_unknown_issue_fails(db):
+    with pytest.raises(CommandError, match="no-such-issue"):
+        run("export_roundup", "no-such-issue")
+
+
+def test_a_bad_file_is_reported_line_by_line_on_stderr_and_nothing_is_written(seed, tmp_path):
+    path = tmp_path / "bad.md"
+    path.write_text(
+        "---\nslug: 2024-07-h1\nperiod: 2024-07-01 – 2024-07-14\n---\n\n# 标题\n\n"
+        "## RAG\n\n### 2. Misnumbered\n\nhttps://arxiv.org/abs/2407.00001\n\n摘要。\n\n"
+        "### 3. No Link\n\n摘要。\n",
+        encoding="utf-8",
+    )
+    entries = Entry.objects.count()
+    stderr = StringIO()
+
+    with pytest.raises(CommandError, match="2 个问题") as failed:
+        call_command("import_roundup", str(path), stdout=StringIO(), stderr=stderr)
+
+    assert failed.value.returncode == 1  # manage.py exits with it
+    report = stderr.getvalue().splitlines()
+    assert [line.split("：")[0] for line in report] == ["第 10 行", "第 16 行"]
+    assert "序号应为 1，不是 2" in report[0] and "缺少 arXiv 链接" in report[1]
+    assert not Issue.objects.filter(slug="2024-07-h1").exists()
+    assert Entry.objects.count() == entries
+
+
+def test_sections_are_created_only_with_the_flag(seed):
+    with pytest.raises(CommandError):
+        run("import_roundup", str(HANDWRITTEN))
+    assert not Section.objects.filter(slug="multimodal").exists()
+
+    printed, _ = run("import_roundup", str(HANDWRITTEN), "--create-sections")
+
+    assert "3 个栏目，3 篇论文" in printed
+    assert Section.objects.get(slug="multimodal").name == "多模态"
+    assert Tag.objects.filter(name="多模态").exists()
+
+
+def test_a_missing_file_fails(db, tmp_path):
+    with pytest.raises(CommandError, match="无法读取"):
+        run("import_roundup", str(tmp_path / "missing.md"))
