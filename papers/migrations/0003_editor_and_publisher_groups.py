@@ -32,11 +32,13 @@ def codenames(actions_by_model):
 
 def create_groups(apps, schema_editor):
     # Permissions are normally created after all migrations; make sure they
-    # exist now so the groups can hold them.
+    # exist now so the groups can hold them. (create_permissions skips app
+    # configs without a models module, which migration states lack.)
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     papers = Permission.objects.filter(content_type__app_label="papers")

@@ -38,7 +38,7 @@
         headers: {"X-CSRFToken": token ? token.value : ""}
       })
         .then(function (response) { return response.json(); })
-        .then(function (data) { preview.innerHTML = data.html || "<p class=\"help\">（空）</p>"; })
+        .then(function (data) { preview.innerHTML = data.html || ""; })
         .catch(function () { preview.textContent = "预览暂时不可用。"; });
     }
     textarea.addEventListener("input", function () {

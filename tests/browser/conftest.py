@@ -6,6 +6,7 @@ chromium`). Without it they are skipped, and say so; with REQUIRE_BROWSER=1
 (set by .ci/run) a missing browser fails the run instead.
 """
 
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -34,6 +35,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture(autouse=True)
+def editorial_groups(transactional_db):
+    """The Editor and Publisher groups come from a data migration, which the
+    flush after each transactional test removes: make them again."""
+    from django.apps import apps
+
+    groups = importlib.import_module("papers.migrations.0003_editor_and_publisher_groups")
+    groups.create_groups(apps, schema_editor=None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,103 @@
+"""An editor writes and previews an issue, a publisher publishes it, a reader
+finds it: the editorial path end to end in a real browser."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from papers.models import Issue
+from tests.conftest import make_section
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "a long editorial password"
+
+
+def staff(username, group):
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True,
+                                    first_name=username.capitalize())
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+
+
+def fill_entry(page, index, section, title, arxiv_id, summary, tags):
+    prefix = f"#id_entries-{index}-"
+    page.select_option(prefix + "section", label=section)
+    page.fill(prefix + "title", title)
+    page.fill(prefix + "arxiv_id", arxiv_id)
+    page.fill(prefix + "summary", summary)
+    page.fill(prefix + "tags", tags)
+
+
+def test_write_preview_reorder_publish_and_read(live_server, seed, browser, screenshot, page):
+    base = live_server.url
+    staff("editor", "Editor")
+    staff("publisher", "Publisher")
+    make_section(name="LLM智能体", slug="agents", position=60)
+
+    # An editor writes an issue with two entries, tags typed with Chinese separators.
+    sign_in(page, base, "editor")
+    page.goto(f"{base}/admin/papers/issue/add/")
+    page.fill("#id_title", "2024年7月上半月大模型论文")
+    page.fill("#id_slug", "2024-07-h1")
+    page.fill("#id_period_start", "2024-07-01")
+    page.fill("#id_period_end", "2024-07-15")
+    page.fill("#id_intro", "本期关注**智能体**与长上下文。")
+    fill_entry(page, 0, "LLM智能体", "Agent Paper One", "https://arxiv.org/abs/2407.00001v2",
+               "第一篇：*智能体*规划。", "长上下文，智能体")
+    preview = page.locator("#id_entries-0-summary").locator("xpath=following-sibling::div")
+    preview.locator("em").wait_for()
+    assert preview.inner_html().strip() == "<p>第一篇：<em>智能体</em>规划。</p>"
+    page.get_by_text("添加另一个 条目").click()
+    fill_entry(page, 1, "LLM智能体", "Agent Paper Two", "arXiv:2407.00002",
+               "第二篇：工具调用。", "对齐、安全；智能体")
+    page.fill("#id_entries-1-position", "2")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    issue = Issue.objects.get(slug="2024-07-h1")
+    assert issue.status == Issue.Status.DRAFT
+    assert sorted(issue.entries.get(position=2).tags.names()) == ["安全", "对齐", "智能体"]
+
+    # Reorder with the keyboard-operable buttons: the second entry moves up.
+    page.locator("#entries-1 .entry-move", has_text="上移").click()
+    assert page.input_value("#id_entries-1-position") == "1"
+    assert page.input_value("#id_entries-0-position") == "2"
+    screenshot("admin-issue-editor", full_page=True)
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert issue.entries.get(title="Agent Paper Two").position == 1
+
+    # The preview shows the draft as readers will see it, marked, in the new order.
+    page.goto(f"{base}/admin/papers/issue/{issue.pk}/preview/")
+    assert "预览" in page.locator(".preview-banner").inner_text()
+    titles = page.locator(".entry-title").all_inner_texts()
+    assert titles == ["Agent Paper Two", "Agent Paper One"]
+    screenshot("issue-preview")
+    assert page.request.get(f"{base}/issues/2024-07-h1/").status == 404
+
+    # The editor has no publish button; the publisher has.
+    page.goto(f"{base}/admin/papers/issue/{issue.pk}/change/")
+    assert page.get_by_role("button", name="立即发布").count() == 0
+    page.context.clear_cookies()
+    sign_in(page, base, "publisher")
+    page.goto(f"{base}/admin/papers/issue/{issue.pk}/change/")
+    page.get_by_role("button", name="立即发布").click()
+    page.wait_for_selector(".messagelist .success")
+
+    # A reader finds it: the home page's latest issue, then one of its tags.
+    reader = browser.new_page()
+    reader.goto(base)
+    assert reader.locator("h1").inner_text() == "2024年7月上半月大模型论文"
+    reader.locator(".tags a", has_text="智能体").first.click()
+    reader.wait_for_url(re.compile(r".*/tags/.*"))
+    assert reader.locator(".entry-title").all_inner_texts() == ["Agent Paper Two", "Agent Paper One"]
+    reader.close()
