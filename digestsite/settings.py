@@ -141,6 +141,15 @@ AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# arXiv's public API, asked when an editor types an arXiv id (papers.arxiv_api).
+# arXiv asks clients to identify themselves and to wait 3 s between requests.
+ARXIV_API_URL = os.environ.get("ARXIV_API_URL", "https://export.arxiv.org/api/query")
+ARXIV_API_TIMEOUT = float(os.environ.get("ARXIV_API_TIMEOUT", "10"))
+ARXIV_API_MIN_INTERVAL = float(os.environ.get("ARXIV_API_MIN_INTERVAL", "3"))
+ARXIV_API_USER_AGENT = os.environ.get(
+    "ARXIV_API_USER_AGENT", "paper-digest/1.0 (+https://example.org/contact)"
+)
+
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 120
 

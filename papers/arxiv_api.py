@@ -164,8 +164,7 @@ def _text(element, name):
 def _query_url(arxiv_ids):
     # Without max_results arXiv answers at most 10 entries, whatever id_list says.
     query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}, safe=",/")
-    base_url = getattr(settings, "ARXIV_API_URL", "https://export.arxiv.org/api/query")
-    return f"{base_url}?{query}"
+    return f"{settings.ARXIV_API_URL}?{query}"
 
 
 def _wait_for_turn(clock=time.time, sleep=time.sleep):
@@ -179,7 +178,7 @@ def _wait_for_turn(clock=time.time, sleep=time.sleep):
     still rarely share a slot: this keeps us polite, it is not a hard quota.
     The clock is wall time because it is compared between processes.
     """
-    interval = getattr(settings, "ARXIV_API_MIN_INTERVAL", 3.0)
+    interval = settings.ARXIV_API_MIN_INTERVAL
     now = clock()
     previous = cache.get(LAST_REQUEST_CACHE_KEY)
     slot = now if previous is None else max(now, previous + interval)
@@ -191,17 +190,9 @@ def _wait_for_turn(clock=time.time, sleep=time.sleep):
 
 def _get(url: str) -> bytes:
     """GET ``url`` and return the body; every way of not getting it is an ``ArxivError``."""
-    request = urllib.request.Request(
-        url,
-        headers={
-            "User-Agent": getattr(
-                settings, "ARXIV_API_USER_AGENT", "paper-digest/1.0 (+https://example.org/contact)"
-            )
-        },
-    )
-    timeout = getattr(settings, "ARXIV_API_TIMEOUT", 10)
+    request = urllib.request.Request(url, headers={"User-Agent": settings.ARXIV_API_USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=settings.ARXIV_API_TIMEOUT) as response:
             return response.read()
     except HTTPError as error:
         if error.code == 429 or error.code >= 500:

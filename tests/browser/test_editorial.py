@@ -99,5 +99,6 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
     assert reader.locator("h1").inner_text() == "2024年7月上半月大模型论文"
     reader.locator(".tags a", has_text="智能体").first.click()
     reader.wait_for_url(re.compile(r".*/tags/.*"))
-    assert reader.locator(".entry-title").all_inner_texts() == ["Agent Paper Two", "Agent Paper One"]
+    titles = reader.locator(".entry-title").all_inner_texts()
+    assert titles == ["Agent Paper Two", "Agent Paper One"]
     reader.close()
