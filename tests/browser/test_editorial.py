@@ -102,3 +102,34 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
     titles = reader.locator(".entry-title").all_inner_texts()
     assert titles == ["Agent Paper Two", "Agent Paper One"]
     reader.close()
+
+
+def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page, monkeypatch):
+    from papers import arxiv_api
+
+    paper = arxiv_api.PaperMetadata(
+        arxiv_id="2406.15877", title="BigCodeBench: Benchmarking Code Generation",
+        authors=("Terry Yue Zhuo", "Leandro von Werra"),
+        abstract_url="https://arxiv.org/abs/2406.15877",
+    )
+    # The live server runs in this process: its look-ups get the recorded paper.
+    monkeypatch.setattr(arxiv_api, "fetch_one", lambda arxiv_id: paper)
+    staff("editor", "Editor")
+    sign_in(page, live_server.url, "editor")
+    page.goto(f"{live_server.url}/admin/papers/issue/add/")
+    page.fill("#id_entries-0-arxiv_id", "https://arxiv.org/abs/2406.15877v1")
+    page.press("#id_entries-0-arxiv_id", "Tab")
+    lookup = page.locator(".arxiv-lookup")
+    lookup.get_by_role("button", name="填入标题和作者").click()
+    assert page.input_value("#id_entries-0-title") == paper.title
+    assert page.input_value("#id_entries-0-authors") == "Terry Yue Zhuo, Leandro von Werra"
+    assert "之前已收录于" in lookup.inner_text() and seed.title in lookup.inner_text()
+
+    def unreachable(arxiv_id):
+        raise arxiv_api.ArxivUnavailable("无法连接 arXiv（timed out）")
+
+    monkeypatch.setattr(arxiv_api, "fetch_one", unreachable)
+    page.fill("#id_entries-0-arxiv_id", "2406.15319")
+    page.press("#id_entries-0-arxiv_id", "Tab")
+    page.locator(".arxiv-lookup-error").wait_for()
+    assert "无法连接 arXiv" in page.locator(".arxiv-lookup-error").inner_text()
