@@ -5,3 +5,6 @@ class PapersConfig(AppConfig):
     name = "papers"
     verbose_name = "论文双周报"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the receivers)

@@ -72,3 +72,14 @@ def abstract_url(arxiv_id):
 
 def pdf_url(arxiv_id):
     return f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def html_url(arxiv_id):
+    """The paper's HTML rendering, or "" when arXiv has none to link to.
+
+    arXiv renders HTML from the LaTeX source only for papers submitted from
+    December 2023 on (new-style ids from 2312); older papers' HTML links 404.
+    """
+    if "/" in arxiv_id or arxiv_id[:4] < "2312":
+        return ""
+    return f"https://arxiv.org/html/{arxiv_id}"

@@ -9,10 +9,11 @@ the form's errors, never a 500.
 import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Q
+from django.db.models import Count
 from django.http import QueryDict
 
-from .models import Issue, Section, Tag
+from . import search
+from .models import Entry, Issue, Section, Tag
 
 MAX_TAGS = 10
 MAX_QUERY_LENGTH = 200
@@ -75,16 +76,27 @@ class EntryFilter(django_filters.FilterSet):
         error_messages={"invalid_choice": "没有这一期。"},
     )
 
+    year = django_filters.NumberFilter(
+        label="年份", field_name="issue__published_at", lookup_expr="year",
+        min_value=1990, max_value=2200,
+    )
+
     def filter_text(self, queryset, name, value):
-        """Plain substring match over the entry's own text, until indexed search."""
+        """Full-text search (papers.search): matching entries, best first."""
         if not value:
             return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(summary__icontains=value)
-            | Q(authors__icontains=value)
-            | Q(arxiv_id__icontains=value)
-        )
+        return search.search(queryset, self.parsed_query)
+
+    @property
+    def parsed_query(self):
+        return search.parse_query(self.form.cleaned_data.get("q", ""))
+
+    def clean_query_message(self):
+        """Why a query that was typed can find nothing (only punctuation…)."""
+        typed = self.form.cleaned_data.get("q", "") if self.is_valid() else ""
+        if typed and not self.parsed_query:
+            return "这个查询里没有可以检索的文字，请换几个词试试。"
+        return ""
 
     def active_filters(self):
         """The applied filters, each with the query string that removes it."""
@@ -102,6 +114,8 @@ class EntryFilter(django_filters.FilterSet):
             active.append(("栏目", data["section"].name, self._without("section")))
         if data.get("issue"):
             active.append(("期刊", data["issue"].title, self._without("issue")))
+        if data.get("year"):
+            active.append(("年份", f"{int(data['year'])} 年", self._without("year")))
         return active
 
     def with_tag(self, slug):
@@ -109,6 +123,12 @@ class EntryFilter(django_filters.FilterSet):
         params = self._params()
         if slug not in params.getlist("tag"):
             params.appendlist("tag", slug)
+        return f"?{params.urlencode()}"
+
+    def with_value(self, name, value):
+        """The query string with ``name`` set to ``value`` (section, year)."""
+        params = self._params()
+        params[name] = value
         return f"?{params.urlencode()}"
 
     def _without(self, name, value=None):
@@ -128,3 +148,23 @@ class EntryFilter(django_filters.FilterSet):
             if values:
                 params.setlist(key, values)
         return params
+
+
+def section_and_year_facets(entries):
+    """Counts of ``entries`` per section and per year, in one query."""
+    rows = (
+        Entry.objects.filter(pk__in=entries.values("pk"))
+        .values("section__slug", "section__name", "section__position", "issue__published_at__year")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    sections, years = {}, {}
+    for row in rows:
+        key = (row["section__position"], row["section__slug"], row["section__name"])
+        sections[key] = sections.get(key, 0) + row["n"]
+        year = row["issue__published_at__year"]
+        years[year] = years.get(year, 0) + row["n"]
+    return (
+        [(slug, name, n) for (_, slug, name), n in sorted(sections.items())],
+        sorted(years.items(), reverse=True),
+    )

@@ -9,6 +9,7 @@ public may see.
 import uuid
 
 import reversion
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -158,9 +159,13 @@ class Issue(Versioned):
             raise ValidationError({"published_at": "定时发布需要填写发布时间。"})
 
 
-class SectionManager(models.Manager):
+class SectionQuerySet(models.QuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
+
+    def published(self):
+        """Sections holding a public entry: one used only in drafts stays unknown."""
+        return self.filter(entries__in=Entry.objects.published()).distinct()
 
 
 class Section(models.Model):
@@ -172,7 +177,7 @@ class Section(models.Model):
     description = models.TextField("说明", blank=True)
     position = models.PositiveSmallIntegerField("显示顺序", default=0)
 
-    objects = SectionManager()
+    objects = SectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "name"]
@@ -189,15 +194,19 @@ class Section(models.Model):
         return (self.slug,)
 
 
-class TagManager(models.Manager):
+class TagQuerySet(models.QuerySet):
     def get_by_natural_key(self, name):
         return self.get(name=name)
+
+    def published(self):
+        """Tags a public entry carries: one used only in drafts stays unknown."""
+        return self.filter(tagged_entries__content_object__in=Entry.objects.published()).distinct()
 
 
 class Tag(TagBase):
     """A tag; names are unique regardless of case ("RAG" is "rag")."""
 
-    objects = TagManager()
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -352,6 +361,71 @@ def render_derived_fields(sender, instance, **kwargs):
 
 models.signals.pre_save.connect(render_derived_fields, sender=Issue)
 models.signals.pre_save.connect(render_derived_fields, sender=Entry)
+
+
+class FtsRowidField(models.OneToOneField):
+    """The rowid of SQLite's FTS5 index table, pointing at the entry.
+
+    It carries the ``match`` lookup: ``Entry.objects.filter(fts_row__match=q)``
+    joins the index and matches through FTS5's hidden column named like the
+    table, which works under the aliases Django gives tables in subqueries.
+    """
+
+
+@FtsRowidField.register_lookup
+class FullTextMatch(models.Lookup):
+    lookup_name = "match"
+
+    def as_sql(self, compiler, connection):
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        table = self.lhs.target.model._meta.db_table
+        return f'"{self.lhs.alias}"."{table}" MATCH {rhs}', rhs_params
+
+    def get_prep_lookup(self):
+        return self.rhs  # a query string, not a row id
+
+
+class SearchDocument(models.Model):
+    """An entry's text as the full-text index reads it: already tokenised by
+    papers.search (Chinese bigrams, lower-case words), in three weighted
+    parts. Written by papers.search.index_entries on every change."""
+
+    entry = models.OneToOneField(
+        Entry, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField(blank=True)
+    keywords = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    vector = SearchVectorField(null=True, editable=False)  # PostgreSQL only
+
+    class Meta:
+        verbose_name = "检索文档"
+        verbose_name_plural = "检索文档"
+
+    def __str__(self):
+        return f"search document of entry {self.entry_id}"
+
+
+class SqliteSearchIndex(models.Model):
+    """SQLite's FTS5 table over SearchDocument (made by a migration, kept in
+    step by triggers); read-only from Django, and absent on PostgreSQL."""
+
+    entry = FtsRowidField(
+        Entry, on_delete=models.DO_NOTHING, primary_key=True, db_column="rowid",
+        related_name="fts_row", db_constraint=False,
+    )
+    title = models.TextField()
+    keywords = models.TextField()
+    body = models.TextField()
+    # FTS5's hidden rank column: bm25 with the column weights set by the migration.
+    rank = models.FloatField()
+
+    class Meta:
+        managed = False
+        db_table = "papers_searchdocument_fts"
+
+    def __str__(self):
+        return f"index row of entry {self.entry_id}"
 
 
 # Revision history (django-reversion): an issue's versions include its entries,

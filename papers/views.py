@@ -7,17 +7,31 @@ page runs the same number of queries whatever the number of entries.
 from itertools import groupby
 
 from django.db.models import Count, Max
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import content_disposition_header
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
 
-from .filters import EntryFilter
+from . import search, trends
+from .arxiv import html_url
+from .citations import (
+    bibtex_entry,
+    bibtex_for_entries,
+    issue_json_ld,
+    json_ld,
+    paper_json_ld,
+    plain_text,
+    unique_papers,
+)
+from .filters import EntryFilter, section_and_year_facets
 from .models import Entry, Issue, Section, Tag
 
 ENTRIES_PER_PAGE = 20
 ISSUES_PER_PAGE = 20
 TAGS_PER_PAGE = 200
 TOP_TAGS_SHOWN = 20
+RELATED_SHOWN = 5
 
 
 def group_by_section(entries):
@@ -78,6 +92,11 @@ class IssueDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["sections"] = group_by_section(issue_entries(self.object))
+        absolute_url = self.request.build_absolute_uri
+        entries = [entry for _, items in context["sections"] for entry in items]
+        context["canonical_url"] = absolute_url(self.object.get_absolute_url())
+        context["page_description"] = plain_text(self.object.intro_html, 150)
+        context["json_ld"] = json_ld(issue_json_ld(self.object, entries, absolute_url))
         return context
 
 
@@ -99,14 +118,18 @@ class EntryListView(FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
+        valid = filterset.is_valid()
         context["active_filters"] = filterset.active_filters()
-        context["query"] = filterset.form.cleaned_data.get("q", "") if filterset.is_valid() else ""
+        context["query"] = filterset.form.cleaned_data.get("q", "") if valid else ""
+        context["query_message"] = filterset.clean_query_message() if valid else ""
         context["filter_errors"] = [
             message for errors in filterset.errors.values() for message in errors
         ]
-        context["sections"] = Section.objects.filter(
-            entries__in=Entry.objects.published()
-        ).distinct()
+        if context["query"]:
+            words = filterset.parsed_query.words
+            for entry in context["entries"]:
+                entry.title_html = search.highlight(entry.title, words)
+                entry.snippet = search.snippet(entry, words)
         active_tags = set(filterset.data.getlist("tag")) if filterset.data else set()
         top_tags = (
             Tag.objects.filter(
@@ -117,6 +140,13 @@ class EntryListView(FilterView):
             .order_by("-entry_count", "name")[:TOP_TAGS_SHOWN]
         )
         context["narrowing_tags"] = [(tag, filterset.with_tag(tag.slug)) for tag in top_tags]
+        sections, years = section_and_year_facets(self.object_list)
+        context["section_facets"] = [
+            (name, n, filterset.with_value("section", slug)) for slug, name, n in sections
+        ]
+        context["year_facets"] = [
+            (year, n, filterset.with_value("year", year)) for year, n in years
+        ]
         return context
 
 
@@ -149,10 +179,7 @@ class EntriesOfView(ListView):
         )
 
     def get_object(self):
-        public = self.model.objects.filter(
-            **{f"{self.reverse_lookup}__in": Entry.objects.published()}
-        )
-        return get_object_or_404(public.distinct(), slug=self.kwargs["slug"])
+        return get_object_or_404(self.model.objects.published(), slug=self.kwargs["slug"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -164,15 +191,18 @@ class TagDetailView(EntriesOfView):
     model = Tag
     template_name = "papers/tag_detail.html"
     entry_lookup = "tags"
-    reverse_lookup = "tagged_entries__content_object"
     context_name = "tag"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["tag_trend"] = trends.tag_trend(self.object)  # its recent issues
+        return context
 
 
 class SectionDetailView(EntriesOfView):
     model = Section
     template_name = "papers/section_detail.html"
     entry_lookup = "section"
-    reverse_lookup = "entries"
     context_name = "section"
 
 
@@ -208,6 +238,89 @@ class PaperDetailView(ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["paper"] = context["entries"][0]
-        context["arxiv_id"] = self.kwargs["arxiv_id"]
+        paper = context["paper"] = context["entries"][0]
+        arxiv_id = context["arxiv_id"] = self.kwargs["arxiv_id"]
+        absolute_url = self.request.build_absolute_uri
+        context["canonical_url"] = absolute_url(paper.get_paper_url())
+        context["page_description"] = plain_text(paper.summary_html, 150)
+        context["html_url"] = html_url(arxiv_id)
+        context["bibtex"] = bibtex_entry(paper)
+        context["json_ld"] = json_ld(paper_json_ld(context["entries"], absolute_url))
+        context["related_entries"] = self.related_entries(arxiv_id)
         return context
+
+    def related_entries(self, arxiv_id):
+        """Other papers' public entries that share the most tags with this
+        paper's, in one query that counts the shared tags.
+
+        A paper covered in several issues would take several places, so a few
+        more rows than shown are read and each paper's best entry kept.
+        """
+        paper_tags = Tag.objects.filter(
+            tagged_entries__content_object__in=Entry.objects.published().filter(
+                arxiv_id=arxiv_id
+            )
+        )
+        candidates = (
+            Entry.objects.published()
+            .exclude(arxiv_id=arxiv_id)
+            .filter(tagged_items__tag__in=paper_tags)
+            .annotate(shared_tags=Count("tagged_items"))
+            .select_related("issue", "section")
+            .order_by("-shared_tags", "-issue__published_at", "pk")
+        )
+        return unique_papers(candidates[: RELATED_SHOWN * 4])[:RELATED_SHOWN]
+
+
+# Citations (papers.citations): BibTeX downloads, and the issue and paper pages
+# with their structured data, canonical URL and, for a paper, related entries.
+
+
+def bibtex_response(text, filename):
+    """A .bib download: reference managers go by the type and the file name."""
+    return HttpResponse(
+        text,
+        content_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": content_disposition_header(True, filename)},
+    )
+
+
+def paper_bibtex(request, arxiv_id):
+    """``/papers/<arxiv-id>/cite.bib``: the citation the paper page shows."""
+    paper = (
+        Entry.objects.published()
+        .filter(arxiv_id=arxiv_id)
+        .order_by("-issue__published_at", "pk")
+        .first()
+    )
+    if paper is None:
+        raise Http404("No published issue covered this paper.")
+    return bibtex_response(bibtex_entry(paper), f"arxiv-{arxiv_id.replace('/', '-')}.bib")
+
+
+def issue_bibtex(request, slug):
+    """``/issues/<slug>/papers.bib``: every paper of a published issue, in its order."""
+    issue = get_object_or_404(Issue.objects.published(), slug=slug)
+    entries = issue.entries.order_by("section__position", "section__name", "position", "pk")
+    return bibtex_response(bibtex_for_entries(entries), f"{issue.slug}.bib")
+
+
+# Topic trends (papers.trends): a chart of the most used tags issue by issue.
+
+TREND_CHART_WIDTHS = {"wide": 720, "narrow": 360}
+
+
+def topic_trends(request):
+    """``/trends/``: the chart, drawn once per layout (the stylesheet shows the
+    one that fits the screen, so phones get legible text rather than a shrunken
+    desktop drawing), then the same numbers as a table."""
+    data = trends.topic_trends()
+    charts = {}
+    if data.tags:
+        charts = {
+            layout: trends.trends_chart(data, width=width, svg_id=f"trends-chart-{layout}")
+            for layout, width in TREND_CHART_WIDTHS.items()
+        }
+    return render(request, "papers/trends.html", {"trends": data, "charts": charts})
+
+

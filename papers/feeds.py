@@ -1,0 +1,176 @@
+"""Atom and RSS 2.0 feeds of the public archive (django.contrib.syndication).
+
+Every feed starts from ``published()``, the one definition of public, and
+prints its items through ``for_listing()`` or a prefetch, so it runs the same
+few queries whatever the number of items. A feed class serves both formats:
+the URLconf makes one instance per format, e.g. ``IssuesFeed(Atom1Feed)``.
+"""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from .filters import EntryFilter
+from .models import Entry, Issue, Section, Tag
+
+ISSUES_IN_FEED = 20
+ENTRIES_IN_FEED = 50
+SITE_DESCRIPTION = "每两周精选重要的大语言模型论文，附中文解读。"
+
+
+def query_without_page(params):
+    """The filters as a query string: a feed has no pages, and a page's feed is
+    the same whichever page of the list it was found on."""
+    params = params.copy()
+    params.pop("page", None)
+    return f"?{params.urlencode()}" if params else ""
+
+
+class DigestFeed(Feed):
+    """A feed of this site in one format (Atom1Feed or Rss201rev2Feed)."""
+
+    def __init__(self, feed_type):
+        self.feed_type = feed_type
+
+    def author_name(self):
+        return settings.SITE_NAME
+
+    item_author_name = author_name  # the editors wrote every item
+
+    def description(self):
+        return SITE_DESCRIPTION
+
+    subtitle = description  # Atom's name for RSS's channel description
+
+    def item_title(self, item):
+        """The plain title: Django's default escapes it, and Atom's text titles
+        would then show "&amp;" for "&"."""
+        return item.title
+
+
+class IssuesFeed(DigestFeed):
+    """``/feeds/issues.atom``: the latest published issues, one item each."""
+
+    def title(self):
+        return settings.SITE_NAME
+
+    def link(self):
+        return reverse("papers:issue_list")
+
+    def items(self):
+        entries = Entry.objects.order_by("section__position", "section__name", "position", "pk")
+        return (
+            Issue.objects.published()
+            .prefetch_related(Prefetch("entries", queryset=entries))
+            .order_by("-published_at", "-pk")[:ISSUES_IN_FEED]
+        )
+
+    def item_description(self, issue):
+        papers = format_html_join(
+            "", '<li><a href="{}">{}</a></li>', ((e.link, e.title) for e in issue.entries.all())
+        )
+        if not papers:
+            return issue.intro_html
+        return issue.intro_html + format_html("<p>本期论文：</p><ul>{}</ul>", papers)
+
+    def item_pubdate(self, issue):
+        return issue.published_at
+
+    def item_updateddate(self, issue):
+        """Never before publication: a scheduled issue was last saved earlier."""
+        return max(issue.updated_at, issue.published_at)
+
+
+class EntriesFeed(DigestFeed):
+    """The latest public entries of something (a tag, a section, a filter).
+
+    Subclasses say which entries (``entries(obj)``) and how the feed is named.
+    """
+
+    item_guid_is_permalink = True  # the guid is the entry's permalink in its issue
+
+    def items(self, obj):
+        return (
+            self.entries(obj)
+            .for_listing()
+            .order_by("-issue__published_at", "section__position", "position", "pk")
+            [:ENTRIES_IN_FEED]
+        )
+
+    def item_description(self, entry):
+        if entry.arxiv_id:
+            source = format_html('<p><a href="{}">arXiv:{}</a></p>', entry.link, entry.arxiv_id)
+        else:
+            source = format_html('<p><a href="{}">原文链接</a></p>', entry.url)
+        return entry.summary_html + source
+
+    def item_pubdate(self, entry):
+        return entry.issue.published_at
+
+    def item_updateddate(self, entry):
+        """When a summary was corrected after publication, readers see it updated."""
+        return max(entry.updated_at, entry.issue.published_at)
+
+    def item_categories(self, entry):
+        return [tag.name for tag in entry.tags.all()]
+
+
+class TagFeed(EntriesFeed):
+    """``/tags/<slug>/feed.atom``."""
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag.objects.published(), slug=slug)
+
+    def entries(self, tag):
+        return Entry.objects.published().filter(tags=tag)
+
+    def title(self, tag):
+        return f"{settings.SITE_NAME} · 标签：{tag.name}"
+
+    def link(self, tag):
+        return tag.get_absolute_url()
+
+
+class SectionFeed(EntriesFeed):
+    """``/sections/<slug>/feed.atom``."""
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Section.objects.published(), slug=slug)
+
+    def entries(self, section):
+        return Entry.objects.published().filter(section=section)
+
+    def title(self, section):
+        return f"{settings.SITE_NAME} · 栏目：{section.name}"
+
+    def link(self, section):
+        return section.get_absolute_url()
+
+
+class FilteredEntriesFeed(EntriesFeed):
+    """``/entries/feed.atom?tag=..&section=..&issue=..&q=..``: the entries
+    page's own filters and validation, so the feed lists what the page lists;
+    invalid filters give an empty feed, as they give an empty page."""
+
+    def get_object(self, request):
+        return EntryFilter(request.GET, queryset=Entry.objects.published(), request=request)
+
+    def entries(self, filterset):
+        return filterset.qs if filterset.is_valid() else Entry.objects.none()
+
+    def title(self, filterset):
+        if filterset.is_valid():
+            labels = [f"{kind}：{label}" for kind, label, _ in filterset.active_filters()]
+        else:
+            labels = ["筛选条件有误"]
+        return " · ".join([settings.SITE_NAME, "全部论文", *labels])
+
+    def link(self, filterset):
+        return reverse("papers:entry_list") + query_without_page(filterset.data)
+
+    def feed_url(self, filterset):
+        """The feed's own address keeps its filters (Django's default drops them)."""
+        return filterset.request.path + query_without_page(filterset.data)

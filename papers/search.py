@@ -1,0 +1,248 @@
+"""Search that understands Chinese, from an index, on SQLite and PostgreSQL.
+
+Neither database segments Chinese: PostgreSQL's parser takes a run of Hanzi as
+one word and SQLite's trigram tokenizer cannot find two-character words such
+as 幻觉 or 对齐 (see DESIGN.md, known traps). So the site tokenises text itself
+and hands the databases plain space-separated tokens:
+
+- a run of Chinese characters becomes its overlapping bigrams (检索增强 →
+  检索 索增 增强), a lone character stays as it is;
+- other text becomes lower-case words of letters and digits;
+- an arXiv id becomes one token (2406.15877 → arxiv240615877).
+
+A query is tokenised the same way: each Chinese run must match as a phrase of
+its bigrams, English words of four letters or more match as prefixes
+(hallucination finds hallucinations), a quoted phrase matches as a phrase.
+
+Each entry has a ``SearchDocument`` row (title, keywords = tags, section,
+authors and arXiv id, body = summary) written whenever the entry, its tags, its
+section or a tag changes. SQLite indexes it with an FTS5 table kept in step
+by triggers, ranked with bm25; PostgreSQL with a weighted ``tsvector`` and a
+GIN index, ranked with ts_rank. Title matches weigh most. Public filtering is
+not in the index: queries start from ``Entry.objects.published()``, so a
+scheduled issue becomes findable at its time and drafts never are.
+"""
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import F
+from django.utils.html import strip_tags
+from django.utils.safestring import mark_safe
+
+from . import arxiv
+
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_PIECES = re.compile(rf"[{HAN}]+|[a-z0-9]+")
+_ARXIV_IN_TEXT = re.compile(rf"(?<![\d.])({arxiv.NEW_STYLE})(?:v\d+)?(?![\d])")
+_QUERY_PARTS = re.compile(r'"([^"]*)"|(\S+)')
+MAX_QUERY_TERMS = 12
+PREFIX_MIN_LENGTH = 4
+
+
+def _normalise(text):
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def _arxiv_token(arxiv_id):
+    return "arxiv" + re.sub(r"[^a-z0-9]", "", arxiv_id.lower())
+
+
+def _bigrams(run):
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def tokens(text):
+    """The index tokens of ``text``, in order."""
+    text = _normalise(text)
+    found = [_arxiv_token(m.group(1)) for m in _ARXIV_IN_TEXT.finditer(text)]
+    text = _ARXIV_IN_TEXT.sub(" ", text)
+    for piece in _PIECES.findall(text):
+        found.extend(_bigrams(piece) if re.match(rf"[{HAN}]", piece) else [piece])
+    return found
+
+
+def document_text(text):
+    return " ".join(tokens(text))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing every result must contain: a phrase of tokens, maybe a prefix."""
+
+    tokens: tuple
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple
+    words: tuple  # what to highlight, as the reader typed it
+
+    def __bool__(self):
+        return bool(self.terms)
+
+
+def parse_query(query):
+    """Split a reader's query into terms; quoted text is one phrase."""
+    terms, words = [], []
+    for quoted, bare in _QUERY_PARTS.findall(query or ""):
+        part = quoted if quoted else bare
+        try:
+            part_tokens = [_arxiv_token(arxiv.normalize_arxiv_id(part))]
+        except ValidationError:  # not an arXiv id: ordinary text
+            part_tokens = None
+        if part_tokens:
+            terms.append(Term(tuple(part_tokens)))
+            words.append(part.strip())
+            continue
+        if quoted:
+            found = tokens(part)
+            if found:
+                terms.append(Term(tuple(found)))
+                words.append(part.strip())
+            continue
+        for piece in _PIECES.findall(_normalise(part)):
+            if re.match(rf"[{HAN}]", piece):
+                terms.append(Term(tuple(_bigrams(piece)), prefix=len(piece) == 1))
+            else:
+                terms.append(Term((piece,), prefix=len(piece) >= PREFIX_MIN_LENGTH))
+            words.append(piece)
+    return ParsedQuery(tuple(terms[:MAX_QUERY_TERMS]), tuple(dict.fromkeys(words)))
+
+
+# Matching ------------------------------------------------------------------
+
+
+def _fts5_query(parsed):
+    parts = []
+    for term in parsed.terms:
+        phrase = '"' + " ".join(term.tokens) + '"'
+        parts.append(phrase + ("*" if term.prefix else ""))
+    return " AND ".join(parts)
+
+
+def _tsquery(parsed):
+    parts = []
+    for term in parsed.terms:
+        words = [f"'{token}'" for token in term.tokens]
+        if term.prefix:
+            words[-1] += ":*"
+        parts.append("(" + " <-> ".join(words) + ")")
+    return " & ".join(parts)
+
+
+def search(entries, query):
+    """``entries`` narrowed to those matching ``query``, best first.
+
+    ``query`` is a ``ParsedQuery``; an empty one matches nothing.
+    """
+    if not query:
+        return entries.none()
+    if connection.vendor == "postgresql":
+        ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
+        vector = F("search_document__vector")
+        return (
+            entries.filter(search_document__vector=ts)
+            .annotate(rank=SearchRank(vector, ts, weights=[0.1, 0.2, 0.4, 1.0]))
+            .order_by("-rank", "-issue__published_at", "pk")
+        )
+    return (
+        entries.filter(fts_row__match=_fts5_query(query))
+        .annotate(rank=F("fts_row__rank"))  # bm25: lower is better
+        .order_by("rank", "-issue__published_at", "pk")
+    )
+
+
+def postgres_vector():
+    """The weighted tsvector of a search document (PostgreSQL)."""
+    return (
+        SearchVector("title", weight="A", config="simple")
+        + SearchVector("keywords", weight="B", config="simple")
+        + SearchVector("body", weight="C", config="simple")
+    )
+
+
+# Snippets --------------------------------------------------------------------
+
+SNIPPET_CHARS = 120
+
+
+def highlight(text, words, limit=None):
+    """``text`` (plain) escaped, cut around the first match, matches in <mark>."""
+    text = " ".join((text or "").split())
+    pattern = _words_pattern(words)
+    start = 0
+    if limit and len(text) > limit:
+        match = pattern.search(text) if pattern else None
+        start = max(0, match.start() - limit // 3) if match else 0
+        text = ("…" if start else "") + text[start:start + limit] + (
+            "…" if start + limit < len(text) else "")
+    if not pattern:
+        return mark_safe(html.escape(text))
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out += [html.escape(text[last:match.start()]),
+                "<mark>", html.escape(match.group(0)), "</mark>"]
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return mark_safe("".join(out))
+
+
+def _words_pattern(words):
+    words = sorted((w for w in words if w), key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
+def snippet(entry, words):
+    """A short extract of the entry's summary around what matched."""
+    return highlight(strip_tags(entry.summary_html), words, limit=SNIPPET_CHARS)
+
+
+# Indexing ----------------------------------------------------------------------
+
+
+def document_for(entry):
+    """The tokenised fields of an entry's search document."""
+    keywords = " ".join(
+        [*(tag.name for tag in entry.tags.all()), entry.section.name, entry.authors, entry.arxiv_id]
+    )
+    return {
+        "title": document_text(entry.title),
+        "keywords": document_text(keywords),
+        "body": document_text(entry.summary),
+    }
+
+
+def index_entries(entry_ids):
+    """Write the search documents of these entries (SQLite's triggers and the
+    PostgreSQL vector update keep the full-text index in step)."""
+    from .models import Entry, SearchDocument
+
+    entry_ids = list(entry_ids)
+    if not entry_ids:
+        return
+    entries = Entry.objects.filter(pk__in=entry_ids).select_related("section")
+    for entry in entries.prefetch_related("tags"):
+        SearchDocument.objects.update_or_create(entry=entry, defaults=document_for(entry))
+    if connection.vendor == "postgresql":
+        SearchDocument.objects.filter(entry_id__in=entry_ids).update(vector=postgres_vector())
+
+
+def rebuild_index():
+    """Index every entry again; returns how many."""
+    from .models import Entry
+
+    ids = list(Entry.objects.values_list("pk", flat=True))
+    for start in range(0, len(ids), 500):
+        index_entries(ids[start:start + 500])
+    return len(ids)
