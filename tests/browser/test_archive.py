@@ -23,6 +23,18 @@ def test_a_reader_goes_from_the_latest_issue_to_a_tag_and_narrows_it(live_server
     page.get_by_role("link", name="移除筛选 标签 基准测试").click()
     assert "基准测试" not in " ".join(page.locator(".active-filters li").all_inner_texts())
 
+    # On to a paper, its citation, then a search in Chinese from the header.
+    page.locator(".entry-title a", has_text="LongRAG").click()
+    page.wait_for_url("**/papers/2406.15319/")
+    assert "@misc{" in page.locator("pre").first.inner_text()
+    page.goto(live_server.url + "/issues/")
+    page.fill("#site-search", "幻觉")
+    page.press("#site-search", "Enter")
+    page.wait_for_url("**/entries/?q=*")
+    assert page.locator(".search-result mark").first.inner_text() == "幻觉"
+    first_title = page.locator(".search-result .entry-title").first.inner_text()
+    assert "Semantic Entropy Probes" in first_title
+
 
 def test_an_editor_gets_existing_tags_suggested_after_a_chinese_separator(
     live_server, seed, page, screenshot

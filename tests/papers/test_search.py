@@ -198,3 +198,17 @@ def test_search_reads_the_index_not_the_table(seed):
             plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
             assert "VIRTUAL TABLE INDEX" in plan, plan
             assert "SCAN papers_entry" not in plan, plan
+
+
+def test_rebuild_command_catches_up_after_bulk_updates(client, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_entry(make_issue(), make_section(), title="Before", arxiv_id="2407.30001")
+    Entry.objects.update(title="Bulk renamed")  # update() sends no signals
+    assert found(client, "renamed")[1] == []
+    out = StringIO()
+    call_command("rebuild_search_index", stdout=out)
+    assert out.getvalue().strip() == "Indexed 1 entries."
+    assert found(client, "renamed")[1] == ["2407.30001"]

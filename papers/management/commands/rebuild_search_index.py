@@ -1,0 +1,17 @@
+"""Write every entry's search document again.
+
+The index follows edits by itself (papers.signals); this is for after bulk
+changes that skip signals, such as ``QuerySet.update()`` or raw SQL.
+"""
+
+from django.core.management.base import BaseCommand
+
+from papers import search
+
+
+class Command(BaseCommand):
+    help = "Rebuild the full-text search index from the entries."
+
+    def handle(self, *args, **options):
+        count = search.rebuild_index()
+        self.stdout.write(f"Indexed {count} entries.")
