@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import urllib.request
 
 import pytest
 from django.core.management import call_command
@@ -10,6 +11,19 @@ from django.utils import timezone
 from papers.models import Entry, Issue, Section
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch, settings):
+    """No test reaches the network: any attempt through urllib fails the test,
+    and the arXiv client does not wait between (recorded) requests."""
+
+    def refuse(request, *args, **kwargs):
+        url = getattr(request, "full_url", request)
+        raise AssertionError(f"a test tried to reach the network: {url}")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    settings.ARXIV_API_MIN_INTERVAL = 0
 
 
 @pytest.fixture(autouse=True)

@@ -31,18 +31,6 @@ def recorded(name):
     return (RECORDED / name).read_bytes()
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch, settings):
-    """Fail any test that would open a connection; no waiting between requests."""
-
-    def refuse(request, *args, **kwargs):
-        raise AssertionError(f"a test tried to reach the network: {request.full_url}")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    settings.ARXIV_API_MIN_INTERVAL = 0
-    cache.delete(LAST_REQUEST_CACHE_KEY)
-
-
 @pytest.fixture
 def answer_with(monkeypatch):
     """Make arXiv answer every request with a recorded response; returns the URLs asked."""

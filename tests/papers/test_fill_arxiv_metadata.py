@@ -6,12 +6,11 @@ from pathlib import Path
 from urllib.error import URLError
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from papers import arxiv_api
-from papers.arxiv_api import LAST_REQUEST_CACHE_KEY, ArxivUnavailable, PaperMetadata
+from papers.arxiv_api import ArxivUnavailable, PaperMetadata
 from papers.management.commands import fill_arxiv_metadata
 from tests.conftest import make_entry, make_issue, make_section
 
@@ -26,18 +25,6 @@ BIGCODEBENCH_AUTHORS = (
     "Terry Yue Zhuo, Minh Chien Vu, Jenny Chim, Han Hu, Wenhao Yu, Leandro Von Werra"
 )
 LONGRAG_AUTHORS = "Ziyan Jiang, Xueguang Ma, Wenhu Chen"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch, settings):
-    """Fail any test that would open a connection; no waiting between requests."""
-
-    def refuse(request, *args, **kwargs):
-        raise AssertionError(f"a test tried to reach the network: {request.full_url}")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    settings.ARXIV_API_MIN_INTERVAL = 0
-    cache.delete(LAST_REQUEST_CACHE_KEY)
 
 
 @pytest.fixture
