@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup db superuser lint check clean
+.PHONY: run test setup db superuser lint check clean bench-search
 
 run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT)
 	@echo ""
@@ -41,6 +41,12 @@ lint: setup
 check: setup ## Django's checks and a check that no migration is missing
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+bench-search: setup ## search latency at 100,000 generated entries (see docs/search-benchmark.md)
+	$(PY) bench/search_latency.py --fixture --database sqlite
+	$(PY) bench/search_latency.py --entries 100000 --database sqlite
+	$(PY) bench/search_latency.py --fixture --database postgres
+	$(PY) bench/search_latency.py --entries 100000 --database postgres
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
