@@ -219,11 +219,7 @@ def get_issue(request, slug: str):
 def list_entries(request, filters: Query[EntryFilters]):
     """Published entries, filtered and searched exactly as on ``/entries/``:
     newest issue first, or best match first when searching."""
-    entries = (
-        Entry.objects.published()
-        .for_listing()
-        .order_by("-issue__published_at", "section__position", "position", "pk")
-    )
+    entries = Entry.objects.published().for_listing().newest_first()
     filterset = EntryFilter(request.GET, queryset=entries, request=request)
     if not filterset.is_valid():
         raise BadFilters({name: list(messages) for name, messages in filterset.errors.items()})

@@ -93,12 +93,7 @@ class EntriesFeed(DigestFeed):
     item_guid_is_permalink = True  # the guid is the entry's permalink in its issue
 
     def items(self, obj):
-        return (
-            self.entries(obj)
-            .for_listing()
-            .order_by("-issue__published_at", "section__position", "position", "pk")
-            [:ENTRIES_IN_FEED]
-        )
+        return self.entries(obj).for_listing().newest_first()[:ENTRIES_IN_FEED]
 
     def item_description(self, entry):
         if entry.arxiv_id:

@@ -272,6 +272,11 @@ class EntryQuerySet(models.QuerySet):
         """Everything a list of entries prints, in a fixed number of queries."""
         return self.select_related("issue", "section").prefetch_related("tags")
 
+    def newest_first(self):
+        """The order of every list of entries: newest issue first, then as the
+        issue itself prints them."""
+        return self.order_by("-issue__published_at", "section__position", "position", "pk")
+
 
 class Entry(Versioned):
     issue = models.ForeignKey(

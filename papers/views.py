@@ -112,7 +112,7 @@ class EntryListView(FilterView):
         return (
             Entry.objects.published()
             .for_listing()
-            .order_by("-issue__published_at", "section__position", "position", "pk")
+            .newest_first()
         )
 
     def get_context_data(self, **kwargs):
@@ -175,7 +175,7 @@ class EntriesOfView(ListView):
             Entry.objects.published()
             .filter(**{self.entry_lookup: self.object})
             .for_listing()
-            .order_by("-issue__published_at", "section__position", "position", "pk")
+            .newest_first()
         )
 
     def get_object(self):
