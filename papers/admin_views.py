@@ -56,7 +56,7 @@ def arxiv_metadata(request):
         {"issue": entry.issue.title, "title": entry.title,
          "url": reverse("admin:papers_entry_change", args=[entry.pk])}
         for entry in Entry.objects.filter(arxiv_id=arxiv_id)
-        .exclude(issue_id=request.GET.get("issue") or None)
+        .exclude(issue_id=_issue_id(request.GET.get("issue")))
         .select_related("issue")[:10]
     ]
     payload = {"arxiv_id": arxiv_id, "earlier": earlier}
@@ -74,6 +74,11 @@ def arxiv_metadata(request):
         "authors": paper.authors_text(Entry._meta.get_field("authors").max_length),
         "abstract_url": paper.abstract_url,
     })
+
+
+def _issue_id(value):
+    """The issue being written, from the page; anything else means none."""
+    return int(value) if value and value.isdigit() else None
 
 
 @require_POST

@@ -107,3 +107,11 @@ def test_an_issue_downloads_as_markdown(staff_client, seed):
     action = staff_client.post("/admin/papers/issue/", {
         "action": "download_markdown", "_selected_action": [seed.pk]})
     assert action.content.decode() == text
+
+
+def test_arxiv_lookup_ignores_a_malformed_issue_parameter(staff_client, monkeypatch):
+    monkeypatch.setattr(arxiv_api, "fetch_one", lambda arxiv_id: PAPER)
+    make_entry(make_issue(title="更早的一期"), make_section(), arxiv_id="2406.15877")
+    response = staff_client.get(ARXIV, {"id": "2406.15877", "issue": "abc"})
+    assert response.status_code == 200
+    assert [item["issue"] for item in response.json()["earlier"]] == ["更早的一期"]
