@@ -6,7 +6,10 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup db superuser lint check clean bench-search
+# The interface's message catalogues, compiled from the .po files in the repository.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test setup db superuser lint check clean bench-search messages
 
 run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT)
 	@echo ""
@@ -21,12 +24,19 @@ test: setup ## set up, then run the whole test suite
 	installed, so the browser tests are skipped (sudo apt-get install chromium fonts-noto-cjk)."
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: $(INSTALLED)
+setup: $(INSTALLED) $(CATALOGUES)
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(INSTALLED)
+
+%.mo: %.po $(INSTALLED)
+	$(VENV)/bin/pybabel --quiet compile --domain=django --input-file=$< --output-file=$@
+
+messages: setup ## update locale/en from the templates and code (needs GNU gettext's xgettext)
+	$(PY) manage.py makemessages --locale=en --no-obsolete --add-location=file \
+		--ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles
 
 db: setup ## migrate and load the seed roundup (idempotent)
 	$(PY) manage.py migrate --noinput
@@ -49,4 +59,4 @@ bench-search: setup ## search latency at 100,000 generated entries (see docs/sea
 	$(PY) bench/search_latency.py --entries 100000 --database postgres
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache locale/*/LC_MESSAGES/*.mo

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,6 +64,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language from its URL (/en/... or the Chinese default), then
+    # a reader's first visit sent to the language their browser asks for.
+    "django.middleware.locale.LocaleMiddleware",
+    "papers.languages.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -112,7 +117,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The interface in two languages (papers.languages): Chinese at the plain URLs,
+# English under /en/. The message ids are the Chinese texts, so Chinese needs
+# no catalogue; locale/en holds the English one, compiled by `make setup`.
 LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -154,7 +166,8 @@ ARXIV_API_USER_AGENT = os.environ.get(
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 120
 
-SITE_NAME = os.environ.get("DIGEST_SITE_NAME", "大模型论文双周报")
+# The default name is translated (locale/en); a name set in the environment is shown as is.
+SITE_NAME = os.environ.get("DIGEST_SITE_NAME", gettext_noop("大模型论文双周报"))
 
 LOGGING = {
     "version": 1,

@@ -12,13 +12,14 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_noop
 
 from .filters import EntryFilter
 from .models import Entry, Issue, Section, Tag
 
 ISSUES_IN_FEED = 20
 ENTRIES_IN_FEED = 50
-SITE_DESCRIPTION = "每两周精选重要的大语言模型论文，附中文解读。"
+SITE_DESCRIPTION = gettext_noop("每两周精选重要的大语言模型论文，附中文解读。")
 
 
 def query_without_page(params):
@@ -36,12 +37,12 @@ class DigestFeed(Feed):
         self.feed_type = feed_type
 
     def author_name(self):
-        return settings.SITE_NAME
+        return gettext(settings.SITE_NAME)
 
     item_author_name = author_name  # the editors wrote every item
 
     def description(self):
-        return SITE_DESCRIPTION
+        return gettext(SITE_DESCRIPTION)
 
     subtitle = description  # Atom's name for RSS's channel description
 
@@ -55,7 +56,7 @@ class IssuesFeed(DigestFeed):
     """``/feeds/issues.atom``: the latest published issues, one item each."""
 
     def title(self):
-        return settings.SITE_NAME
+        return gettext(settings.SITE_NAME)
 
     def link(self):
         return reverse("papers:issue_list")
@@ -74,7 +75,7 @@ class IssuesFeed(DigestFeed):
         )
         if not papers:
             return issue.intro_html
-        return issue.intro_html + format_html("<p>本期论文：</p><ul>{}</ul>", papers)
+        return issue.intro_html + format_html("<p>{}</p><ul>{}</ul>", gettext("本期论文："), papers)
 
     def item_pubdate(self, issue):
         return issue.published_at
@@ -99,7 +100,7 @@ class EntriesFeed(DigestFeed):
         if entry.arxiv_id:
             source = format_html('<p><a href="{}">arXiv:{}</a></p>', entry.link, entry.arxiv_id)
         else:
-            source = format_html('<p><a href="{}">原文链接</a></p>', entry.url)
+            source = format_html('<p><a href="{}">{}</a></p>', entry.url, gettext("原文链接"))
         return entry.summary_html + source
 
     def item_pubdate(self, entry):
@@ -123,7 +124,8 @@ class TagFeed(EntriesFeed):
         return Entry.objects.published().filter(tags=tag)
 
     def title(self, tag):
-        return f"{settings.SITE_NAME} · 标签：{tag.name}"
+        label = gettext("标签：%(name)s") % {"name": tag.name}
+        return " · ".join([gettext(settings.SITE_NAME), label])
 
     def link(self, tag):
         return tag.get_absolute_url()
@@ -139,7 +141,8 @@ class SectionFeed(EntriesFeed):
         return Entry.objects.published().filter(section=section)
 
     def title(self, section):
-        return f"{settings.SITE_NAME} · 栏目：{section.name}"
+        label = gettext("栏目：%(name)s") % {"name": section.name}
+        return " · ".join([gettext(settings.SITE_NAME), label])
 
     def link(self, section):
         return section.get_absolute_url()
@@ -158,10 +161,13 @@ class FilteredEntriesFeed(EntriesFeed):
 
     def title(self, filterset):
         if filterset.is_valid():
-            labels = [f"{kind}：{label}" for kind, label, _ in filterset.active_filters()]
+            labels = [
+                gettext("%(kind)s：%(label)s") % {"kind": kind, "label": label}
+                for kind, label, _ in filterset.active_filters()
+            ]
         else:
-            labels = ["筛选条件有误"]
-        return " · ".join([settings.SITE_NAME, "全部论文", *labels])
+            labels = [gettext("筛选条件有误")]
+        return " · ".join([gettext(settings.SITE_NAME), gettext("全部论文"), *labels])
 
     def link(self, filterset):
         return reverse("papers:entry_list") + query_without_page(filterset.data)

@@ -11,6 +11,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Count
 from django.http import QueryDict
+from django.utils.translation import gettext, gettext_lazy
 
 from . import search
 from .models import Entry, Issue, Section, Tag
@@ -25,14 +26,16 @@ class SlugChoicesField(forms.ModelMultipleChoiceField):
 
     default_error_messages = {
         **forms.ModelMultipleChoiceField.default_error_messages,
-        "invalid_choice": "没有名为“%(value)s”的标签。",
-        "too_many": f"最多同时筛选 {MAX_TAGS} 个标签。",
+        "invalid_choice": gettext_lazy("没有名为“%(value)s”的标签。"),
+        "too_many": gettext_lazy("最多同时筛选 %(limit)s 个标签。"),
     }
 
     def clean(self, value):
         value = value or []
         if len(value) > MAX_TAGS:
-            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+            raise forms.ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"limit": MAX_TAGS}
+            )
         for item in value:
             ProhibitNullCharactersValidator()(item)
         return super().clean(value)
@@ -59,25 +62,25 @@ def published_issues(request):
 
 class EntryFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label="关键词", method="filter_text", max_length=MAX_QUERY_LENGTH, strip=True
+        label=gettext_lazy("关键词"), method="filter_text", max_length=MAX_QUERY_LENGTH, strip=True
     )
     tag = TagsFilter(
-        label="标签", field_name="tags__slug", to_field_name="slug",
+        label=gettext_lazy("标签"), field_name="tags__slug", to_field_name="slug",
         queryset=Tag.objects.all(), conjoined=True,
     )
     section = SlugFilter(
-        label="栏目", field_name="section", to_field_name="slug",
-        queryset=Section.objects.all(), empty_label="全部栏目",
-        error_messages={"invalid_choice": "没有这个栏目。"},
+        label=gettext_lazy("栏目"), field_name="section", to_field_name="slug",
+        queryset=Section.objects.all(), empty_label=gettext_lazy("全部栏目"),
+        error_messages={"invalid_choice": gettext_lazy("没有这个栏目。")},
     )
     issue = SlugFilter(
-        label="期刊", field_name="issue", to_field_name="slug",
+        label=gettext_lazy("期刊"), field_name="issue", to_field_name="slug",
         queryset=published_issues,
-        error_messages={"invalid_choice": "没有这一期。"},
+        error_messages={"invalid_choice": gettext_lazy("没有这一期。")},
     )
 
     year = django_filters.NumberFilter(
-        label="年份", field_name="issue__published_at", lookup_expr="year",
+        label=gettext_lazy("年份"), field_name="issue__published_at", lookup_expr="year",
         min_value=1990, max_value=2200,
     )
 
@@ -95,7 +98,7 @@ class EntryFilter(django_filters.FilterSet):
         """Why a query that was typed can find nothing (only punctuation…)."""
         typed = self.form.cleaned_data.get("q", "") if self.is_valid() else ""
         if typed and not self.parsed_query:
-            return "这个查询里没有可以检索的文字，请换几个词试试。"
+            return gettext("这个查询里没有可以检索的文字，请换几个词试试。")
         return ""
 
     def active_filters(self):
@@ -105,17 +108,18 @@ class EntryFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         active = []
         if data.get("q"):
-            active.append(("关键词", data["q"], self._without("q")))
+            active.append((gettext("关键词"), data["q"], self._without("q")))
         tags = {tag.slug: tag for tag in data.get("tag") or []}
         for slug in dict.fromkeys(self.data.getlist("tag")):  # in the order typed
             if slug in tags:
-                active.append(("标签", tags[slug].name, self._without("tag", slug)))
+                active.append((gettext("标签"), tags[slug].name, self._without("tag", slug)))
         if data.get("section"):
-            active.append(("栏目", data["section"].name, self._without("section")))
+            active.append((gettext("栏目"), data["section"].name, self._without("section")))
         if data.get("issue"):
-            active.append(("期刊", data["issue"].title, self._without("issue")))
+            active.append((gettext("期刊"), data["issue"].title, self._without("issue")))
         if data.get("year"):
-            active.append(("年份", f"{int(data['year'])} 年", self._without("year")))
+            year = gettext("%(year)s 年") % {"year": int(data["year"])}
+            active.append((gettext("年份"), year, self._without("year")))
         return active
 
     def with_tag(self, slug):

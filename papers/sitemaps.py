@@ -11,7 +11,16 @@ from django.urls import reverse
 from .models import Entry, Issue, Section, Tag
 
 
-class StaticPagesSitemap(Sitemap):
+class PageSitemap(Sitemap):
+    """Every page in each language (Chinese at /, English under /en/), each URL
+    listing its translations as hreflang alternates."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class StaticPagesSitemap(PageSitemap):
     """The lists a reader starts from."""
 
     def items(self):
@@ -24,7 +33,7 @@ class StaticPagesSitemap(Sitemap):
         return reverse(name)
 
 
-class IssueSitemap(Sitemap):
+class IssueSitemap(PageSitemap):
     def items(self):
         return Issue.objects.published().order_by("-published_at", "-pk")
 
@@ -33,7 +42,7 @@ class IssueSitemap(Sitemap):
         return max(issue.updated_at, issue.published_at)
 
 
-class SectionSitemap(Sitemap):
+class SectionSitemap(PageSitemap):
     """Sections, last modified when a published issue last added to them."""
 
     def items(self):
@@ -47,7 +56,7 @@ class SectionSitemap(Sitemap):
         return section.lastmod
 
 
-class TagSitemap(Sitemap):
+class TagSitemap(PageSitemap):
     """Tags, last modified when a published issue last used them."""
 
     def items(self):
@@ -61,7 +70,7 @@ class TagSitemap(Sitemap):
         return tag.lastmod
 
 
-class PaperSitemap(Sitemap):
+class PaperSitemap(PageSitemap):
     """``/papers/<arxiv-id>/``: one URL per paper however many issues covered it."""
 
     def items(self):

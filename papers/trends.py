@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from .models import Issue, Tag, TaggedEntry
 
@@ -205,7 +206,7 @@ def _svg(view_width, view_height, svg_id, css_class, title, desc, body, attrs=""
     )
 
 
-def line_chart_svg(series, labels, *, title, desc, x_title="", y_title="篇数",
+def line_chart_svg(series, labels, *, title, desc, x_title="", y_title=None,
                    width=720, font_size=13, svg_id="chart"):
     """A line chart of ``series`` ([(name, [value per label]), ...]) over
     ``labels``, with axes, gridlines, thinned x labels and a legend below.
@@ -214,6 +215,8 @@ def line_chart_svg(series, labels, *, title, desc, x_title="", y_title="篇数",
     phone gets a narrower drawing (``width`` 360) rather than shrunken text.
     ``svg_id`` must be unique in the page (it names the title and desc).
     """
+    if y_title is None:
+        y_title = gettext("篇数")
     line_height = font_size * 1.5
     largest = max((max(values, default=0) for _, values in series), default=0)
     ticks = y_ticks(largest)
@@ -305,15 +308,19 @@ def _legend(series, left, top, width, font_size):
     return legend, rows * row_height
 
 
-def sparkline_svg(values, *, title="出现次数趋势", desc=None, width=140, height=32,
+def sparkline_svg(values, *, title=None, desc=None, width=140, height=32,
                   svg_id="sparkline"):
     """A small trend line of ``values`` (oldest first), the last one marked.
 
     Drawn at its own small size; ``desc`` defaults to the numbers themselves.
     One value is a dot in the middle; no values, a bare baseline.
     """
+    if title is None:
+        title = gettext("出现次数趋势")
     if desc is None:
-        desc = "逐期：" + ", ".join(str(value) for value in values) if values else "暂无数据"
+        numbers = ", ".join(str(value) for value in values)
+        desc = (gettext("逐期：%(numbers)s") % {"numbers": numbers}) if values \
+            else gettext("暂无数据")
     pad = 3
     baseline = height - pad
     parts = [format_html('<line class="sparkline-base" x1="0" x2="{}" y1="{}" y2="{}"/>',
@@ -341,17 +348,20 @@ def trends_chart(trends, *, width, svg_id):
     """The trends page's chart at one drawing width, with a summary as its
     description (the page's table has every number)."""
     first, last = trends.issues[0], trends.issues[-1]
-    summary = "；".join(
-        f"{item.tag.name}：共 {item.total} 篇，单期最多 {max(item.counts)} 篇"
+    summary = gettext("；").join(
+        gettext("%(tag)s：共 %(total)s 篇，单期最多 %(most)s 篇")
+        % {"tag": item.tag.name, "total": item.total, "most": max(item.counts)}
         for item in trends.tags
     )
     return line_chart_svg(
         [(item.tag.name, item.counts) for item in trends.tags],
         trends.labels,
-        title=f"最常用的 {len(trends.tags)} 个标签在最近 {len(trends.issues)} 期中的篇数",
-        desc=f"共 {len(trends.issues)} 期，{first.period_start:%Y-%m-%d} 至"
-             f" {last.period_end:%Y-%m-%d}。{summary}。逐期数字见图下的表格。",
-        x_title=f"各期起始日期（{trends.years()}）",
+        title=gettext("最常用的 %(tags)s 个标签在最近 %(issues)s 期中的篇数")
+        % {"tags": len(trends.tags), "issues": len(trends.issues)},
+        desc=gettext("共 %(issues)s 期，%(first)s 至 %(last)s。%(summary)s。逐期数字见图下的表格。")
+        % {"issues": len(trends.issues), "first": f"{first.period_start:%Y-%m-%d}",
+           "last": f"{last.period_end:%Y-%m-%d}", "summary": summary},
+        x_title=gettext("各期起始日期（%(years)s）") % {"years": trends.years()},
         width=width,
         font_size=14 if width > 480 else 13,
         svg_id=svg_id,
@@ -377,8 +387,10 @@ class TagTrend:
         numbers = ", ".join(str(count) for count in self.counts)
         return sparkline_svg(
             self.counts,
-            title=f"标签“{self.tag.name}”最近 {len(self.counts)} 期的篇数",
-            desc=f"最近 {len(self.counts)} 期中出现：{numbers}（由旧到新）",
+            title=gettext("标签“%(name)s”最近 %(issues)s 期的篇数")
+            % {"name": self.tag.name, "issues": len(self.counts)},
+            desc=gettext("最近 %(issues)s 期中出现：%(numbers)s（由旧到新）")
+            % {"issues": len(self.counts), "numbers": numbers},
             svg_id="tag-sparkline",
         )
 

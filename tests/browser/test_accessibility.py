@@ -21,7 +21,12 @@ PAGES = {
     "sections": "/sections/",
     "section": "/sections/rag/",
     "paper": "/papers/2406.15877/",
+    "trends": "/trends/",
     "not-found": "/papers/2499.99999/",
+    "home-en": "/en/",
+    "issue-en": "/en/issues/2024-06-h2/",
+    "search-en": "/en/entries/?q=%E5%B9%BB%E8%A7%89",
+    "paper-en": "/en/papers/2406.15877/",
 }
 WIDTHS = {"desktop": 1280, "phone": 360}
 

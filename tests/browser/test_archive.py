@@ -1,5 +1,7 @@
 """A reader and an editor in a real browser."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -34,6 +36,37 @@ def test_a_reader_goes_from_the_latest_issue_to_a_tag_and_narrows_it(live_server
     assert page.locator(".search-result mark").first.inner_text() == "幻觉"
     first_title = page.locator(".search-result .entry-title").first.inner_text()
     assert "Semantic Entropy Probes" in first_title
+
+    # Then the same results with the interface in English, and back.
+    page.locator(".language-switch").get_by_role("link", name="English").click()
+    page.wait_for_url("**/en/entries/?q=*")
+    assert page.locator("html").get_attribute("lang") == "en"
+    main_navigation = page.get_by_role("navigation", name="Main")
+    assert main_navigation.get_by_role("link", name="Issues").is_visible()
+    assert page.locator(".search-result mark").first.inner_text() == "幻觉"
+    assert page.locator(".search-result .entry-title").first.inner_text() == first_title
+    page.locator(".language-switch").get_by_role("link", name="简体中文").click()
+    page.wait_for_url("**/entries/?q=*")
+    assert "/en/" not in page.url
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+
+
+def test_an_english_browser_reads_in_english_until_the_reader_chooses_chinese(
+    live_server, seed, browser
+):
+    context = browser.new_context(viewport={"width": 360, "height": 800}, locale="en-US")
+    page = context.new_page()
+    page.goto(live_server.url + "/issues/2024-06-h2/")
+    assert page.url == live_server.url + "/en/issues/2024-06-h2/"
+    assert page.locator(".issue-header .kicker").inner_text() == "June 16–30, 2024"
+    assert page.locator(".issue-header time").inner_text() == "July 1, 2024"
+    page.screenshot(path=str(Path(__file__).parent / "artifacts" / "issue-en-phone.png"))
+    page.locator(".language-switch").get_by_role("link", name="简体中文").click()
+    page.wait_for_url(live_server.url + "/issues/2024-06-h2/")
+    page.goto(live_server.url + "/tags/")
+    assert page.url == live_server.url + "/tags/"  # the choice wins over the browser
+    assert page.locator("h1").inner_text() == "标签"
+    context.close()
 
 
 def test_an_editor_gets_existing_tags_suggested_after_a_chinese_separator(

@@ -94,7 +94,7 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
     page.wait_for_selector(".messagelist .success")
 
     # A reader finds it: the home page's latest issue, then one of its tags.
-    reader = browser.new_page()
+    reader = browser.new_page(locale="zh-CN")  # a Chinese reader's browser
     reader.goto(base)
     assert reader.locator("h1").inner_text() == "2024年7月上半月大模型论文"
     reader.locator(".tags a", has_text="智能体").first.click()

@@ -29,11 +29,12 @@ def add_entries(issue, sections, start, stop):
                    tags=["common", "shared", f"t{n % 7}"])
 
 
-def queries_per_page(client):
+def queries_per_page(client, prefix=""):
+    """{page: SQL queries}; ``prefix`` "/en" asks for the English pages."""
     counts = {}
     for name, url in PAGES.items():
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
+            response = client.get(prefix + url)
         assert response.status_code == 200, url
         counts[name] = len(queries)
     return counts
@@ -51,3 +52,11 @@ def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
     print("\nSQL queries per page:", with_200)
     assert with_20 == with_200
     assert max(with_200.values()) <= BUDGET, with_200
+
+
+def test_english_pages_run_the_same_queries_as_chinese_ones(client):
+    issue = make_issue(slug="budget")
+    sections = [make_section(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
+    make_entry(make_issue(), sections[0], position=1, arxiv_id="2406.10000", tags=["common"])
+    add_entries(issue, sections, 0, 20)
+    assert queries_per_page(client, "/en") == queries_per_page(client)

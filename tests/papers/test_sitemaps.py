@@ -17,15 +17,23 @@ NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
 def sitemap(client):
-    """{location: lastmod or None} of every URL in /sitemap.xml."""
+    """{location: lastmod or None} of every Chinese URL in /sitemap.xml.
+
+    Each page is listed once per language: every Chinese URL must have its
+    English twin under /en/, with the same lastmod, and nothing else may be there.
+    """
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/xml")
     root = ET.fromstring(response.content)
-    return {
+    urls = {
         url.findtext("s:loc", namespaces=NS): url.findtext("s:lastmod", namespaces=NS)
         for url in root.findall("s:url", NS)
     }
+    english = {url: lastmod for url, lastmod in urls.items() if url.startswith(f"{SITE}/en/")}
+    chinese = {url: lastmod for url, lastmod in urls.items() if url not in english}
+    assert english == {url.replace(SITE, f"{SITE}/en", 1): m for url, m in chinese.items()}
+    return chinese
 
 
 def day(moment):
