@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # ETags on pages, and 304 Not Modified when the browser already has the page.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language from its URL (/en/... or the Chinese default), then
     # a reader's first visit sent to the language their browser asks for.
@@ -162,6 +164,27 @@ ARXIV_API_MIN_INTERVAL = float(os.environ.get("ARXIV_API_MIN_INTERVAL", "3"))
 ARXIV_API_USER_AGENT = os.environ.get(
     "ARXIV_API_USER_AGENT", "paper-digest/1.0 (+https://example.org/contact)"
 )
+
+# The shared cache: Redis in production (REDIS_URL or CACHE_URL, e.g.
+# redis://127.0.0.1:6379/0), local memory in development. It holds the page
+# cache (papers.caching), the arXiv rate limit and who is editing what, so
+# several application processes must share one Redis to agree on them.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
+if CACHE_URL:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "digest",
+    }}
+else:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "paper-digest",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }}
+# Whole public pages from the cache, invalidated by any change (papers.caching).
+PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
+PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
 
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 120

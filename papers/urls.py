@@ -5,6 +5,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from . import feeds, views
 from .arxiv import ARXIV_ID_PATTERN
+from .caching import cache_public_page
 
 app_name = "papers"
 
@@ -33,41 +34,47 @@ class ArxivIdConverter:
         return value
 
 
+def public(route, view, name):
+    """A public URL: its successful answers come from the page cache (papers.caching)."""
+    return path(route, cache_public_page(view), name=name)
+
+
 register_converter(UnicodeSlugConverter, "uslug")
 register_converter(ArxivIdConverter, "arxiv")
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("issues/", views.IssueListView.as_view(), name="issue_list"),
-    path("issues/<slug:slug>/", views.IssueDetailView.as_view(), name="issue_detail"),
-    path("entries/", views.EntryListView.as_view(), name="entry_list"),
-    path("tags/", views.TagListView.as_view(), name="tag_list"),
-    path("tags/<uslug:slug>/", views.TagDetailView.as_view(), name="tag_detail"),
-    path("sections/", views.SectionListView.as_view(), name="section_list"),
-    path("sections/<slug:slug>/", views.SectionDetailView.as_view(), name="section_detail"),
-    path("papers/<arxiv:arxiv_id>/", views.PaperDetailView.as_view(), name="paper_detail"),
+    public("", views.home, name="home"),
+    public("issues/", views.IssueListView.as_view(), name="issue_list"),
+    public("issues/<slug:slug>/", views.IssueDetailView.as_view(), name="issue_detail"),
+    public("entries/", views.EntryListView.as_view(), name="entry_list"),
+    public("tags/", views.TagListView.as_view(), name="tag_list"),
+    public("tags/<uslug:slug>/", views.TagDetailView.as_view(), name="tag_detail"),
+    public("sections/", views.SectionListView.as_view(), name="section_list"),
+    public("sections/<slug:slug>/", views.SectionDetailView.as_view(), name="section_detail"),
+    public("papers/<arxiv:arxiv_id>/", views.PaperDetailView.as_view(), name="paper_detail"),
 ]
 
 # Feeds, each in Atom and RSS 2.0 (papers.feeds); pages link them in <head>.
 urlpatterns += [
-    path("feeds/issues.atom", feeds.IssuesFeed(Atom1Feed), name="issues_feed_atom"),
-    path("feeds/issues.rss", feeds.IssuesFeed(Rss201rev2Feed), name="issues_feed_rss"),
-    path("entries/feed.atom", feeds.FilteredEntriesFeed(Atom1Feed), name="entries_feed_atom"),
-    path("entries/feed.rss", feeds.FilteredEntriesFeed(Rss201rev2Feed), name="entries_feed_rss"),
-    path("tags/<uslug:slug>/feed.atom", feeds.TagFeed(Atom1Feed), name="tag_feed_atom"),
-    path("tags/<uslug:slug>/feed.rss", feeds.TagFeed(Rss201rev2Feed), name="tag_feed_rss"),
-    path("sections/<slug:slug>/feed.atom", feeds.SectionFeed(Atom1Feed), name="section_feed_atom"),
-    path("sections/<slug:slug>/feed.rss", feeds.SectionFeed(Rss201rev2Feed),
-         name="section_feed_rss"),
+    public("feeds/issues.atom", feeds.IssuesFeed(Atom1Feed), name="issues_feed_atom"),
+    public("feeds/issues.rss", feeds.IssuesFeed(Rss201rev2Feed), name="issues_feed_rss"),
+    public("entries/feed.atom", feeds.FilteredEntriesFeed(Atom1Feed), name="entries_feed_atom"),
+    public("entries/feed.rss", feeds.FilteredEntriesFeed(Rss201rev2Feed), name="entries_feed_rss"),
+    public("tags/<uslug:slug>/feed.atom", feeds.TagFeed(Atom1Feed), name="tag_feed_atom"),
+    public("tags/<uslug:slug>/feed.rss", feeds.TagFeed(Rss201rev2Feed), name="tag_feed_rss"),
+    public("sections/<slug:slug>/feed.atom", feeds.SectionFeed(Atom1Feed),
+           name="section_feed_atom"),
+    public("sections/<slug:slug>/feed.rss", feeds.SectionFeed(Rss201rev2Feed),
+           name="section_feed_rss"),
 ]
 
 # Citations as BibTeX files (papers.citations).
 urlpatterns += [
-    path("papers/<arxiv:arxiv_id>/cite.bib", views.paper_bibtex, name="paper_bibtex"),
-    path("issues/<slug:slug>/papers.bib", views.issue_bibtex, name="issue_bibtex"),
+    public("papers/<arxiv:arxiv_id>/cite.bib", views.paper_bibtex, name="paper_bibtex"),
+    public("issues/<slug:slug>/papers.bib", views.issue_bibtex, name="issue_bibtex"),
 ]
 
 # Topic trends (papers.trends).
 urlpatterns += [
-    path("trends/", views.topic_trends, name="trends"),
+    public("trends/", views.topic_trends, name="trends"),
 ]

@@ -8,6 +8,13 @@ from tests.conftest import make_entry, make_issue, make_section
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def rendered_pages(settings):
+    """What rendering a page costs: the page cache off (a cached page costs none,
+    tests/papers/test_caching.py)."""
+    settings.PAGE_CACHE = False
+
 PAGES = {
     "home": "/",
     "issue": "/issues/budget/",

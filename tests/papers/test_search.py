@@ -153,7 +153,7 @@ def test_edits_deletions_and_retagging_reach_the_index(client, db):
     assert found(client, "rewritten")[1] == []
 
 
-def test_only_published_entries_are_found_and_publishing_is_followed(client, db):
+def test_only_published_entries_are_found_and_publishing_is_followed(client, db, monkeypatch):
     draft = make_issue(status=Issue.Status.DRAFT)
     make_entry(draft, make_section(), title="Secret draft paper", arxiv_id="2407.20001")
     assert found(client, "secret")[1] == []
@@ -163,8 +163,8 @@ def test_only_published_entries_are_found_and_publishing_is_followed(client, db)
     assert found(client, "secret")[1] == []
     draft.publish(when=timezone.now() + datetime.timedelta(hours=1))
     assert found(client, "secret")[1] == []
-    Issue.objects.filter(pk=draft.pk).update(
-        published_at=timezone.now() - datetime.timedelta(seconds=1))
+    later = timezone.now() + datetime.timedelta(hours=2)  # the scheduled time comes
+    monkeypatch.setattr(timezone, "now", lambda: later)
     assert found(client, "secret")[1] == ["2407.20001"]
 
 

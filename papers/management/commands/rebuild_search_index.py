@@ -1,12 +1,14 @@
 """Write every entry's search document again.
 
 The index follows edits by itself (papers.signals); this is for after bulk
-changes that skip signals, such as ``QuerySet.update()`` or raw SQL.
+changes that skip signals, such as ``QuerySet.update()`` or raw SQL. Such
+changes skip the page cache's invalidation too, so it starts a new content
+generation as well (papers.caching).
 """
 
 from django.core.management.base import BaseCommand
 
-from papers import search
+from papers import caching, search
 
 
 class Command(BaseCommand):
@@ -14,4 +16,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = search.rebuild_index()
+        caching.archive_changed()
         self.stdout.write(f"Indexed {count} entries.")

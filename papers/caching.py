@@ -1,0 +1,97 @@
+"""Public pages from the cache, never stale.
+
+Every public page (and feed, and .bib file) is cached whole, per address
+(scheme, host, path and query) and language, under the current *content
+generation*: a random token kept in the cache. Any change to the archive
+(signals in papers.signals: a save or delete of an issue, section, entry, tag
+or tag link, fixture loads included) forgets the token, so every page cached
+before the change is never read again and the next request renders afresh.
+There is no list of pages to purge, so no page can be forgotten.
+
+Time changes the archive too: a scheduled issue becomes public at its
+``published_at`` without any save. The generation therefore records when the
+next scheduled issue goes live, and is renewed once that moment has passed.
+
+The token is read before the page is rendered, and forgotten both at the
+change and again when its transaction commits: a page rendered from data read
+before the commit is stored under a token that nobody asks for any more.
+
+With Redis (REDIS_URL) the generation is shared by every application
+process; with the local-memory cache of development, by one process only.
+"""
+
+import functools
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, set_response_etag
+from django.utils.translation import get_language
+
+GENERATION_KEY = "papers:content-generation"
+
+
+def current_generation():
+    """The token under which public pages are cached now (renewed when a scheduled issue is due)."""
+    state = cache.get(GENERATION_KEY)
+    if state is None or (state["next_publication"] and timezone.now() >= state["next_publication"]):
+        state = _new_generation()
+    return state["token"]
+
+
+def _new_generation():
+    from .models import Issue
+
+    upcoming = Issue.objects.filter(
+        status=Issue.Status.SCHEDULED, published_at__gt=timezone.now()
+    ).aggregate(next=Min("published_at"))
+    state = {"token": uuid.uuid4().hex, "next_publication": upcoming["next"]}
+    cache.set(GENERATION_KEY, state, timeout=None)
+    return state
+
+
+def forget_generation():
+    cache.delete(GENERATION_KEY)
+
+
+def archive_changed():
+    """Call on any change to what public pages show: now, and after the commit."""
+    forget_generation()
+    transaction.on_commit(forget_generation)
+
+
+def page_key(request):
+    address = f"{get_language()}|{request.build_absolute_uri()}"
+    digest = hashlib.sha256(address.encode()).hexdigest()
+    return f"papers:page:{current_generation()}:{digest}"
+
+
+def cache_public_page(view):
+    """Serve a public view's successful GET from the cache (see the module docstring).
+
+    Browsers and proxies are told to revalidate every time (``no-cache``):
+    ConditionalGetMiddleware answers that with a 304 when the ETag, a hash of
+    the page, has not changed.
+    """
+
+    @functools.wraps(view)
+    def cached_view(request, *args, **kwargs):
+        if not settings.PAGE_CACHE or request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        response = cache.get(key)
+        if response is None:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response = response.render()
+            patch_cache_control(response, no_cache=True)
+            if response.status_code == 200 and not response.streaming:
+                set_response_etag(response)
+                cache.set(key, response, settings.PAGE_CACHE_SECONDS)
+        return response
+
+    return cached_view
