@@ -9,9 +9,9 @@ Run from the project folder (docs/search-benchmark.md has the figures)::
 The script uses its own databases only and makes them afresh: SQLite at
 /tmp/bench-search.sqlite3, PostgreSQL ``bench_search`` on 127.0.0.1:5432
 (dropped and created again). It migrates, generates an archive of synthetic
-Chinese summaries with bulk inserts (signals do not fire on ``bulk_create``,
-so the search documents are written in bulk too, with the same tokeniser the
-site uses), then times each query of ``QUERIES`` three ways:
+Chinese summaries with papers.synthetic_archive (what ``manage.py
+generate_archive`` makes: bulk inserts, and the search index written with the
+site's own tokeniser), then times each query of ``QUERIES`` three ways:
 
 - ``count``: how many public entries match, as the paginator asks;
 - ``page``: the first 20 best-ranked results as the entries page fetches them
@@ -23,23 +23,19 @@ Each is run once to warm up and then ``--repeat`` times (the whole page
 ``--view-repeat`` times: at 100,000 entries one page of a common word takes
 seconds); p50 and p95 in ms. The target is a search (count and first page)
 under 50 ms at p95. ``--reuse`` times the archive an earlier run left without
-making it again; ``--json`` writes every figure to a file.
+making it again; ``--json`` writes every figure to a file. The archive has one
+issue per 100 entries and, unless ``--tags`` says otherwise, 5,000 tags.
 """
 
 import argparse
-import bisect
-import html
-import itertools
 import json
 import math
 import os
 import platform
-import random
 import re
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,7 +44,6 @@ POSTGRES_DB = "bench_search"
 POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 STATIC_ROOT = Path("/tmp/bench-search-static")
-BATCH = 5000
 TARGET_MS = 50
 
 # What readers type: common and rare terms, short and long Chinese, English,
@@ -69,79 +64,6 @@ QUERIES = [
     ("幻觉 hallucination benchmark", "mixed, three terms"),
 ]
 EXPLAIN_QUERY = "幻觉"
-# A paper the generated archive covers in several issues (as the seed does once).
-KNOWN_ARXIV_ID = "2406.15877"
-
-# -- Vocabulary, most frequent first (drawn with a Zipf-like skew) -------------
-
-CHINESE_TERMS = [
-    "模型", "数据", "训练", "推理", "生成", "大模型", "基准", "评测", "微调", "注意力",
-    "对齐", "检索", "指令", "幻觉", "增强", "长上下文", "安全", "多模态", "智能体", "偏好",
-    "奖励模型", "强化学习", "蒸馏", "专家", "思维链", "代码", "数学", "知识", "解码",
-    "检索增强生成", "压缩", "量化", "稀疏", "越狱", "红队", "评委", "视觉", "语音",
-    "工具调用", "规划", "记忆", "提示", "鲁棒性", "可解释性", "偏见", "隐私", "水印",
-    "剪枝", "合成数据", "课程学习", "持续学习", "具身智能", "蛋白质", "分子", "医疗",
-    "法律", "金融", "教育", "低资源语言", "机器翻译", "表格", "图神经网络", "知识图谱",
-    "因果推断", "不确定性", "校准", "遗忘", "版权", "能耗", "联邦学习",
-]
-ENGLISH_TERMS = [
-    "LLM", "RAG", "benchmark", "MoE", "hallucination", "Transformer", "RLHF", "DPO",
-    "LoRA", "chain-of-thought", "long context", "GPT-4", "Llama", "agent", "KV cache",
-    "tokenizer", "in-context learning", "scaling law", "red teaming", "hallucinations",
-    "reward model", "speculative decoding", "multimodal", "jailbreak", "watermark",
-]
-SENTENCES = [
-    "本文提出一种面向{a}的{b}框架，在{c}上显著优于现有方法。",
-    "作者发现{a}与{b}之间存在明显关联，在 {e} 场景下尤为突出。",
-    "实验覆盖 {n} 个{a}基准，结果表明{b}能够有效缓解{c}问题。",
-    "研究团队构建了新的{a}数据集，用于评估 {e} 的{b}能力。",
-    "通过引入{a}机制，模型在{b}任务上的准确率提升了 {n}%。",
-    "该方法无需额外的{a}，即可在{b}阶段降低{c}的开销。",
-    "论文还讨论了{a}带来的{b}风险，并给出关于{c}的建议。",
-    "在 {e} 与 {f} 的对比中，{a}表现出更强的{b}。",
-    "与 arXiv:{x} 相比，该工作在{a}和{b}方面更进一步。",
-    "消融实验显示，{a}对{b}的贡献最大，而{c}的作用有限。",
-    "代码与 {e} 权重均已开源，便于复现{a}实验。",
-]
-TITLE_VERBS = [
-    "Mitigating", "Scaling", "Rethinking", "Benchmarking", "Understanding", "Improving",
-    "Evaluating", "Towards", "Efficient", "Aligning", "Probing", "Revisiting", "Learning",
-]
-TITLE_TOPICS = [
-    "Hallucination", "Long Context", "RAG", "Reasoning", "Alignment", "Jailbreak Defense",
-    "Mixture-of-Experts", "Instruction Tuning", "Preference Optimization", "Distillation",
-    "KV Cache Compression", "Tool Use", "Multimodal Models", "LLM Agents", "Code Generation",
-    "Math Reasoning", "Reward Models", "Speculative Decoding", "Red Teaming", "Retrieval",
-]
-TITLE_TAILS = [
-    "in Large Language Models", "with Retrieval-Augmented Generation", "at Scale",
-    "via Self-Reflection", "for Long Context Understanding", "under Distribution Shift",
-    ": A Benchmark", ": An Empirical Study", "without Human Labels", "with Sparse Attention",
-]
-SURNAMES = ["Zhang", "Wang", "Li", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu",
-            "Smith", "Kim", "Nguyen", "Müller", "Garcia", "Sato", "Patel", "Brown"]
-GIVEN = ["Wei", "Yu", "Jun", "Xin", "Hao", "Lei", "Ming", "Yan", "Anna", "David", "Sara",
-         "Tom", "Ravi", "Yuki", "Lukas", "Maria", "Ji-woo", "Omar"]
-# Rare words: one summary in a thousand gets one of them.
-RARE_SENTENCES = ["该方法也被用于甲骨文识别。", "作者还在量子纠错任务上做了验证。",
-                  "附录给出了古籍修复的案例。"]
-SECTIONS = [
-    ("LLM进展与基准", "progress-benchmarks"),
-    ("RAG", "rag"),
-    ("LLM微调", "fine-tuning"),
-    ("LLM推理", "reasoning"),
-    ("LLM安全与对齐", "safety-alignment"),
-]
-TAG_SUFFIXES = ["", "评测", "方法", "数据集", "检测", "优化", "攻击", "防御", "理论", "应用",
-                "效率", "分析", "框架", "综述", "基准"]
-ENGLISH_TAG_SUFFIXES = ["", " eval", " method", " dataset", " theory", " efficiency"]
-
-
-def zipf_sampler(items, rng, s=1.0):
-    """A function drawing one item, the item of rank r with weight 1 / r**s."""
-    cumulative = list(itertools.accumulate(1 / (r + 1) ** s for r in range(len(items))))
-    total = cumulative[-1]
-    return lambda: items[bisect.bisect(cumulative, rng.random() * total)]
 
 
 # -- Set-up -------------------------------------------------------------------
@@ -193,236 +115,24 @@ def progress(message, started=None):
 # -- The archive -----------------------------------------------------------------
 
 
-class Archive:
-    """Deterministic synthetic content (same seed, same archive)."""
+def generate(args):
+    """The synthetic archive (papers.synthetic_archive), a line per phase; its timings."""
+    from papers import synthetic_archive
 
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-        self.chinese = zipf_sampler(CHINESE_TERMS, self.rng, s=1.2)
-        self.english = zipf_sampler(ENGLISH_TERMS, self.rng, s=1.0)
-        self.arxiv_ids = []
-
-    def arxiv_id(self):
-        rng = self.rng
-        if self.arxiv_ids and rng.random() < 0.02:  # a paper covered again
-            return rng.choice(self.arxiv_ids)
-        year, month = rng.randint(23, 25), rng.randint(1, 12)
-        new = f"{year:02d}{month:02d}.{rng.randint(1, 19999):05d}"
-        self.arxiv_ids.append(new)
-        return new
-
-    def summary(self, target=300):
-        rng, parts, length = self.rng, [], 0
-        while length < target:
-            sentence = rng.choice(SENTENCES).format(
-                a=self.chinese(), b=self.chinese(), c=self.chinese(),
-                e=self.english(), f=self.english(), n=rng.randint(2, 60),
-                x=rng.choice(self.arxiv_ids) if self.arxiv_ids else KNOWN_ARXIV_ID,
-            )
-            parts.append(sentence)
-            length += len(sentence)
-        if rng.random() < 0.001:
-            parts.insert(rng.randrange(len(parts)), rng.choice(RARE_SENTENCES))
-        return "".join(parts)
-
-    def title(self):
-        rng = self.rng
-        tail = rng.choice(TITLE_TAILS)
-        joiner = "" if tail.startswith(":") else " "
-        return f"{rng.choice(TITLE_VERBS)} {rng.choice(TITLE_TOPICS)}{joiner}{tail}"
-
-    def authors(self):
-        names = [
-            f"{self.rng.choice(GIVEN)} {self.rng.choice(SURNAMES)}"
-            for _ in range(self.rng.randint(2, 5))
-        ]
-        return ", ".join(names)
-
-    def tag_names(self, count):
-        """``count`` distinct tag names (ignoring case), most used first."""
-        names, seen = [], set()
-        candidates = itertools.chain(
-            CHINESE_TERMS, ENGLISH_TERMS,
-            (t + s for s in TAG_SUFFIXES for t in CHINESE_TERMS),
-            (t + s for s in ENGLISH_TAG_SUFFIXES for t in ENGLISH_TERMS),
-            (a + b for a in CHINESE_TERMS for b in CHINESE_TERMS if a != b),
-        )
-        for name in candidates:
-            if name.lower() not in seen:
-                seen.add(name.lower())
-                names.append(name)
-            if len(names) == count:
-                break
-        head, tail = names[:60], names[60:]
-        self.rng.shuffle(tail)  # the combinations' ranks at random
-        return head + tail
-
-
-def generate(entries_wanted, seed, sqlite_fts):
-    from django.db import connection, transaction
-    from django.utils.text import slugify
-
-    from papers import search
-    from papers.markdown import render_markdown
-    from papers.models import Entry, Issue, SearchDocument, Section, Tag, TaggedEntry
-
-    archive, rng = Archive(seed), random.Random(seed + 1)
     started = time.perf_counter()
-    timings = {}
-    step = time.perf_counter()
 
-    # Issues: one per 100 entries, biweekly, newest ending 2025-06-30. Every
-    # 100th is a draft and the newest is scheduled for the future, so the
-    # published() filter has something to exclude.
-    n_issues = max(1, entries_wanted // 100)
-    issues = []
-    newest_end = date(2025, 6, 30)
-    for i in range(n_issues):
-        end = newest_end - timedelta(days=14 * i)
-        start = end - timedelta(days=13)
-        status, published_at = Issue.Status.PUBLISHED, datetime(
-            end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1, hours=9)
-        if i == 0:
-            status, published_at = Issue.Status.SCHEDULED, datetime(2099, 1, 1, tzinfo=UTC)
-        elif i % 100 == 50:
-            status, published_at = Issue.Status.DRAFT, None
-        issues.append(Issue(
-            title=f"{end.year}年{end.month}月第{i}期重要的大语言模型论文总结",
-            slug=f"bench-{i:06d}", period_start=start, period_end=end,
-            intro="本期汇总值得关注的大语言模型论文。",
-            intro_html="<p>本期汇总值得关注的大语言模型论文。</p>",
-            status=status, published_at=published_at,
-        ))
-    with transaction.atomic():
-        Issue.objects.bulk_create(issues, batch_size=BATCH)
-        sections = Section.objects.bulk_create(
-            Section(name=name, slug=slug, position=10 * (i + 1))
-            for i, (name, slug) in enumerate(SECTIONS)
-        )
-    issues = list(Issue.objects.order_by("pk"))
-    progress(f"{len(issues)} issues, {len(sections)} sections", started)
+    def report(phase, done, total):
+        if done == total:
+            progress(f"{phase}: {total:,}", started)
 
-    tag_names = archive.tag_names(2000)
-    slugs = set()
-    tags = []
-    for name in tag_names:
-        slug = slugify(name, allow_unicode=True) or "tag"
-        while slug in slugs:
-            slug += "-x"
-        slugs.add(slug)
-        tags.append(Tag(name=name, slug=slug))
-    Tag.objects.bulk_create(tags, batch_size=BATCH)
-    tags = {t.name: t for t in Tag.objects.all()}
-    tags = [tags[name] for name in tag_names]
-    draw_tag = zipf_sampler(tags, rng, s=1.0)
-    progress(f"{len(tags)} tags", started)
-    timings["issues, sections, tags"] = time.perf_counter() - step
-
-    # Entries, built in memory then inserted in batches.
-    step = time.perf_counter()
-    entries, entry_tags = [], []
-    known_left = 3  # KNOWN_ARXIV_ID appears in three issues
-    for i in range(entries_wanted):
-        issue = issues[i // 100 % len(issues)]
-        section = sections[(i % 100) * len(sections) // 100]
-        position = (i % 100) % (100 // len(sections)) + 1
-        arxiv_id = archive.arxiv_id()
-        if known_left and i % 100 == 7 and i // 100 in (3, 40, 400):
-            arxiv_id, known_left = KNOWN_ARXIV_ID, known_left - 1
-        summary = archive.summary()
-        entries.append(Entry(
-            issue=issue, section=section, position=position, title=archive.title(),
-            arxiv_id=arxiv_id, authors=archive.authors(), summary=summary,
-            # What render_markdown makes of one plain paragraph (checked below):
-            # rendering 100,000 summaries through Markdown would take a minute.
-            summary_html=f"<p>{html.escape(summary, quote=False)}</p>",
-        ))
-        chosen = {}
-        for _ in range(rng.randint(2, 5)):
-            tag = draw_tag()
-            chosen[tag.pk] = tag
-        entry_tags.append(sorted(chosen.values(), key=lambda t: t.name))
-    for entry in entries[:200]:
-        assert entry.summary_html == render_markdown(entry.summary), entry.summary
-    progress(f"{len(entries)} entries made in memory", started)
-    timings["entry text"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    with transaction.atomic():
-        for start in range(0, len(entries), BATCH):
-            Entry.objects.bulk_create(entries[start:start + BATCH], batch_size=BATCH)
-        progress(f"{len(entries)} entries inserted", started)
-    timings["insert entries"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    links = [
-        TaggedEntry(content_object_id=entry.pk, tag_id=tag.pk)
-        for entry, chosen in zip(entries, entry_tags, strict=True) for tag in chosen
-    ]
-    with transaction.atomic():
-        for start in range(0, len(links), BATCH):
-            TaggedEntry.objects.bulk_create(links[start:start + BATCH], batch_size=BATCH)
-    progress(f"{len(links)} tag links inserted", started)
-    timings["insert tag links"] = time.perf_counter() - step
-
-    # Search documents: what papers.search.document_for writes, from memory.
-    step = time.perf_counter()
-    documents = [
-        SearchDocument(
-            entry_id=entry.pk,
-            title=search.document_text(entry.title),
-            keywords=search.document_text(" ".join(
-                [*(t.name for t in chosen), entry.section.name, entry.authors, entry.arxiv_id]
-            )),
-            body=search.document_text(entry.summary),
-        )
-        for entry, chosen in zip(entries, entry_tags, strict=True)
-    ]
-    progress(f"{len(documents)} search documents tokenised", started)
-    timings["tokenise documents"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        trigger_sql = None
-        if connection.vendor == "sqlite" and sqlite_fts == "rebuild":
-            cursor.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND name = 'papers_searchdocument_ai'"
-            )
-            (trigger_sql,) = cursor.fetchone()
-            cursor.execute("DROP TRIGGER papers_searchdocument_ai")
-        for start in range(0, len(documents), BATCH):
-            SearchDocument.objects.bulk_create(documents[start:start + BATCH], batch_size=BATCH)
-        progress(f"{len(documents)} search documents inserted", started)
-        timings["insert search documents"] = time.perf_counter() - step
-        step = time.perf_counter()
-        if trigger_sql:
-            cursor.execute(
-                "INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts) "
-                "VALUES ('rebuild')"
-            )
-            cursor.execute(trigger_sql)
-            progress("FTS5 index rebuilt", started)
-            timings["FTS5 rebuild"] = time.perf_counter() - step
-        if connection.vendor == "postgresql":
-            SearchDocument.objects.update(vector=search.postgres_vector())
-            progress("tsvectors computed", started)
-            timings["tsvector update"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    with connection.cursor() as cursor:  # fresh statistics, as autovacuum would give
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-    timings["analyze"] = time.perf_counter() - step
-    timings["total"] = time.perf_counter() - started
-    progress(f"generated in {timings['total']:.1f} s", started)
-
-    sample = [entry.pk for entry in entries[:50]]
-    for entry in Entry.objects.select_related("section").filter(pk__in=sample):
-        stored = SearchDocument.objects.get(entry=entry)
-        expected = search.document_for(entry)
-        assert (stored.title, stored.body) == (expected["title"], expected["body"]), entry.pk
-        assert sorted(stored.keywords.split()) == sorted(expected["keywords"].split()), entry.pk
-    return timings
+    generated = synthetic_archive.generate(
+        issues=args.issues or max(1, args.entries // 100), entries=args.entries,
+        tags=args.tags, seed=args.seed, progress=report,
+        fts_rebuild=args.sqlite_fts == "rebuild",
+    )
+    progress(f"generated in {generated.timings['total']:.1f} s "
+             f"({generated.tag_links:,} tag links)")
+    return generated.timings
 
 
 def load_fixture():
@@ -578,6 +288,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--issues", type=int,
+                        help="number of issues (default: one per 100 entries)")
+    parser.add_argument("--tags", type=int, default=5000, help="number of distinct tags")
     parser.add_argument("--fixture", action="store_true",
                         help="load the seed roundup (20 entries) instead of generating")
     parser.add_argument("--repeat", type=int, default=20,
@@ -613,7 +326,7 @@ def main():
             generation = load_fixture()
             progress(f"seed roundup loaded (indexed by the signals) in {generation['total']:.1f} s")
         else:
-            generation = generate(args.entries, args.seed, args.sqlite_fts)
+            generation = generate(args)
     prepare_static()
 
     from papers.models import Entry
