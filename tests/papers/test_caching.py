@@ -265,3 +265,12 @@ def test_the_generation_is_renewed_after_it_is_forgotten(db):
     assert caching.current_generation() == first
     caching.forget_generation()
     assert caching.current_generation() != first
+
+
+def test_pages_are_sent_compressed_to_browsers_that_accept_it(client, seed):
+    plain = client.get(ISSUE)
+    packed = client.get(ISSUE, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert packed["Content-Encoding"] == "gzip"
+    assert len(packed.content) < len(plain.content) / 3
+    again = client.get(ISSUE, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"])
+    assert again.status_code == 304
