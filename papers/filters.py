@@ -84,6 +84,16 @@ class EntryFilter(django_filters.FilterSet):
         min_value=1990, max_value=2200,
     )
 
+    def filter_queryset(self, queryset):
+        """The text search last: it ranks a window of the newest matches
+        (papers.search), which must be taken among the entries that the tag,
+        section, issue and year filters leave, not before them."""
+        data = self.form.cleaned_data
+        for name, value in data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        return self.filters["q"].filter(queryset, data.get("q"))
+
     def filter_text(self, queryset, name, value):
         """Full-text search (papers.search): matching entries, best first."""
         if not value:

@@ -366,7 +366,9 @@ class Generator:
     def save_issues(self, count):
         drafts = draft_indexes(count)
         rows = [make_issue(index, drafts) for index in range(count)]
-        self.bulk_insert("issues", Issue, rows)
+        # Oldest first, as a real archive grows: newer issues, and their entries
+        # (compose_entries), get the higher ids, which search relies on.
+        self.bulk_insert("issues", Issue, rows[::-1])
         return rows
 
     def save_sections(self):
@@ -399,7 +401,8 @@ class Generator:
         known = known_paper_slots(counts)
         entries, entry_tags = [], []
         with self.phase("entries", sum(counts)) as phase:
-            for index, (issue, count) in enumerate(zip(issues, counts, strict=True)):
+            for index in reversed(range(len(issues))):  # oldest first
+                issue, count = issues[index], counts[index]
                 for n, (section, position) in enumerate(self.positions(count, sections)):
                     entry = self.compose_entry(issue, section, position)
                     if known.get(index) == n:

@@ -126,6 +126,8 @@ class EntryListView(FilterView):
             message for errors in filterset.errors.values() for message in errors
         ]
         if context["query"]:
+            context["search_window"] = search.SEARCH_WINDOW
+            context["search_window_full"] = search.window_is_full(context["paginator"].count)
             words = filterset.parsed_query.words
             for entry in context["entries"]:
                 entry.title_html = search.highlight(entry.title, words)

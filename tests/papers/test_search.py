@@ -212,3 +212,48 @@ def test_rebuild_command_catches_up_after_bulk_updates(client, db):
     call_command("rebuild_search_index", stdout=out)
     assert out.getvalue().strip() == "Indexed 1 entries."
     assert found(client, "renamed")[1] == ["2407.30001"]
+
+
+# The ranking window --------------------------------------------------------------
+
+
+def test_a_query_with_many_matches_ranks_the_newest_window_of_them(client, db, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
+    issue, section = make_issue(), make_section()
+    # Added oldest first, as an archive grows.
+    added = [make_entry(issue, section, position=n, arxiv_id=f"2407.{40000 + n}",
+                        title=f"Paper {n}", summary="关于对齐的研究。") for n in range(1, 6)]
+    response, ids = found(client, "对齐")
+    assert sorted(ids) == sorted(e.arxiv_id for e in added[-3:])
+    assert response.context["paginator"].count == 3
+    assert response.context["search_window_full"] is True
+    assert "这里按相关度列出最新的 3 篇" in response.content.decode()
+    # Within the window, relevance orders: a title match first.
+    added[3].title = "对齐 matters"
+    added[3].save()
+    assert found(client, "对齐")[1][0] == added[3].arxiv_id
+
+
+def test_the_window_is_taken_after_the_other_filters(client, db, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
+    issue, section = make_issue(), make_section()
+    tagged = make_entry(issue, section, position=1, arxiv_id="2407.50001",
+                        summary="对齐的老论文。", tags=["安全"])
+    for n in range(2, 6):
+        make_entry(issue, section, position=n, arxiv_id=f"2407.5000{n}", summary="对齐的新论文。")
+    response, ids = found(client, "对齐", tag="安全")
+    assert ids == [tagged.arxiv_id]
+    assert response.context["search_window_full"] is False
+    assert "这里按相关度列出最新的" not in response.content.decode()
+
+
+def test_drafts_do_not_take_places_in_the_window(client, db, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
+    section = make_section()
+    public = make_issue()
+    older = [make_entry(public, section, position=n, arxiv_id=f"2407.6000{n}",
+                        summary="幻觉检测。") for n in (1, 2)]
+    draft = make_issue(status=Issue.Status.DRAFT)
+    for n in (3, 4, 5):
+        make_entry(draft, section, position=n, arxiv_id=f"2407.6000{n}", summary="幻觉检测。")
+    assert sorted(found(client, "幻觉")[1]) == sorted(e.arxiv_id for e in older)
