@@ -267,9 +267,9 @@ class PaperDetailView(ListView):
         ).values("tag_id")
         ranked = list(
             TaggedEntry.objects.filter(
-                tag_id__in=paper_tags,
-                content_object__in=Entry.objects.published().exclude(arxiv_id=arxiv_id),
+                tag_id__in=paper_tags, content_object__issue__in=Issue.objects.published()
             )
+            .exclude(content_object__arxiv_id=arxiv_id)  # a join: no list of all entries
             .values("content_object_id")
             .annotate(shared=Count("id"), newest=Max("content_object__issue__published_at"))
             .order_by("-shared", "-newest", "content_object_id")[: RELATED_SHOWN * 4]
