@@ -1,8 +1,9 @@
 """Public pages from the cache, never stale.
 
 Every public page (and feed, and .bib file) is cached whole, per address
-(scheme, host, path and query) and language, under the current *content
-generation*: a random token kept in the cache. Any change to the archive
+(scheme, host, path and query) and language, with the *content generation*
+it was made in: a random token kept in the cache, read in the same round
+trip as the page, and a page of another generation is a miss. Any change to the archive
 (signals in papers.signals: a save or delete of an issue, section, entry, tag
 or tag link, fixture loads included) forgets the token, so every page cached
 before the change is never read again and the next request renders afresh.
@@ -35,9 +36,10 @@ from django.utils.translation import get_language
 GENERATION_KEY = "papers:content-generation"
 
 
-def current_generation():
-    """The token under which public pages are cached now (renewed when a scheduled issue is due)."""
-    state = cache.get(GENERATION_KEY)
+def current_generation(state=None):
+    """The token under which public pages are cached now (renewed when a scheduled
+    issue is due); ``state`` is the generation as already read from the cache."""
+    state = state or cache.get(GENERATION_KEY)
     if state is None or (state["next_publication"] and timezone.now() >= state["next_publication"]):
         state = _new_generation()
     return state["token"]
@@ -66,8 +68,7 @@ def archive_changed():
 
 def page_key(request):
     address = f"{get_language()}|{request.build_absolute_uri()}"
-    digest = hashlib.sha256(address.encode()).hexdigest()
-    return f"papers:page:{current_generation()}:{digest}"
+    return f"papers:page:{hashlib.sha256(address.encode()).hexdigest()}"
 
 
 def cache_public_page(view):
@@ -83,15 +84,20 @@ def cache_public_page(view):
         if not settings.PAGE_CACHE or request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
         key = page_key(request)
-        response = cache.get(key)
-        if response is None:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response = response.render()
-            patch_cache_control(response, no_cache=True)
-            if response.status_code == 200 and not response.streaming:
-                set_response_etag(response)
-                cache.set(key, response, settings.PAGE_CACHE_SECONDS)
+        # One round trip for both: the generation, and the page with the
+        # generation it was made in (a page of an older one is a miss).
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = current_generation(found.get(GENERATION_KEY))
+        made_in, response = found.get(key, (None, None))
+        if made_in == generation:
+            return response
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response = response.render()
+        patch_cache_control(response, no_cache=True)
+        if response.status_code == 200 and not response.streaming:
+            set_response_etag(response)
+            cache.set(key, (generation, response), settings.PAGE_CACHE_SECONDS)
         return response
 
     return cached_view
