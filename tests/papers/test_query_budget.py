@@ -26,6 +26,9 @@ PAGES = {
     "sections": "/sections/",
     "section": "/sections/s0/",
     "paper": "/papers/2406.10000/",
+    "search": "/entries/?q=common",
+    "search with a tag": "/entries/?q=common&tag=shared",
+    "trends": "/trends/",
 }
 BUDGET = 8
 

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from bs4 import BeautifulSoup
 from django.urls import reverse
 from django.utils import timezone
 
@@ -202,3 +203,18 @@ def test_an_unexpected_error_shows_the_site_500_page(client, seed, monkeypatch):
     assert response.status_code == 500
     html = response.content.decode()
     assert "服务器出错了" in html and "database on fire" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [
+    "/", "/issues/", "/issues/2024-06-h2/", "/entries/?q=%E5%B9%BB%E8%A7%89", "/tags/",
+    "/sections/rag/", "/papers/2406.15877/", "/trends/", "/en/papers/2406.15877/",
+])
+def test_no_page_has_a_render_blocking_script(client, seed, path):
+    """Scripts load with defer or async; inline ones are data (JSON-LD), not code."""
+    soup = BeautifulSoup(client.get(path).content, "html.parser")
+    for script in soup.find_all("script"):
+        if script.has_attr("src"):
+            assert script.has_attr("defer") or script.has_attr("async"), (path, script)
+        else:
+            assert script.get("type") == "application/ld+json", (path, script)
