@@ -60,3 +60,9 @@ bench-search: setup ## search latency at 100,000 generated entries (see docs/sea
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache locale/*/LC_MESSAGES/*.mo
+
+# `make bench BENCH_ARGS="--entries 20000"` passes options to the script.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: setup ## req/s and latency under gunicorn + wrk, SQLite and PostgreSQL (docs/benchmarks.md)
+	$(PY) bench/http_load.py --database both $(BENCH_ARGS)

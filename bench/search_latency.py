@@ -38,11 +38,10 @@ import sys
 import time
 from pathlib import Path
 
+from scratch import ScratchDatabase
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-SQLITE_PATH = Path("/tmp/bench-search.sqlite3")
-POSTGRES_DB = "bench_search"
-POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCRATCH = ScratchDatabase("/tmp/bench-search.sqlite3", "bench_search")
 STATIC_ROOT = Path("/tmp/bench-search-static")
 TARGET_MS = 50
 
@@ -73,7 +72,7 @@ def configure(database):
     """Point Django at the benchmark's database, DEBUG off, before setup()."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "digestsite.settings"
     os.environ["DATABASE_URL"] = (
-        f"sqlite:///{SQLITE_PATH}" if database == "sqlite" else POSTGRES_URL
+        SCRATCH.url(database)
     )
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_SECRET_KEY"] = "bench-search-latency-not-a-secret"
@@ -83,18 +82,6 @@ def configure(database):
     import django
 
     django.setup()
-
-
-def fresh_database(database):
-    if database == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {POSTGRES_DB}")
 
 
 def prepare_static():
@@ -309,7 +296,7 @@ def main():
         parser.error("--repeat and --view-repeat must be at least 1")
 
     if not args.reuse:
-        fresh_database(args.database)
+        SCRATCH.create(args.database)
     configure(args.database)
     from django.core.management import call_command
 

@@ -96,6 +96,9 @@ def cache_public_page(view):
             response = response.render()
         patch_cache_control(response, no_cache=True)
         if response.status_code == 200 and not response.streaming:
+            # One piece: a feed is written in thousands of small pieces, each
+            # pickled, unpickled and sent on its own at every hit otherwise.
+            response.content = response.content
             set_response_etag(response)
             cache.set(key, (generation, response), settings.PAGE_CACHE_SECONDS)
         return response
