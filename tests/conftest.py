@@ -27,6 +27,19 @@ def no_network(monkeypatch, settings):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language. A request for an /en/
+    page activates English in the thread, and Django never switches back: the
+    next request activates its own, but code run outside a request would not."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache (presence, rate limits...)."""
     from django.core.cache import cache

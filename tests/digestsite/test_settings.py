@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -43,5 +44,11 @@ def test_production_settings_come_from_the_environment():
 
 
 def test_the_server_error_page_stands_alone():
-    html = render_to_string("500.html")
-    assert "服务器出错了" in html and "{%" not in html
+    """Rendered with no request and no context, in the language of the request
+    that failed (Django's handler runs in that request's thread)."""
+    with translation.override("zh-hans"):
+        html = render_to_string("500.html")
+    assert "服务器出错了" in html and "{%" not in html and 'lang="zh-Hans"' in html
+    with translation.override("en"):
+        html = render_to_string("500.html")
+    assert "Server error" in html and 'href="/en/"' in html
