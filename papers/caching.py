@@ -71,6 +71,17 @@ def page_key(request):
     return f"papers:page:{hashlib.sha256(address.encode()).hexdigest()}"
 
 
+def cacheable(request, response):
+    """A whole, successful answer that is the same for every reader: not one
+    that sets a cookie or holds a CSRF token made for this reader."""
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    )
+
+
 def cache_public_page(view):
     """Serve a public view's successful GET from the cache (see the module docstring).
 
@@ -95,7 +106,7 @@ def cache_public_page(view):
         if hasattr(response, "render"):
             response = response.render()
         patch_cache_control(response, no_cache=True)
-        if response.status_code == 200 and not response.streaming:
+        if cacheable(request, response):
             # One piece: a feed is written in thousands of small pieces, each
             # pickled, unpickled and sent on its own at every hit otherwise.
             response.content = response.content

@@ -274,3 +274,27 @@ def test_pages_are_sent_compressed_to_browsers_that_accept_it(client, seed):
     assert len(packed.content) < len(plain.content) / 3
     again = client.get(ISSUE, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"])
     assert again.status_code == 304
+
+
+def test_an_answer_made_for_one_reader_is_never_cached(db):
+    """A CSRF token or a cookie belongs to one reader: such a page is not shared."""
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    from papers.caching import cache_public_page
+
+    def with_token(request):
+        return HttpResponse(get_token(request))
+
+    readers = iter(range(1, 100))
+
+    def with_cookie(request):
+        response = HttpResponse("hello")
+        response.set_cookie("reader", str(next(readers)))
+        return response
+
+    for view in (cache_public_page(with_token), cache_public_page(with_cookie)):
+        first = view(RequestFactory().get("/x/"))
+        second = view(RequestFactory().get("/x/"))
+        assert (first.content, first.cookies.output()) != (second.content, second.cookies.output())
