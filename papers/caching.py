@@ -36,10 +36,14 @@ from django.utils.translation import get_language
 GENERATION_KEY = "papers:content-generation"
 
 
-def current_generation(state=None):
-    """The token under which public pages are cached now (renewed when a scheduled
-    issue is due); ``state`` is the generation as already read from the cache."""
-    state = state or cache.get(GENERATION_KEY)
+def current_generation():
+    """The token under which public pages are cached now."""
+    return _live_token(cache.get(GENERATION_KEY))
+
+
+def _live_token(state):
+    """The token of ``state`` (the generation as read from the cache), or of a new
+    generation when there is none or a scheduled issue has come due since."""
     if state is None or (state["next_publication"] and timezone.now() >= state["next_publication"]):
         state = _new_generation()
     return state["token"]
@@ -98,7 +102,7 @@ def cache_public_page(view):
         # One round trip for both: the generation, and the page with the
         # generation it was made in (a page of an older one is a miss).
         found = cache.get_many([GENERATION_KEY, key])
-        generation = current_generation(found.get(GENERATION_KEY))
+        generation = _live_token(found.get(GENERATION_KEY))
         made_in, response = found.get(key, (None, None))
         if made_in == generation:
             return response

@@ -3,7 +3,7 @@
 from django import template
 from django.conf import settings
 from django.utils.dates import MONTHS
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
@@ -75,7 +75,17 @@ def mark_language(text):
 
 
 @register.simple_tag(takes_context=True)
-def page_in_language(context, language):
-    """This page's address in ``language`` (absolute), for hreflang links."""
+def translation_links(context):
+    """``<link rel="alternate" hreflang>`` to this page in each language, and
+    x-default to the default language's, each address worked out once."""
     request = context["request"]
-    return request.build_absolute_uri(url_in_language(request.get_full_path(), language))
+    path = request.get_full_path()
+    addresses = {
+        code: request.build_absolute_uri(url_in_language(path, code))
+        for code, _ in settings.LANGUAGES
+    }
+    links = [(HTML_LANG[code], url) for code, url in addresses.items()]
+    links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
+    return format_html_join(
+        "\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links
+    )
