@@ -182,6 +182,8 @@ def django_env(database):
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
     env.update(
         DJANGO_DEBUG="0",
+        # Plain HTTP on loopback: no redirect to https, cookies not HTTPS-only.
+        DJANGO_HTTPS="0",
         DJANGO_SECRET_KEY="bench-http-load-not-a-secret",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=SCRATCH.url(database),

@@ -75,6 +75,7 @@ def configure(database):
         SCRATCH.url(database)
     )
     os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["DJANGO_HTTPS"] = "0"  # the test client asks over plain HTTP
     # Every request computed: a page from the page cache would time the cache.
     os.environ["DIGEST_PAGE_CACHE"] = "0"
     os.environ["DJANGO_SECRET_KEY"] = "bench-search-latency-not-a-secret"

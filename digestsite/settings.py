@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_noop
 
@@ -43,6 +44,31 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# HTTPS, on by default outside DEBUG: every request redirected to https, HSTS,
+# cookies sent over HTTPS only. DJANGO_HTTPS=0 is for serving plain HTTP on
+# loopback (the benchmarks and the soak run), never for a public site.
+HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 365 * 24 * 60 * 60)) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preload asks browsers to know the site is HTTPS-only before the first visit
+# (hstspreload.org); a domain that may ever serve plain HTTP sets this to 0.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+# Behind a load balancer that ends TLS: trust its X-Forwarded-Proto (only
+# when it overwrites any such header a client sends).
+if env_bool("DJANGO_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers ask /healthz over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+# No script reads a cookie: the admin's scripts take the CSRF token from the form.
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -57,11 +83,14 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "axes",
+    "csp",
     "papers",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages gzipped for browsers that accept it (WhiteNoise serves static files
     # pre-compressed). Public pages carry no secret for BREACH to guess; the
@@ -79,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With read replicas configured, public pages read from them (digestsite.db_routers).
+    "digestsite.db_routers.ReplicaReadsMiddleware",
     # Last, as django-axes asks: it turns a lock-out into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,6 +120,25 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from
+# this site only, no inline script or style, no plug-ins, no framing, forms
+# posted only here. The one inline style attribute left is django-reversion-
+# compare's "visibility:hidden" on its history page, allowed by its hash alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_HASHES, "'sha256-I/4Jcdrg5KNFrU0X4p2nNmjeGh9aI+9ac0cUllI5SwY='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": HTTPS,
+    },
+}
 ROOT_URLCONF = "digestsite.urls"
 WSGI_APPLICATION = "digestsite.wsgi.application"
 
@@ -107,13 +157,27 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+def database(url):
+    # Connections kept for a minute and checked before reuse, so a database
+    # restart costs one failed request at most per connection, not a 500
+    # for every request on a dead connection.
+    return dj_database_url.parse(
+        url,
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+
+
+DATABASES = {
+    "default": database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# PostgreSQL read replicas (comma-separated URLs): public pages read from them
+# (digestsite.db_routers). For that long after a change, pages are not cached,
+# since a replica may not have replayed the change yet.
+for number, url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    DATABASES[f"replica{number}"] = database(url)
+DATABASE_ROUTERS = ["digestsite.db_routers.PrimaryReplicaRouter"]
+DATABASE_REPLICA_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_LAG_SECONDS", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -173,12 +237,16 @@ ARXIV_API_USER_AGENT = os.environ.get(
 # redis://127.0.0.1:6379/0), local memory in development. It holds the page
 # cache (papers.caching), the arXiv rate limit and who is editing what, so
 # several application processes must share one Redis to agree on them.
+# While Redis cannot be reached, the site serves from the database
+# (digestsite.cache); short timeouts keep an unreachable Redis from holding
+# requests up.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 if CACHE_URL:
     CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "digestsite.cache.FailSoftRedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "digest",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }}
 else:
     CACHES = {"default": {
@@ -196,9 +264,27 @@ EDITING_PRESENCE_SECONDS = 120
 # The default name is translated (locale/en); a name set in the environment is shown as is.
 SITE_NAME = os.environ.get("DIGEST_SITE_NAME", gettext_noop("大模型论文双周报"))
 
+# Logs go to standard error, one JSON object a line (time, level, logger,
+# message, and for requests the status code and path), for journald or a log
+# collector. DJANGO_LOG_FORMAT=text gives plain lines for reading by eye.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "json" if not DEBUG else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_fields": {"()": "digestsite.logs.RequestFields"}},
+    "formatters": {
+        "json": {
+            "()": "digestsite.logs.JsonLines",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_fields"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }

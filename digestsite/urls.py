@@ -4,6 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from digestsite.views import health
 from papers.api import api
 from papers.languages import switch_language
 from papers.sitemaps import SITEMAPS
@@ -12,7 +13,10 @@ admin.site.site_header = "大模型论文双周报 · 编辑后台"
 admin.site.site_title = "论文双周报编辑后台"
 admin.site.index_title = "内容管理"
 
+handler500 = "digestsite.views.server_error"
+
 urlpatterns = [
+    path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("language/<str:language>/", switch_language, name="switch_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

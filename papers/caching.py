@@ -19,6 +19,9 @@ before the commit is stored under a token that nobody asks for any more.
 
 With Redis (REDIS_URL) the generation is shared by every application
 process; with the local-memory cache of development, by one process only.
+While Redis cannot be reached, every page is a miss and is rendered from the
+database; a process that lost a write meanwhile (perhaps the forgetting of a
+generation) starts a new generation when Redis answers again (digestsite.cache).
 """
 
 import functools
@@ -33,20 +36,28 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, set_response_etag
 from django.utils.translation import get_language
 
+from digestsite.cache import consume_lost_writes
+from digestsite.db_routers import replica_aliases
+
 GENERATION_KEY = "papers:content-generation"
 
 
 def current_generation():
     """The token under which public pages are cached now."""
-    return _live_token(cache.get(GENERATION_KEY))
+    return _live_generation(cache.get(GENERATION_KEY))["token"]
 
 
-def _live_token(state):
-    """The token of ``state`` (the generation as read from the cache), or of a new
-    generation when there is none or a scheduled issue has come due since."""
-    if state is None or (state["next_publication"] and timezone.now() >= state["next_publication"]):
+def _live_generation(state):
+    """``state`` (the generation as read from the cache), or a new generation
+    when there is none, a scheduled issue has come due since, or a write to the
+    cache was lost to an outage."""
+    if (
+        state is None
+        or (state["next_publication"] and timezone.now() >= state["next_publication"])
+        or consume_lost_writes()
+    ):
         state = _new_generation()
-    return state["token"]
+    return state
 
 
 def _new_generation():
@@ -55,7 +66,11 @@ def _new_generation():
     upcoming = Issue.objects.filter(
         status=Issue.Status.SCHEDULED, published_at__gt=timezone.now()
     ).aggregate(next=Min("published_at"))
-    state = {"token": uuid.uuid4().hex, "next_publication": upcoming["next"]}
+    state = {
+        "token": uuid.uuid4().hex,
+        "next_publication": upcoming["next"],
+        "started": timezone.now(),
+    }
     cache.set(GENERATION_KEY, state, timeout=None)
     return state
 
@@ -86,6 +101,19 @@ def cacheable(request, response):
     )
 
 
+def replicas_may_lag(state):
+    """True for a moment after a change when pages read from read replicas
+    (digestsite.db_routers): a page rendered from a replica that has not yet
+    replayed the change must not be kept under the new generation."""
+    started = state.get("started")
+    return bool(
+        started
+        and settings.DATABASE_REPLICA_LAG_SECONDS
+        and replica_aliases()
+        and (timezone.now() - started).total_seconds() < settings.DATABASE_REPLICA_LAG_SECONDS
+    )
+
+
 def cache_public_page(view):
     """Serve a public view's successful GET from the cache (see the module docstring).
 
@@ -102,7 +130,8 @@ def cache_public_page(view):
         # One round trip for both: the generation, and the page with the
         # generation it was made in (a page of an older one is a miss).
         found = cache.get_many([GENERATION_KEY, key])
-        generation = _live_token(found.get(GENERATION_KEY))
+        state = _live_generation(found.get(GENERATION_KEY))
+        generation = state["token"]
         made_in, response = found.get(key, (None, None))
         if made_in == generation:
             return response
@@ -110,7 +139,7 @@ def cache_public_page(view):
         if hasattr(response, "render"):
             response = response.render()
         patch_cache_control(response, no_cache=True)
-        if cacheable(request, response):
+        if cacheable(request, response) and not replicas_may_lag(state):
             # One piece: a feed is written in thousands of small pieces, each
             # pickled, unpickled and sent on its own at every hit otherwise.
             response.content = response.content
