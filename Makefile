@@ -66,3 +66,9 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: setup ## req/s and latency under gunicorn + wrk, SQLite and PostgreSQL (docs/benchmarks.md)
 	$(PY) bench/http_load.py --database both $(BENCH_ARGS)
+
+# `make soak SOAK_ARGS="--duration 30"` passes options to the script.
+SOAK_ARGS ?=
+.PHONY: soak
+soak: setup ## load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)
+	$(PY) bench/soak.py $(SOAK_ARGS)

@@ -1,0 +1,162 @@
+"""The soak's look into the database, run as a child process with the site's settings.
+
+bench/soak.py never imports Django itself: it starts and stops the database
+under the site, and a process holding Django connections across those faults
+would measure itself. So what needs the ORM runs here, once before the load
+(``prepare``: editor accounts, the URLs and the entries to edit, chosen from
+the data) and once after it (``texts``: what the edited rows hold now).
+Both print one JSON document on stdout.
+
+Public URLs are chosen through the ``published()`` querysets, the site's one
+definition of public, so every URL the readers load is a page that answers 200.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+EDITOR_PASSWORD = "soak-editor-password-not-secret"
+# Searches readers type: Chinese two- and four-character words, English words, an id.
+SEARCHES = ["幻觉", "推理", "对齐", "检索增强生成", "大模型", "微调", "基准", "hallucination",
+            "RAG", "reasoning", "long context", "agent", "2406.15877"]
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digestsite.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+def create_editors(count):
+    """Staff accounts in the Editor group (writes, cannot publish), like real editors."""
+    from django.contrib.auth.models import Group, User
+
+    group = Group.objects.get(name="Editor")
+    names = []
+    for number in range(1, count + 1):
+        user, _ = User.objects.get_or_create(username=f"soak-editor-{number}")
+        user.is_staff = True
+        user.set_password(EDITOR_PASSWORD)
+        user.save()
+        user.groups.add(group)
+        names.append(user.username)
+    return names
+
+
+def public_urls(limit):
+    """A realistic spread of public addresses, Chinese and English, with their weights."""
+    from django.db.models import Count
+
+    from papers.models import Entry, Issue, Section, Tag
+
+    issues = list(Issue.objects.published().order_by("-published_at")
+                  .values_list("slug", flat=True)[:limit])
+    sections = list(Section.objects.published().values_list("slug", flat=True))
+    tags = list(Tag.objects.published().annotate(n=Count("tagged_entries"))
+                .order_by("-n").values_list("slug", flat=True)[:limit])
+    papers = list(Entry.objects.published().exclude(arxiv_id="")
+                  .values_list("arxiv_id", flat=True).distinct()[:limit])
+    pages = max(1, Issue.objects.published().count() // 20)
+
+    def q(**params):
+        return "?" + urlencode(params, doseq=True)
+
+    urls = [
+        ("home", "/", 8), ("home", "/en/", 2),
+        ("archive", "/issues/", 3), ("archive", f"/issues/{q(page=min(2, pages))}", 1),
+        ("tags", "/tags/", 1), ("sections", "/sections/", 1), ("trends", "/trends/", 1),
+        ("feed", "/feeds/issues.atom", 2), ("feed", "/feeds/issues.rss", 1),
+        ("feed", "/en/feeds/issues.atom", 1),
+        ("api", "/api/issues", 1), ("api", f"/api/entries{q(tag=tags[0])}", 1) if tags else None,
+        ("sitemap", "/sitemap.xml", 1),
+    ]
+    for number, slug in enumerate(issues):
+        weight = 6 if number < 3 else 1
+        urls += [("issue", f"/issues/{slug}/", weight), ("issue", f"/en/issues/{slug}/", 1)]
+    for slug in tags:
+        urls += [("tag", f"/tags/{quote(slug)}/", 1),
+                 ("entries", f"/entries/{q(tag=slug)}", 1)]
+    for first, second in itertools.pairwise(tags):
+        urls.append(("entries", f"/entries/{q(tag=[first, second])}", 1))
+    for slug in sections:
+        urls += [("section", f"/sections/{slug}/", 1),
+                 ("entries", f"/entries/{q(section=slug)}", 1),
+                 ("feed", f"/sections/{slug}/feed.atom", 1)]
+    for word in SEARCHES:
+        urls += [("search", f"/entries/{q(q=word)}", 2), ("search", f"/en/entries/{q(q=word)}", 1)]
+    for arxiv_id in papers:
+        urls += [("paper", f"/papers/{arxiv_id}/", 2), ("paper", f"/en/papers/{arxiv_id}/", 1)]
+    return [{"kind": kind, "url": url, "weight": weight}
+            for kind, url, weight in filter(None, urls)]
+
+
+def editor_targets(entry_count):
+    """What the editors edit, all of it shown on public pages that readers load
+    (and the cache keeps): entries of the newest public issue, and the
+    introduction of the one before it, which no entry editor touches."""
+    from papers.models import Entry, Issue
+
+    newest = list(Issue.objects.published().order_by("-published_at", "-pk")[:2])
+    entries = (Entry.objects.filter(issue=newest[0]).order_by("section__position", "position")
+               .values_list("pk", flat=True)[:entry_count])
+    targets = [{"model": "entry", "pk": pk, "issue": newest[0].slug} for pk in entries]
+    targets.append({"model": "issue", "pk": newest[-1].pk, "issue": newest[-1].slug})
+    return targets
+
+
+def prepare(args):
+    from papers.models import Entry, Issue
+
+    return {
+        "editors": create_editors(args.editors),
+        "password": EDITOR_PASSWORD,
+        "urls": public_urls(args.sample),
+        "targets": editor_targets((args.editors - 1) * args.entries_per_editor),
+        "counts": {"issues": Issue.objects.count(),
+                   "published_issues": Issue.objects.published().count(),
+                   "entries": Entry.objects.count(),
+                   "published_entries": Entry.objects.published().count()},
+    }
+
+
+def texts(args):
+    """The stored text of each edited row (entry summary, issue introduction) now."""
+    from papers.models import Entry, Issue
+
+    def pks(value):
+        return [int(pk) for pk in value.split(",") if pk]
+
+    return {
+        "entry": {str(pk): text for pk, text in
+                  Entry.objects.filter(pk__in=pks(args.entries)).values_list("pk", "summary")},
+        "issue": {str(pk): text for pk, text in
+                  Issue.objects.filter(pk__in=pks(args.issues)).values_list("pk", "intro")},
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    prepare_parser = commands.add_parser("prepare")
+    prepare_parser.add_argument("--editors", type=int, default=4,
+                                help="accounts; the last one edits an issue, the others entries")
+    prepare_parser.add_argument("--entries-per-editor", type=int, default=2)
+    prepare_parser.add_argument("--sample", type=int, default=20)
+    texts_parser = commands.add_parser("texts")
+    texts_parser.add_argument("--entries", default="", help="comma-separated entry ids")
+    texts_parser.add_argument("--issues", default="", help="comma-separated issue ids")
+    args = parser.parse_args()
+    setup_django()
+    result = prepare(args) if args.command == "prepare" else texts(args)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""The soak's clients: readers (asyncio, in a process of their own) and editors (threads).
+
+Why not wrk: every answer has to be judged on its own (a 503 is allowed only
+while the database is down, and only as the site's clean page) and placed on
+the fault timeline to the tenth of a second. So the readers are a small
+HTTP/1.1 client on asyncio that records, for each request, when it ended, the
+server, the status, the latency and what the body was. They run in a child
+process so that the editors' HTML parsing in the parent cannot stall them and
+show up as server latency. CLOCK_MONOTONIC is system-wide, so both processes
+share the timeline's zero.
+
+Editors are real admin sessions: they sign in through the login form (CSRF
+cookie and token), open an entry's or an issue's change form, and post it back
+as the browser would (every field as rendered, the edit-conflict token
+included) with a unique marker appended to the text. Each attempt's outcome is
+what the editor would have seen: the admin's redirect after a save (stored),
+the form again with an error note (refused, with the message), the site's 503
+page (refused), or anything else (unclear: an error).
+"""
+
+import asyncio
+import gzip
+import http.client
+import http.cookiejar
+import random
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import zlib
+
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT = 30.0
+USER_AGENT = "paper-digest-soak/1 (+bench/soak.py)"
+# Outcomes of an editor's save attempt.
+STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-503", "unclear"
+
+
+# -- Judging an answer -----------------------------------------------------------------
+
+
+def decoded(headers, body):
+    if headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            return body
+    return body
+
+
+def is_clean_503(status, headers, body):
+    """The site's own 503 page: Retry-After, an HTML page, and no traceback or
+    server error text in it (DEBUG off would never show one, but a proxy or a
+    crashed worker would answer differently)."""
+    if status != 503 or "retry-after" not in headers:
+        return False
+    text = decoded(headers, body).decode("utf-8", "replace")
+    return "<html" in text.lower() and "Traceback" not in text and "Server Error" not in text
+
+
+# -- Readers ------------------------------------------------------------------------------
+
+
+async def fetch(port, url, timeout=REQUEST_TIMEOUT):
+    """One GET on a fresh connection (gunicorn's sync workers close after each
+    answer anyway): ``(status, headers, body)``; status 0 when no answer came."""
+
+    async def exchange():
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            writer.write(
+                f"GET {url} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
+                "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
+                "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode("ascii")
+            )
+            await writer.drain()
+            raw = await reader.read()
+        finally:
+            writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        if not lines or not lines[0].startswith("HTTP/"):
+            raise ConnectionError("no HTTP status line")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = headers.get("content-length")
+        if length is not None and len(body) < int(length):
+            raise ConnectionError(f"body cut short: {len(body)} of {length} bytes")
+        return status, headers, body
+
+    return await asyncio.wait_for(exchange(), timeout)
+
+
+def describe(status, headers, body):
+    """A short label for an answer: 'ok', 'clean-503', or what else it was."""
+    if status == 200:
+        return "ok"
+    if is_clean_503(status, headers, body):
+        return "clean-503"
+    return f"http-{status}"
+
+
+async def timed_fetch(port, url):
+    started = time.monotonic()
+    try:
+        status, headers, body = await fetch(port, url)
+        label = describe(status, headers, body)
+        size = len(body)
+    except TimeoutError:
+        status, label, size = 0, "timeout", 0
+    except (OSError, ConnectionError, ValueError, IndexError) as error:
+        status, label, size = 0, f"conn-{type(error).__name__}", 0
+    ended = time.monotonic()
+    return started, ended, status, label, size
+
+
+async def reader(number, config, records, rng):
+    urls, weights = config["urls"], config["weights"]
+    ports, deadline = config["ports"], config["deadline"]
+    while time.monotonic() < deadline:
+        target = rng.choices(urls, weights)[0]
+        server = rng.randrange(len(ports))
+        started, ended, status, label, size = await timed_fetch(ports[server], target["url"])
+        records.append(["reader", started, ended, server, target["kind"], status, label, size])
+        if status == 0:
+            await asyncio.sleep(0.05)  # a refused connection must not become a busy loop
+
+
+async def prober(server, config, records):
+    """Every 0.2 s, a search nobody made before on this server: never in the
+    page cache, so it answers 200 only when the database does. Its first 200
+    after PostgreSQL is back is the server's recovery time."""
+    port, deadline = config["ports"][server], config["deadline"]
+    number = 0
+    while time.monotonic() < deadline:
+        number += 1
+        url = f"/entries/?q=soakprobe{server}x{number}x{config['run_id']}"
+        started, ended, status, label, _ = await timed_fetch(port, url)
+        records.append(["probe", started, ended, server, "probe", status, label, 0])
+        if config.get("healthz"):
+            started, ended, status, label, _ = await timed_fetch(port, "/healthz")
+            records.append(["healthz", started, ended, server, "healthz", status, label, 0])
+        await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+
+
+async def run_readers_async(config):
+    records = []
+    await asyncio.sleep(max(0.0, config["t0"] - time.monotonic()))
+    tasks = [reader(n, config, records, random.Random(config["seed"] * 1000 + n))
+             for n in range(config["readers"])]
+    tasks += [prober(server, config, records) for server in range(len(config["ports"]))]
+    await asyncio.gather(*tasks)
+    return records
+
+
+def run_readers(config, queue):
+    """The readers' process: runs until the deadline, then sends every record back."""
+    queue.put(asyncio.run(run_readers_async(config)))
+
+
+# -- Editors ------------------------------------------------------------------------------
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The admin answers a save with a redirect: that answer is the outcome."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def form_fields(html, form_id):
+    """What a browser would submit from the form: every named field as rendered
+    (checkboxes only when checked, a select's selected options)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    form = soup.find("form", id=form_id)
+    if form is None:
+        raise ValueError(f"no form #{form_id} on the page")
+    fields = []
+    for element in form.find_all(["input", "select", "textarea"]):
+        name = element.get("name")
+        if not name or element.has_attr("disabled"):
+            continue
+        if element.name == "textarea":
+            fields.append((name, element.get_text().removeprefix("\n")))
+        elif element.name == "select":
+            chosen = element.find_all("option", selected=True)
+            if not chosen and not element.has_attr("multiple"):
+                chosen = element.find_all("option")[:1]
+            fields += [(name, option.get("value", option.get_text())) for option in chosen]
+        else:
+            kind = element.get("type", "text").lower()
+            if kind in ("submit", "button", "image", "file", "reset"):
+                continue
+            if kind in ("checkbox", "radio") and not element.has_attr("checked"):
+                continue
+            fields.append((name, element.get("value", "on" if kind == "checkbox" else "")))
+    return fields
+
+
+def error_message(html):
+    """The admin's error note and field errors, as the editor reads them."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    notes = [n.get_text(" ", strip=True) for n in soup.select(".errornote, .errorlist li")]
+    return " | ".join(dict.fromkeys(filter(None, notes)))
+
+
+class Editor(threading.Thread):
+    """One editor: signs in, then edits its targets in turn until the deadline."""
+
+    def __init__(self, number, username, password, ports, targets, window, run_id, seed):
+        super().__init__(name=f"editor-{number}", daemon=True)
+        self.number, self.username, self.password = number, username, password
+        self.ports, self.targets = ports, targets
+        self.start_at, self.deadline = window
+        self.run_id, self.rng = run_id, random.Random(seed)
+        self.attempts = []
+        self.form_failures = []  # change forms that did not open (no save attempted)
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+        self.error = None
+
+    def request(self, port, path, data=None):
+        """``(status, headers, body)`` of one request; status 0 when no answer came."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(f"http://{HOST}:{port}{path}", data=body,
+                                         headers={"User-Agent": USER_AGENT})
+        try:
+            with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
+                return response.status, _lower(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, _lower(error.headers), error.read()
+        except (OSError, http.client.HTTPException) as error:
+            return 0, {"error": f"{type(error).__name__}: {error}"}, b""
+
+    def csrf_token(self):
+        return next((c.value for c in self.jar if c.name == "csrftoken"), "")
+
+    def sign_in(self):
+        """The admin's login form, retried while the site is still starting."""
+        port = self.ports[0]
+        for _ in range(10):
+            status, _, _ = self.request(port, "/admin/login/")
+            if status == 200:
+                status, headers, _ = self.request(port, "/admin/login/", {
+                    "csrfmiddlewaretoken": self.csrf_token(), "username": self.username,
+                    "password": self.password, "next": "/admin/"})
+                if status == 302 and "login" not in headers.get("location", ""):
+                    return
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.username} could not sign in (last status {status})")
+
+    def run(self):
+        try:
+            self.sign_in()
+            time.sleep(max(0.0, self.start_at - time.monotonic()))
+            turn = 0
+            while time.monotonic() < self.deadline:
+                self.edit_once(self.targets[turn % len(self.targets)], turn)
+                turn += 1
+                time.sleep(self.rng.uniform(0.2, 0.8))
+        except Exception as error:  # reported, and the run fails on it
+            self.error = f"{type(error).__name__}: {error}"
+
+    def edit_once(self, target, turn):
+        port = self.ports[self.rng.randrange(len(self.ports))]
+        kind, pk = target["model"], target["pk"]
+        path = f"/admin/papers/{kind}/{pk}/change/"
+        opened = time.monotonic()
+        status, _, body = self.request(port, path)
+        if status != 200:
+            self.form_failures.append({"at": opened, "status": status, "target": f"{kind}:{pk}"})
+            time.sleep(0.5)
+            return
+        fields = form_fields(body.decode("utf-8", "replace"), f"{kind}_form")
+        text_field = "summary" if kind == "entry" else "intro"
+        marker = f"SOAK-{self.run_id}-{self.number}-{turn:04d}"
+        fields = [(name, f"{value.rstrip()}\n\n{marker}" if name == text_field else value)
+                  for name, value in fields]
+        fields.append(("_save", "保存"))
+        # The editor types for a moment: some saves are posted after a fault began.
+        time.sleep(self.rng.uniform(0.0, 1.5))
+        sent = time.monotonic()
+        status, headers, body = self.request(port, path, fields)
+        ended = time.monotonic()
+        outcome, message = judge_save(status, headers, body)
+        self.attempts.append({
+            "marker": marker, "model": kind, "pk": pk, "server": self.ports.index(port),
+            "sent": sent, "ended": ended, "status": status, "outcome": outcome,
+            "message": message[:300],
+        })
+
+
+def judge_save(status, headers, body):
+    """What the editor saw: ``(outcome, message)``."""
+    location = headers.get("location", "")
+    if status == 302 and "/login/" not in location:
+        return STORED, location
+    text = decoded(headers, body).decode("utf-8", "replace")
+    if status == 200:
+        message = error_message(text)
+        if message:
+            return REFUSED_FORM, message
+        return UNCLEAR, "the form came back without an error message"
+    if is_clean_503(status, headers, body):
+        return REFUSED_503, "the site's 503 page"
+    return UNCLEAR, headers.get("error") or f"HTTP {status} {location}".strip()
+
+
+def _lower(headers):
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def new_run_id():
+    return uuid.uuid4().hex[:6]
