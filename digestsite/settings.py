@@ -120,17 +120,24 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Static files are served by WhiteNoise with far-future cache headers; a CDN
+# in front pulls them from here when DJANGO_STATIC_HOST names it
+# (https://cdn.example.org), and pages then link them there (STATIC_URL).
+STATIC_HOST = os.environ.get("DJANGO_STATIC_HOST", "").rstrip("/")
+STATIC_SOURCES = [STATIC_HOST] if STATIC_HOST else []
+
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from
-# this site only, no inline script or style, no plug-ins, no framing, forms
+# this site (and its static CDN) only, no inline script or style, no plug-ins, no framing, forms
 # posted only here. The one inline style attribute left is django-reversion-
 # compare's "visibility:hidden" on its history page, allowed by its hash alone.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_HASHES, "'sha256-I/4Jcdrg5KNFrU0X4p2nNmjeGh9aI+9ac0cUllI5SwY='"],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF],
+        "script-src": [SELF, *STATIC_SOURCES],
+        "style-src": [SELF, *STATIC_SOURCES, UNSAFE_HASHES,
+                      "'sha256-I/4Jcdrg5KNFrU0X4p2nNmjeGh9aI+9ac0cUllI5SwY='"],
+        "img-src": [SELF, *STATIC_SOURCES, "data:"],
+        "font-src": [SELF, *STATIC_SOURCES],
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
@@ -199,7 +206,7 @@ TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = f"{STATIC_HOST}/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
