@@ -70,8 +70,21 @@ class SlugFilter(django_filters.ModelChoiceFilter):
     field_class = SlugChoiceField
 
 
+# The filters accept only what is public, asked anew per request (published()
+# reads the clock): a draft's tag or section is as unknown as a misspelt one,
+# rather than named back in the active filters or the feed's title.
+
+
 def published_issues(request):
     return Issue.objects.published()
+
+
+def published_tags(request):
+    return Tag.objects.published()
+
+
+def published_sections(request):
+    return Section.objects.published()
 
 
 class EntryFilter(django_filters.FilterSet):
@@ -80,11 +93,11 @@ class EntryFilter(django_filters.FilterSet):
     )
     tag = TagsFilter(
         label=gettext_lazy("标签"), field_name="tags__slug", to_field_name="slug",
-        queryset=Tag.objects.all(), conjoined=True,
+        queryset=published_tags, conjoined=True,
     )
     section = SlugFilter(
         label=gettext_lazy("栏目"), field_name="section", to_field_name="slug",
-        queryset=Section.objects.all(), empty_label=gettext_lazy("全部栏目"),
+        queryset=published_sections, empty_label=gettext_lazy("全部栏目"),
         error_messages={"invalid_choice": gettext_lazy("没有这个栏目。")},
     )
     issue = SlugFilter(
