@@ -466,6 +466,15 @@ def check_sitemap(client, archive, visible):
     for path in sorted(paths):
         probe = Probe(unquote(path))
         problems += check_probe(client.get(path), probe, archive, visible)
+    # A section's, tag's or paper's last change is its newest public entry's
+    # publication: a hidden issue's time (a scheduled one's is ahead) must not
+    # show through, though no marker would.
+    issues = {"public": archive.public_issue} | {k: h.issue for k, h in archive.hidden.items()}
+    newest = max(timezone.localdate(issues[key].published_at) for key in visible)
+    for loc, lastmod in re.findall(r"<loc>(.*?)</loc>\s*<lastmod>(.*?)</lastmod>", xml):
+        entries_of = re.match(r"/(en/)?(sections|tags|papers)/", urlsplit(loc).path)
+        if entries_of and datetime.date.fromisoformat(lastmod) > newest:
+            problems.append(f"sitemap: {loc} last modified {lastmod}, after {newest}")
     for key, h in archive.hidden.items():
         listed = f"/issues/{h.slug}/" in paths
         if listed != (key in visible):
