@@ -310,17 +310,31 @@ def _load(lines, models):
     """Save every row; returns how many of each model."""
     allowed = {m._meta.label_lower for m in models}
     counts, deferred = Counter(), []
-    for row in serializers.deserialize("jsonl", lines, handle_forward_references=True):
-        label = row.object._meta.label_lower
-        if label not in allowed:
-            raise ArchiveError(f"the backup holds rows of {label}, which restores do not write")
-        # Natural-key rows may exist already (an UPDATE); all others are new.
-        row.save(force_insert=label not in BY_NATURAL_KEY)
-        counts[label] += 1
-        if row.deferred_fields:
-            deferred.append(row)
-    for row in deferred:
-        row.save_deferred_fields()
+    where = {"line": 1}  # the header's
+
+    def numbered(lines):
+        for where["line"], line in enumerate(lines, start=2):
+            yield line
+
+    try:
+        rows = serializers.deserialize("jsonl", numbered(lines), handle_forward_references=True)
+        for row in rows:
+            label = row.object._meta.label_lower
+            if label not in allowed:
+                raise ArchiveError(f"rows of {label}, which restores do not write")
+            # Natural-key rows may exist already (an UPDATE); all others are new.
+            row.save(force_insert=label not in BY_NATURAL_KEY)
+            counts[label] += 1
+            if row.deferred_fields:
+                deferred.append(row)
+        for row in deferred:
+            row.save_deferred_fields()
+    except Exception as error:
+        # Said with where it happened; the caller's transaction rolls back.
+        cause = str(error) or str(error.__cause__ or "")
+        raise ArchiveError(
+            f"line {where['line']}: {error.__class__.__name__}: {cause}"
+        ) from error
     return dict(counts)
 
 
