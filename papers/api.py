@@ -23,7 +23,7 @@ from ninja.errors import ValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
-from .filters import EntryFilter
+from .filters import MAX_QUERY_LENGTH, MAX_TAGS, MAX_YEAR, MIN_YEAR, EntryFilter
 from .models import Entry, Issue
 from .views import group_by_section, issue_entries, published_tags
 
@@ -179,13 +179,30 @@ class TagOut(Schema):
 
 class EntryFilters(Schema):
     """The entries page's filters, declared for the OpenAPI document and type
-    checks; ``EntryFilter`` reads them from the query string itself."""
+    checks; ``EntryFilter`` reads them from the query string itself.
 
-    tag: list[str] = Field([], description="tag slug; repeat it for entries with all the tags")
+    Their limits are in the document (``json_schema_extra``) but checked by
+    ``EntryFilter``, so that a value out of range is the same 400 as an
+    unknown tag, not a 422 from the type check."""
+
+    tag: list[str] = Field(
+        [], description="tag slug; repeat it for entries with all the tags",
+        json_schema_extra={"maxItems": MAX_TAGS},
+    )
     section: str | None = Field(None, description="section slug")
     issue: str | None = Field(None, description="issue slug")
-    year: int | None = Field(None, description="year of publication")
-    q: str | None = Field(None, description="full-text search, Chinese or English")
+    year: int | None = Field(
+        None, description="year of publication; empty for any year",
+        json_schema_extra=lambda schema: schema.update(anyOf=[
+            {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+            {"type": "null"},
+            {"type": "string", "maxLength": 0},
+        ]),
+    )
+    q: str | None = Field(
+        None, description="full-text search, Chinese or English",
+        json_schema_extra={"maxLength": MAX_QUERY_LENGTH},
+    )
 
     @field_validator("year", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from .models import Entry, Issue, Section, Tag, TaggedEntry
 
 MAX_TAGS = 10
 MAX_QUERY_LENGTH = 200
+MIN_YEAR, MAX_YEAR = 1990, 2200
 
 
 class SlugChoicesField(forms.ModelMultipleChoiceField):
@@ -31,7 +32,9 @@ class SlugChoicesField(forms.ModelMultipleChoiceField):
     }
 
     def clean(self, value):
-        value = value or []
+        # An empty ``tag=`` (a blank form field) means no tag, as an empty
+        # ``section=`` means every section.
+        value = [item for item in value or [] if item]
         if len(value) > MAX_TAGS:
             raise forms.ValidationError(
                 self.error_messages["too_many"], code="too_many", params={"limit": MAX_TAGS}
@@ -108,7 +111,7 @@ class EntryFilter(django_filters.FilterSet):
 
     year = django_filters.NumberFilter(
         label=gettext_lazy("年份"), field_name="issue__published_at", lookup_expr="year",
-        min_value=1990, max_value=2200,
+        min_value=MIN_YEAR, max_value=MAX_YEAR,
     )
 
     def filter_queryset(self, queryset):
