@@ -23,6 +23,17 @@ from . import arxiv
 from .markdown import render_markdown
 
 
+def web_link(url):
+    """``url`` when it is an http(s) address, else "": the one place where a
+    stored URL becomes a link on a page, in a feed, in the API or the admin.
+
+    URLField's validator runs only in forms. Rows written in code, by an
+    import or in SQL skip it, and a ``javascript:`` or ``data:`` link would
+    run script in a reader's browser when followed.
+    """
+    return url if url[:8].lower().startswith(("http://", "https://")) else ""
+
+
 class ArxivIdField(models.CharField):
     """A CharField that stores arXiv ids in their bare form.
 
@@ -134,6 +145,11 @@ class Issue(Versioned):
 
     def get_absolute_url(self):
         return reverse("papers:issue_detail", kwargs={"slug": self.slug})
+
+    @property
+    def source_link(self):
+        """Where the issue was first published, if that is a web address."""
+        return web_link(self.source_url)
 
     def natural_key(self):
         return (self.slug,)
@@ -299,6 +315,9 @@ class Entry(Versioned):
     summary_html = models.TextField(editable=False, blank=True)
     tags = TaggableManager(
         through=TaggedEntry, blank=True, verbose_name="标签",
+        # An entry's tags in one order everywhere (taggit clears the model's
+        # ordering unless told): by name, as the tag index lists them.
+        ordering=["name", "pk"],
         help_text="用逗号、顿号或分号分隔，如：长上下文，检索增强生成、幻觉",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -341,8 +360,9 @@ class Entry(Versioned):
 
     @property
     def link(self):
-        """Where the paper itself is: its arXiv abstract, or the given URL."""
-        return arxiv.abstract_url(self.arxiv_id) if self.arxiv_id else self.url
+        """Where the paper itself is: its arXiv abstract, or the given URL if
+        that is a web address ("" otherwise)."""
+        return arxiv.abstract_url(self.arxiv_id) if self.arxiv_id else web_link(self.url)
 
     @property
     def pdf_link(self):

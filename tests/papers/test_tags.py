@@ -26,3 +26,17 @@ def test_chinese_separators_split_like_commas(typed, names):
 
 def test_without_separators_spaces_split_as_taggit_does():
     assert parse_tags("rag hallucination") == ["hallucination", "rag"]
+
+
+def test_an_entrys_tags_are_listed_by_name_whatever_the_order_they_were_added(db):
+    """taggit drops the model's ordering; without one, SQLite and PostgreSQL list
+    an entry's tags in different orders (the backup round trip showed it)."""
+    from papers.models import Entry
+    from tests.conftest import make_entry, make_issue, make_section
+
+    entry = make_entry(make_issue(), make_section())
+    for name in ["zeta", "alpha", "mu"]:
+        entry.tags.add(name)
+    assert [tag.name for tag in entry.tags.all()] == ["alpha", "mu", "zeta"]
+    prefetched = Entry.objects.for_listing().get(pk=entry.pk)
+    assert [tag.name for tag in prefetched.tags.all()] == ["alpha", "mu", "zeta"]
