@@ -141,9 +141,11 @@ def set_up_site(env, args):
 
 
 def gunicorn_command(port, args):
-    return [str(VENV_BIN / "gunicorn"), "digestsite.wsgi:application",
-            "--bind", f"{HOST}:{port}", "--workers", str(args.workers),
-            "--timeout", "30", "--log-level", "warning"]
+    app = ["digestsite.wsgi:application"]
+    if args.without_lost_write_recovery:
+        app = ["soak_wsgi:application", "--pythonpath", "bench"]
+    return [str(VENV_BIN / "gunicorn"), *app, "--bind", f"{HOST}:{port}",
+            "--workers", str(args.workers), "--timeout", "30", "--log-level", "warning"]
 
 
 class Servers:
@@ -204,16 +206,17 @@ class Servers:
 
 
 def check_urls(ports, urls):
-    """Every URL must answer 200 through every server before the run: a 404 in
-    the mix would be counted as an error or, worse, as a fast page."""
+    """Every URL must answer 200 before the run: a 404 in the mix would be
+    counted as an error or, worse, as a fast page. Each through one server,
+    in turn (they run the same code on the same data), to keep set-up short."""
 
     async def check_all():
         bad = []
-        for port in ports:
-            for target in urls:
-                status, _, _ = await soak_load.fetch(port, target["url"])
-                if status != 200:
-                    bad.append(f"{target['url']} -> {status} (port {port})")
+        for number, target in enumerate(urls):
+            port = ports[number % len(ports)]
+            status, _, _ = await soak_load.fetch(port, target["url"])
+            if status != 200:
+                bad.append(f"{target['url']} -> {status} (port {port})")
         return bad
 
     bad = soak_load.asyncio.run(check_all())
@@ -232,11 +235,19 @@ def healthz_available(port):
 
 
 class Faults(threading.Thread):
-    """Stops and starts the private services at their times; records when."""
+    """Stops and starts the private services at their times; records when.
 
-    def __init__(self, postgres, redis, t0, args):
+    Around the Redis outage it also holds the editors (soak_load.Gate): held
+    and the edited pages read (so cached) just before Redis stops, editing
+    while it is down, held again before it starts, and held to the end. So
+    Redis saves a snapshot with those pages in it, the last saves are made
+    while it cannot be told of them, and pages served after its restart show
+    whether the site forgot the pages it cached before (see freshness())."""
+
+    def __init__(self, postgres, redis, t0, args, gate, ports, pages):
         super().__init__(name="faults", daemon=True)
         self.postgres, self.redis, self.t0, self.args = postgres, redis, t0, args
+        self.gate, self.ports, self.pages = gate, ports, pages
         self.events = {}
         self.error = None
 
@@ -258,19 +269,43 @@ class Faults(threading.Thread):
             self.mark("pg_start")
             self.postgres.start()
             self.mark("pg_ready")
-            self.at(max(duration * 0.6, self.events["pg_ready"] + self.args.recovery_limit + 2))
+            # Holding the editors and reading the pages takes a few seconds under load.
+            self.at(max(duration * 0.5, self.events["pg_ready"] + self.args.recovery_limit + 1))
+            self.hold_editors("editors_held")
+            self.read_edited_pages()
             self.mark("redis_stop")
             self.redis.stop()
             self.mark("redis_stopped")
-            # Back before the end, with time left to see the site use it again.
-            left = duration - self.events["redis_stop"]
-            self.at(self.events["redis_stop"] + min(self.args.redis_down, left * 0.6))
+            self.gate.open.set()
+            self.mark("editors_resumed")
+            # Back before the end, with time left (15%) to see the site use it again.
+            down = min(self.args.redis_down, duration * 0.85 - self.events["redis_stop"])
+            self.at(self.events["redis_stop"] + down * 0.6)
+            self.hold_editors("editors_held_again")
+            self.at(self.events["redis_stop"] + down)
             self.mark("redis_start")
             self.redis.start()
             self.mark("redis_ready")
         except Exception as error:  # reported; the run fails on it
             self.error = f"{type(error).__name__}: {error}"
             progress(f"fault injection failed: {self.error}")
+            self.gate.open.clear()
+
+    def hold_editors(self, event):
+        self.mark(event)
+        if not self.gate.close_and_wait(limit=REQUEST_JOIN):
+            self.mark(f"{event}_not_all_idle")
+
+    def read_edited_pages(self):
+        """Each edited page through each server, all at once, twice: the first
+        read may render and cache it, the second is then a hit."""
+
+        async def read_all():
+            reads = [soak_load.fetch(port, page) for port in self.ports for page in self.pages]
+            return await soak_load.asyncio.gather(*reads, return_exceptions=True)
+
+        for _ in range(2):
+            soak_load.asyncio.run(read_all())
 
 
 # -- The run -------------------------------------------------------------------------------
@@ -291,16 +326,18 @@ def run_load(plan, servers, postgres, redis, args):
     readers.start()  # before any thread of ours exists: fork with threads is unsafe
     entry_targets = [t for t in plan["targets"] if t["model"] == "entry"]
     issue_target = [t for t in plan["targets"] if t["model"] == "issue"]
+    gate = soak_load.Gate()
+    pages = sorted({f"/issues/{t['issue']}/" for t in plan["targets"]})
+    faults = Faults(postgres, redis, t0, args, gate, servers.ports, pages)
     editors = []
     for number, username in enumerate(plan["editors"]):
         last = number == len(plan["editors"]) - 1
         mine = issue_target if last and issue_target else entry_targets[number::max(
             1, len(plan["editors"]) - 1)] or entry_targets
         editors.append(soak_load.Editor(number, username, plan["password"], servers.ports,
-                                        mine, (t0, deadline), run_id, args.seed + number))
+                                        mine, (t0, deadline), run_id, args.seed + number, gate))
     for editor in editors:
         editor.start()
-    faults = Faults(postgres, redis, t0, args)
     faults.start()
     progress(f"load: {args.readers} readers, {len(editors)} editors, {len(servers.ports)} "
              f"servers, {args.duration} s (run {run_id})")
@@ -354,13 +391,23 @@ def parse_args(argv=None):
     parser.add_argument("--pg-port", type=int, default=54329)
     parser.add_argument("--redis-port", type=int, default=63799)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--markdown", type=Path, default=BASE_DIR / "docs" / "soak.md")
-    parser.add_argument("--json", type=Path, default=BASE_DIR / "docs" / "soak.json")
+    parser.add_argument("--markdown", type=Path,
+                        help="report (default docs/soak.md; /tmp/soak-check.md for a check)")
+    parser.add_argument("--json", type=Path,
+                        help="figures (default docs/soak.json; /tmp/soak-check.json for a check)")
+    parser.add_argument("--without-lost-write-recovery", action="store_true",
+                        help="serve bench/soak_wsgi.py, which switches off the renewal of "
+                             "the page cache after lost writes: the run must then fail")
     parser.add_argument("--keep-logs", action="store_true",
                         help="copy the servers' logs to /tmp/soak-logs before clean-up")
     args = parser.parse_args(argv)
     if args.duration < 20:
         parser.error("--duration must be at least 20 s to fit the faults")
+    # A run that breaks the site on purpose does not overwrite the published figures.
+    folder, name = ((Path("/tmp"), "soak-check") if args.without_lost_write_recovery
+                    else (BASE_DIR / "docs", "soak"))
+    args.markdown = args.markdown or folder / f"{name}.md"
+    args.json = args.json or folder / f"{name}.json"
     return args
 
 

@@ -213,11 +213,38 @@ def error_message(html):
     return " | ".join(dict.fromkeys(filter(None, notes)))
 
 
-class Editor(threading.Thread):
-    """One editor: signs in, then edits its targets in turn until the deadline."""
+class Gate:
+    """Lets the editors edit (open) or holds them (closed), and tells when all
+    are held: no save of theirs in flight. The soak holds them around the
+    Redis stop and restart, so that the saves made while Redis is down are the
+    last ones (bench/soak.py's Faults)."""
 
-    def __init__(self, number, username, password, ports, targets, window, run_id, seed):
+    def __init__(self):
+        self.open = threading.Event()
+        self.open.set()
+        self.editors = []
+
+    def close_and_wait(self, limit):
+        """Close, then wait (at most ``limit`` s) until every editor is held or done."""
+        self.open.clear()
+        deadline = time.monotonic() + limit
+        for editor in self.editors:
+            while editor.is_alive() and not editor.held.wait(0.1):
+                if time.monotonic() > deadline:
+                    return False
+        return True
+
+
+class Editor(threading.Thread):
+    """One editor: signs in, then edits its targets in turn until the deadline,
+    whenever the gate is open."""
+
+    def __init__(self, number, username, password, ports, targets, window, run_id, seed,
+                 gate):
         super().__init__(name=f"editor-{number}", daemon=True)
+        self.gate = gate
+        self.held = threading.Event()
+        gate.editors.append(self)
         self.number, self.username, self.password = number, username, password
         self.ports, self.targets = ports, targets
         self.start_at, self.deadline = window
@@ -265,12 +292,25 @@ class Editor(threading.Thread):
             self.sign_in()
             time.sleep(max(0.0, self.start_at - time.monotonic()))
             turn = 0
-            while time.monotonic() < self.deadline:
+            while self.wait_at_gate():
                 self.edit_once(self.targets[turn % len(self.targets)], turn)
                 turn += 1
                 time.sleep(self.rng.uniform(0.2, 0.8))
         except Exception as error:  # reported, and the run fails on it
             self.error = f"{type(error).__name__}: {error}"
+        finally:
+            self.held.set()
+
+    def wait_at_gate(self):
+        """True when the editor may go on; waits while the gate is closed."""
+        while time.monotonic() < self.deadline:
+            if self.gate.open.is_set():
+                self.held.clear()
+                if self.gate.open.is_set():  # not closed in between: go on
+                    return True
+            self.held.set()
+            self.gate.open.wait(min(0.5, max(0.0, self.deadline - time.monotonic())))
+        return False
 
     def edit_once(self, target, turn):
         port = self.ports[self.rng.randrange(len(self.ports))]
@@ -290,6 +330,8 @@ class Editor(threading.Thread):
         fields.append(("_save", "保存"))
         # The editor types for a moment: some saves are posted after a fault began.
         time.sleep(self.rng.uniform(0.0, 1.5))
+        if not self.gate.open.is_set():
+            return  # held while typing: the form is left, no save attempted
         sent = time.monotonic()
         status, headers, body = self.request(port, path, fields)
         ended = time.monotonic()

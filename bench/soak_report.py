@@ -29,6 +29,22 @@ PHASES = [
     ("redis_back", "Redis back"),
 ]
 
+EVENTS = {
+    "pg_stop": "PostgreSQL stopping (fast shutdown: connections cut)",
+    "pg_stopped": "PostgreSQL stopped",
+    "pg_start": "PostgreSQL starting",
+    "pg_ready": "PostgreSQL accepting connections",
+    "editors_held": "editors held (no save in flight), edited pages read through each server",
+    "editors_held_not_all_idle": "(an editor was still busy after 35 s)",
+    "redis_stop": "Redis stopping (SIGTERM: snapshot saved)",
+    "redis_stopped": "Redis stopped",
+    "editors_resumed": "editors editing again",
+    "editors_held_again": "editors held again, until the end",
+    "editors_held_again_not_all_idle": "(an editor was still busy after 35 s)",
+    "redis_start": "Redis starting (snapshot reloaded)",
+    "redis_ready": "Redis answering",
+}
+
 
 def markers_in(text):
     return MARKER.findall(text or "")
@@ -229,6 +245,9 @@ def failures_of(report, run, args):
     missing = [e for e in ("pg_stop", "pg_ready", "redis_stop", "redis_ready") if e not in events]
     if run["fault_error"] or missing:
         failures.append(f"fault injection incomplete ({run['fault_error'] or missing})")
+    elif events["redis_ready"] > args.duration - 2:
+        failures.append(f"Redis came back at {events['redis_ready']} s, too late in a "
+                        f"{args.duration} s run to see the site use it again")
     errors = sum(p["errors"] for p in report["phases"].values())
     if errors:
         failures.append(f"{errors} reader answers were errors (not 200, not an allowed 503)")
@@ -391,6 +410,8 @@ def markdown(report):
     anomalies = "\n".join(
         f"- {a['editor']} {a['marker']} at {a['ended']} s ({a['phase']}): HTTP {a['status']}, "
         f"{a['verdict']}: {a['message']}" for a in editors["anomalies"][:20]) or "- (none)"
+    events = "\n".join(f"| {EVENTS.get(name, name)} | {at} |"
+                       for name, at in sorted(e.items(), key=lambda item: item[1]))
     logs = "\n".join(
         f"| {x['server']} | {count} | `{kind}` |"
         for x in report["server_logs"] for kind, count in x["kinds"].items()) or "| - | - | - |"
@@ -431,7 +452,12 @@ Read the throughput as noisy; the rules (errors, recovery, saves) do not depend 
 - {s['editors']} editors signed in through the admin login form: {s['editors'] - 1} save
   entries of the newest issue, one the introduction of the issue before it (its page carries
   all its entries inline), each save a unique marker appended to the text, the form posted as
-  the browser would (edit-conflict token included), through a random server.
+  the browser would (edit-conflict token included), through a random server. Around the
+  Redis outage the editors are held: before Redis stops (no save in flight; then every
+  edited page is read through every server, so Redis's snapshot holds them), they edit while
+  it is down, and are held again before it starts, to the end. Their last saves are thus
+  made while the site cannot tell Redis, and the pages read at the end show whether the
+  site still serves what it cached before them.
 
 Command: `{report['command']}`
 
@@ -439,12 +465,7 @@ Command: `{report['command']}`
 
 | event | s |
 | --- | ---: |
-| PostgreSQL stopped (fast shutdown) | {e.get('pg_stop')} |
-| PostgreSQL started again | {e.get('pg_start')} |
-| PostgreSQL accepting connections | {e.get('pg_ready')} |
-| Redis stopped (SIGTERM, snapshot saved) | {e.get('redis_stop')} |
-| Redis started again (snapshot reloaded) | {e.get('redis_start')} |
-| Redis answering | {e.get('redis_ready')} |
+{events}
 | end of load | {s['duration']} |
 
 A clean 503 (the site's page, with `Retry-After`) is allowed from PostgreSQL's stop until
