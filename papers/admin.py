@@ -393,6 +393,8 @@ class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
     @admin.display(description="arXiv / 链接", ordering="arxiv_id")
     def paper(self, entry):
         label = entry.arxiv_id or "链接"
+        if not entry.link:
+            return label
         return format_html('<a href="{}" rel="noopener">{}</a>', entry.link, label)
 
     @admin.display(description="标签")

@@ -153,7 +153,8 @@ def scholarly_article(entry, absolute_url, keywords):
     if keywords:
         article["keywords"] = keywords
     if not entry.arxiv_id:
-        article["url"] = entry.url
+        if entry.link:
+            article["url"] = entry.link
         return article
     article |= {
         "url": absolute_url(entry.get_paper_url()),
