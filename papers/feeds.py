@@ -6,12 +6,15 @@ few queries whatever the number of items. A feed class serves both formats:
 the URLconf makes one instance per format, e.g. ``IssuesFeed(Atom1Feed)``.
 """
 
+import re
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.feedgenerator import RssFeed
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext, gettext_noop
 
 from .filters import EntryFilter
@@ -20,6 +23,18 @@ from .models import Entry, Issue, Section, Tag
 ISSUES_IN_FEED = 20
 ENTRIES_IN_FEED = 50
 SITE_DESCRIPTION = gettext_noop("每两周精选重要的大语言模型论文，附中文解读。")
+# What XML 1.0 cannot carry (the C0 controls but tab, newline, return).
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_safe(value):
+    """``value`` (a string, a list of strings, anything else) without the
+    characters XML 1.0 cannot carry."""
+    if isinstance(value, str):
+        return XML_ILLEGAL.sub("", value)
+    if isinstance(value, list | tuple):
+        return [xml_safe(item) for item in value]
+    return value
 
 
 def query_without_page(params):
@@ -36,6 +51,33 @@ class DigestFeed(Feed):
     def __init__(self, feed_type):
         self.feed_type = feed_type
 
+    def get_feed(self, obj, request):
+        """The feed, with its texts made safe for XML and for readers.
+
+        Control characters are dropped from every text: one in a title
+        (pasted from a PDF, say) would otherwise make Django refuse to write
+        the feed (a 500 for every reader) or, in an attribute such as a
+        category, write XML that no reader can parse.
+
+        RSS titles are escaped once more, as Django's own default does
+        (ticket #6533): RSS does not say whether a title is text or HTML, and
+        readers guess; feedparser, for one, renders a title that looks like
+        HTML as HTML. Escaped, it shows the text either way and never runs
+        it. Atom titles are text by definition and stay as written.
+        """
+        feed = super().get_feed(obj, request)
+        rss = isinstance(feed, RssFeed)
+
+        def safe(texts):
+            texts = {name: xml_safe(value) for name, value in texts.items()}
+            if rss and texts.get("title"):
+                texts["title"] = escape(texts["title"])
+            return texts
+
+        feed.feed = safe(feed.feed)
+        feed.items = [safe(item) for item in feed.items]
+        return feed
+
     def author_name(self):
         return gettext(settings.SITE_NAME)
 
@@ -48,7 +90,7 @@ class DigestFeed(Feed):
 
     def item_title(self, item):
         """The plain title: Django's default escapes it, and Atom's text titles
-        would then show "&amp;" for "&"."""
+        would then show "&amp;" for "&" (RSS titles are escaped in get_feed)."""
         return item.title
 
 
@@ -70,9 +112,10 @@ class IssuesFeed(DigestFeed):
         )
 
     def item_description(self, issue):
-        papers = format_html_join(
-            "", '<li><a href="{}">{}</a></li>', ((e.link, e.title) for e in issue.entries.all())
-        )
+        papers = format_html_join("", "<li>{}</li>", (
+            (format_html('<a href="{}">{}</a>', e.link, e.title) if e.link else e.title,)
+            for e in issue.entries.all()
+        ))
         if not papers:
             return issue.intro_html
         return issue.intro_html + format_html("<p>{}</p><ul>{}</ul>", gettext("本期论文："), papers)
@@ -99,8 +142,10 @@ class EntriesFeed(DigestFeed):
     def item_description(self, entry):
         if entry.arxiv_id:
             source = format_html('<p><a href="{}">arXiv:{}</a></p>', entry.link, entry.arxiv_id)
+        elif entry.link:
+            source = format_html('<p><a href="{}">{}</a></p>', entry.link, gettext("原文链接"))
         else:
-            source = format_html('<p><a href="{}">{}</a></p>', entry.url, gettext("原文链接"))
+            source = ""
         return entry.summary_html + source
 
     def item_pubdate(self, entry):
