@@ -17,7 +17,7 @@ What it does, and why this way:
   and Redis, as several application servers behind a load balancer would be.
 - 64 readers (``--readers``) load a realistic mix of public URLs, spread over
   the servers, for ``--duration`` seconds; a prober per server asks for a
-  never-cached search every 0.2 s; editors (``--editors``) sign in to the admin
+  never-cached search every second; editors (``--editors``) sign in to the admin
   and save entries and an issue with unique markers (bench/soak_load.py).
 - Faults, on a timeline: at 25% of the run PostgreSQL is stopped (fast
   shutdown) for ``--pg-down`` seconds and started again; at 60% Redis is

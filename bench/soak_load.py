@@ -33,6 +33,7 @@ import zlib
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
+PROBE_INTERVAL = 1.0  # seconds between two probes of one server
 USER_AGENT = "paper-digest-soak/1 (+bench/soak.py)"
 # Outcomes of an editor's save attempt.
 STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-503", "unclear"
@@ -132,20 +133,28 @@ async def reader(number, config, records, rng):
 
 
 async def prober(server, config, records):
-    """Every 0.2 s, a search nobody made before on this server: never in the
-    page cache, so it answers 200 only when the database does. Its first 200
-    after PostgreSQL is back is the server's recovery time."""
+    """Once a second, a search nobody made before on this server: never in the
+    page cache, so it answers 200 only when the database does. Each is sent on
+    time whether or not the one before has been answered, so the first 200
+    after PostgreSQL is back is known to the second however long the queue in
+    front of the workers; every other one also asks /healthz."""
     port, deadline = config["ports"][server], config["deadline"]
-    number = 0
-    while time.monotonic() < deadline:
-        number += 1
+
+    async def probe(number):
         url = f"/entries/?q=soakprobe{server}x{number}x{config['run_id']}"
         started, ended, status, label, _ = await timed_fetch(port, url)
         records.append(["probe", started, ended, server, "probe", status, label, 0])
-        if config.get("healthz"):
+        if config.get("healthz") and number % 2 == 0:
             started, ended, status, label, _ = await timed_fetch(port, "/healthz")
             records.append(["healthz", started, ended, server, "healthz", status, label, 0])
-        await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+
+    tasks, number, next_at = [], 0, time.monotonic()
+    while time.monotonic() < deadline:
+        number += 1
+        tasks.append(asyncio.create_task(probe(number)))
+        next_at += PROBE_INTERVAL
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    await asyncio.gather(*tasks)
 
 
 async def run_readers_async(config):

@@ -164,7 +164,7 @@ def timeline(records, t0, duration, step=2.0):
 
 def probe_summary(records, t0, bounds, events, args, servers):
     """Per server: the never-cached probe's answers per phase, its first 200
-    after PostgreSQL is back, and the readers' last 503 after it."""
+    after PostgreSQL is back, and the last 503 (readers and prober) after it."""
     pg_ready = events.get("pg_ready")
     result = []
     for server in range(servers):
@@ -186,8 +186,8 @@ def probe_summary(records, t0, bounds, events, args, servers):
                 # return: what the site itself took, without the queue in front
                 # of the workers that every request also waits in.
                 first_sent = round(max(0.0, min(s for _, s in after) - pg_ready), 2)
-        last_503 = max((r[2] - t0 for r in records if r[0] == "reader" and r[3] == server
-                        and r[6] == "clean-503"), default=None)
+        last_503 = max((r[2] - t0 for r in records if r[0] in ("reader", "probe")
+                        and r[3] == server and r[6] == "clean-503"), default=None)
         probe_errors = sum(
             1 for r in mine if r[0] == "probe"
             and not judge_answer(r[6], r[2] - t0, events, args.recovery_limit, args.duration))
@@ -355,7 +355,7 @@ def timeline_table(report):
 
 def server_table(report):
     lines = ["| server | first never-cached 200 after PostgreSQL is back (sent at, took) | "
-             "readers' last 503 after it | probe while PG down | /healthz while PG down | "
+             "last 503 after it | probe while PG down | /healthz while PG down | "
              "/healthz while Redis down |",
              "| --- | ---: | ---: | --- | --- | --- |"]
     for s in report["servers"]:
@@ -447,8 +447,8 @@ Read the throughput as noisy; the rules (errors, recovery, saves) do not depend 
   (home, archive, issues, tag/section/two-tag filters, searches in Chinese and English,
   papers, feeds, `/en/` pages, API, sitemap), each request to a server chosen at random, a
   fresh connection each (gunicorn's sync workers close them), `Accept-Encoding: gzip`.
-- A prober per server: every 0.2 s a search nobody made before (never cached, so it needs
-  the database){' and `/healthz`' if report['healthz'] else ''}.
+- A prober per server: every second a search nobody made before (never cached, so it needs
+  the database){', every other second `/healthz`' if report['healthz'] else ''}.
 - {s['editors']} editors signed in through the admin login form: {s['editors'] - 1} save
   entries of the newest issue, one the introduction of the issue before it (its page carries
   all its entries inline), each save a unique marker appended to the text, the form posted as
@@ -484,11 +484,14 @@ Over time (2-second buckets, by the time each answer ended):
 
 ## Recovery, per server
 
-The prober's first 200 on a never-cached search after PostgreSQL accepted connections again:
-when it ended, when it was sent (both from PostgreSQL's return), and how long it waited and
-ran. Under load every request first waits for a free worker, so "sent at" is the site's own
-recovery and "took" the queue every reader shares. A negative "last 503" means no reader
-got a 503 once PostgreSQL was back.
+The prober sends a never-cached search to each server once a second, whether or not the
+previous one has been answered. The table gives its first 200 after PostgreSQL accepted
+connections again: when it ended and when it was sent (both counted from PostgreSQL's
+return; "sent at +0.0" means a request sent while the database was still down was served
+once it was back), and how long it took. Under load every request first waits in the queue
+in front of the workers, so "sent at" measures the site's own recovery and "took" the queue
+that every reader shares. The last 503 (readers and prober) is also counted from
+PostgreSQL's return; a negative figure means no 503 was answered once it was back.
 
 {server_table(report)}
 
