@@ -67,7 +67,7 @@ BENCH_ARGS ?=
 bench: setup ## req/s and latency under gunicorn + wrk, SQLite and PostgreSQL (docs/benchmarks.md)
 	$(PY) bench/http_load.py --database both $(BENCH_ARGS)
 
-# `make soak SOAK_ARGS="--duration 30"` passes options to the script.
+# `make soak SOAK_ARGS="--duration 40"` passes options to the script.
 SOAK_ARGS ?=
 .PHONY: soak
 soak: setup ## load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)

@@ -3,7 +3,7 @@
 Run from the project folder (``make soak`` runs it at the defaults)::
 
     .venv/bin/python bench/soak.py                  # 60 s of load, the faults on a timeline
-    .venv/bin/python bench/soak.py --duration 30    # shorter, the timeline scaled to fit
+    .venv/bin/python bench/soak.py --duration 40    # shorter, the timeline scaled to fit
 
 What it does, and why this way:
 
@@ -20,9 +20,10 @@ What it does, and why this way:
   never-cached search every second; editors (``--editors``) sign in to the admin
   and save entries and an issue with unique markers (bench/soak_load.py).
 - Faults, on a timeline: at 25% of the run PostgreSQL is stopped (fast
-  shutdown) for ``--pg-down`` seconds and started again; at 60% Redis is
+  shutdown) for ``--pg-down`` seconds and started again; from half-way Redis is
   stopped (SIGTERM, so it saves its snapshot) for ``--redis-down`` seconds and
-  started again with that snapshot, as a restarted production Redis would be.
+  started again with that snapshot, as a restarted production Redis would be
+  (the editors are held around it: see Faults).
 - After the load, what the editors saw is compared with what the database
   holds, and every edited page is read from every server, which must show the
   latest stored text (no page cached before an edit served after it).
@@ -279,7 +280,8 @@ class Faults(threading.Thread):
             self.gate.open.set()
             self.mark("editors_resumed")
             # Back before the end, with time left (15%) to see the site use it again.
-            down = min(self.args.redis_down, duration * 0.85 - self.events["redis_stop"])
+            down = max(2.0, min(self.args.redis_down,
+                                duration * 0.85 - self.events["redis_stop"]))
             self.at(self.events["redis_stop"] + down * 0.6)
             self.hold_editors("editors_held_again")
             self.at(self.events["redis_stop"] + down)
@@ -401,8 +403,9 @@ def parse_args(argv=None):
     parser.add_argument("--keep-logs", action="store_true",
                         help="copy the servers' logs to /tmp/soak-logs before clean-up")
     args = parser.parse_args(argv)
-    if args.duration < 20:
-        parser.error("--duration must be at least 20 s to fit the faults")
+    if args.duration < 40:
+        parser.error("--duration must be at least 40 s to fit both faults and the "
+                     "recovery after each")
     # A run that breaks the site on purpose does not overwrite the published figures.
     folder, name = ((Path("/tmp"), "soak-check") if args.without_lost_write_recovery
                     else (BASE_DIR / "docs", "soak"))

@@ -316,7 +316,21 @@ def build(args, argv, plan, run, meta):
         "server_logs": run["server_logs"],
     }
     report["failures"] = failures_of(report, run, args)
+    report["notes"] = notes_of(report)
     return report
+
+
+def notes_of(report):
+    """What this run did not exercise, though no rule is broken: said, not failed,
+    since it depends on where the editors' random pauses fell."""
+    notes = []
+    phases = report["editors"]["phases"]
+    if not any(phases.get(k) for k in ("pg_down", "pg_recovery")):
+        notes.append("no save was attempted while PostgreSQL was down or recovering")
+    if not phases.get("redis_down", {}).get("stored"):
+        notes.append("no save was stored while Redis was down, so the pages read at the end "
+                     "do not show whether edits made during the outage reach readers")
+    return notes
 
 
 # -- Output --------------------------------------------------------------------------------
@@ -396,6 +410,7 @@ def console(report):
                  for s in report["server_logs"]),
              "", f"soak: {verdict}"]
     parts += [f"  - {f}" for f in report["failures"]]
+    parts += [f"  note: {n}" for n in report["notes"]]
     return "\n".join(parts)
 
 
@@ -406,6 +421,9 @@ def markdown(report):
     fresh = report["freshness"]
     verdict = ("**All rules held.**" if not report["failures"] else
                "**Rules broken:**\n\n" + "\n".join(f"- {f}" for f in report["failures"]))
+    if report["notes"]:
+        verdict += "\n\nNot exercised in this run:\n\n" + "\n".join(
+            f"- {n}" for n in report["notes"])
     messages = "\n".join(f"- {x}" for x in editors["refusal_messages"]) or "- (none)"
     anomalies = "\n".join(
         f"- {a['editor']} {a['marker']} at {a['ended']} s ({a['phase']}): HTTP {a['status']}, "
