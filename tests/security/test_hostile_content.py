@@ -320,11 +320,15 @@ def _build(now):
                 by_url = Entry.objects.create(section=section_of[i], position=2 * i + 1,
                                               arxiv_id="", **common)
                 by_url.tags.add(tag_of[i])
+                archive.entries.append(by_url)
+                if i % 3:
+                    continue
+                # A third of the vectors again, by arXiv id: the paper pages.
                 by_id = Entry.objects.create(section=section_of[(i + 1) % count],
                                              position=2 * i + 2,
-                                             arxiv_id=PAPER_IDS[i % len(PAPER_IDS)], **common)
+                                             arxiv_id=PAPER_IDS[i // 3 % len(PAPER_IDS)], **common)
                 by_id.tags.add(tag_of[i], tag_of[(i + 7) % count])
-                archive.entries += [by_url, by_id]
+                archive.entries.append(by_id)
         archive.issues.append(issue)
 
     # A draft with the whole corpus in its introduction: for the staff preview.
@@ -434,23 +438,19 @@ INERT_IN_BODY = {
 }
 
 
-@pytest.mark.parametrize("vector", [
-    vector for vector in [*SCRIPT_TAGS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS, *CSS]
-    if vector not in INERT_IN_BODY
-])
-def test_the_detector_catches_markup_vectors_printed_raw(vector):
-    """The detector can fail: the vectors themselves, unescaped in a page,
-    are caught (except the few that browsers also read as inert)."""
-    page = f"<!doctype html><html><head><title>t</title></head><body><p>{vector}</p></body></html>"
-    assert script_hazards(page), f"the detector missed {vector!r}"
-
-
-@pytest.mark.parametrize("vector", [
-    vector for vector in URLS
-    if normalised_url(html.unescape(vector)).startswith(("javascript:", "vbscript:", "data:"))
-])
-def test_the_detector_catches_script_urls_in_links(vector):
-    assert script_hazards(f'<a href="{vector}">x</a>'), vector
+def test_the_detector_catches_the_vectors_printed_raw():
+    """The detector can fail: the markup vectors themselves, unescaped in a
+    page body, are caught (except the few that browsers also read as inert),
+    and so are the script URLs, unescaped in a link."""
+    markup = [v for v in [*SCRIPT_TAGS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS, *CSS]
+              if v not in INERT_IN_BODY]
+    missed = [v for v in markup if not script_hazards(
+        f"<!doctype html><html><head><title>t</title></head><body><p>{v}</p></body></html>")]
+    urls = [v for v in URLS if normalised_url(html.unescape(v)).startswith(
+        ("javascript:", "vbscript:", "data:"))]
+    missed += [v for v in urls if not script_hazards(f'<a href="{v}">x</a>')]
+    assert len(markup) + len(urls) > 100
+    assert missed == []
 
 
 def test_the_detector_accepts_the_sites_own_scripts_and_escaped_text():
@@ -602,19 +602,19 @@ def read_feeds(client, urls):
 
 
 def test_feeds_are_well_formed_and_carry_no_script(hostile, client, monkeypatch):
-    """Every issue and entry in one feed each (the limits raised for the
-    test), then the feeds of every tag, section and filtered list."""
+    """Every issue and entry in one feed of each format (the limits raised
+    for the test), then the feeds of every tag and section (their names are
+    the feed's title) and of some filtered lists."""
     monkeypatch.setattr(feeds, "ISSUES_IN_FEED", 1000)
     monkeypatch.setattr(feeds, "ENTRIES_IN_FEED", 1000)
-    urls = [f"{language}/{path}" for language in LANGUAGES
-            for path in ("feeds/issues.atom", "feeds/issues.rss",
-                         "entries/feed.atom", "entries/feed.rss")]
+    urls = ["/feeds/issues.atom", "/en/feeds/issues.rss", "/entries/feed.rss",
+            "/en/entries/feed.atom"]
     for n, tag in enumerate(hostile.tags):
         urls.append(f"{hostile.language_of(n)}/tags/{tag.slug}/feed.{('atom', 'rss')[n % 2]}")
     for n, section in enumerate(hostile.sections):
         fmt = ("rss", "atom")[n % 2]
         urls.append(f"{hostile.language_of(n)}/sections/{section.slug}/feed.{fmt}")
-    for n, (tag, section) in enumerate(zip(hostile.tags, hostile.sections, strict=False)):
+    for n, (tag, section) in enumerate(zip(hostile.tags[::7], hostile.sections, strict=False)):
         urls.append(f"/entries/feed.{('atom', 'rss')[n % 2]}?tag={tag.slug}"
                     f"&section={section.slug}")
     problems, titles = read_feeds(client, urls)
