@@ -168,11 +168,27 @@ def database(url):
     # Connections kept for a minute and checked before reuse, so a database
     # restart costs one failed request at most per connection, not a 500
     # for every request on a dead connection.
-    return dj_database_url.parse(
+    config = dj_database_url.parse(
         url,
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A database that does not answer (a frozen server, a lost network)
+        # gives a 503 within seconds instead of holding a worker until
+        # gunicorn kills it. The URL's own ?connect_timeout=... wins.
+        for name, value in POSTGRES_TIMEOUTS.items():
+            config.setdefault("OPTIONS", {}).setdefault(name, value)
+    return config
+
+
+POSTGRES_TIMEOUTS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 
 
 DATABASES = {
@@ -278,7 +294,10 @@ LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "json" if not DEBUG else "text"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_fields": {"()": "digestsite.logs.RequestFields"}},
+    "filters": {
+        "request_fields": {"()": "digestsite.logs.RequestFields"},
+        "outage_tracebacks": {"()": "digestsite.logs.OutageTracebacks"},
+    },
     "formatters": {
         "json": {
             "()": "digestsite.logs.JsonLines",
@@ -290,7 +309,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_fields"],
+            "filters": ["request_fields", "outage_tracebacks"],
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},

@@ -3,6 +3,7 @@ away, a site that keeps serving when Redis is down, structured log lines, and
 read replicas for public pages only."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from django.test import Client, RequestFactory
 
 from digestsite import cache as fail_soft
 from digestsite.db_routers import PrimaryReplicaRouter, ReplicaReadsMiddleware
+from digestsite.logs import OutageTracebacks
 from papers import caching, views
 from papers.models import Entry
 
@@ -178,7 +180,50 @@ def test_errors_are_logged_as_json_lines():
     assert record["method"] == "GET"
     assert record["path"] == "/no-such-page/?q=%3Cscript%3E"
     assert record["message"].startswith("Not Found")
-    assert "time" in record
+    assert record["time"].endswith("+00:00")  # ISO 8601, UTC
+
+
+def outage_record(n):
+    try:
+        raise OperationalError("the database is away")
+    except OperationalError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, n,
+                                   "Service Unavailable: /", (), sys.exc_info())
+    record.status_code = 503
+    return record
+
+
+def test_an_outage_logs_one_traceback_per_interval_not_one_per_request():
+    outage = OutageTracebacks()
+    first, second = outage_record(1), outage_record(2)
+    assert outage.filter(first) and outage.filter(second)
+    assert first.exc_info and first.levelname == "ERROR"
+    assert second.exc_info is None and second.levelname == "WARNING"
+    outage.last_traceback -= OutageTracebacks.interval
+    third = outage_record(3)
+    outage.filter(third)
+    assert third.exc_info and third.levelname == "ERROR"
+    other_error = outage_record(4)
+    other_error.status_code = 500
+    outage.filter(other_error)
+    assert other_error.exc_info and other_error.levelname == "ERROR"
+
+
+def postgres_options(url):
+    script = ("import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'digestsite.settings';"
+              "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True,
+                            text=True, env={**clean, "DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_database_that_does_not_answer_is_given_up_on_within_seconds():
+    assert "'connect_timeout': 3" in postgres_options("postgres://u@db.example/digest")
+    assert "'keepalives_idle': 10" in postgres_options("postgres://u@db.example/digest")
+    assert "'connect_timeout': 7," in postgres_options(
+        "postgres://u@db.example/digest?connect_timeout=7")
 
 
 # Read replicas
