@@ -243,8 +243,10 @@ def _words_pattern(words):
 
 
 def snippet(entry, words):
-    """A short extract of the entry's summary around what matched."""
-    return highlight(strip_tags(entry.summary_html), words, limit=SNIPPET_CHARS)
+    """A short extract of the entry's summary around what matched, as text:
+    the stored HTML's tags stripped and its entities decoded (``highlight``
+    escapes it again), so "<" reads "<", not "&lt;"."""
+    return highlight(html.unescape(strip_tags(entry.summary_html)), words, limit=SNIPPET_CHARS)
 
 
 # Indexing ----------------------------------------------------------------------
