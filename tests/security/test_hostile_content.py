@@ -471,7 +471,7 @@ LANGUAGES = ["", "/en"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_public_lists_are_harmless(hostile, client, language):
+def test_public_lists_are_harmless(hostile, db, client, language):
     walk = Walk(client)
     newest = hostile.issues[0]
     walk.page(f"{language}/", shows=[newest.title, *(e.title for e in newest.entries.all())])
@@ -488,7 +488,7 @@ def test_public_lists_are_harmless(hostile, client, language):
     walk.assert_clean(at_least=pages + 6)
 
 
-def test_issue_pages_are_harmless(hostile, client):
+def test_issue_pages_are_harmless(hostile, db, client):
     walk = Walk(client)
     for n, issue in enumerate(hostile.issues):
         entries = list(issue.entries.all())
@@ -497,7 +497,7 @@ def test_issue_pages_are_harmless(hostile, client):
     walk.assert_clean(at_least=len(hostile.issues))
 
 
-def test_section_and_tag_pages_are_harmless(hostile, client):
+def test_section_and_tag_pages_are_harmless(hostile, db, client):
     walk = Walk(client)
     for n, section in enumerate(hostile.sections):
         walk.page(f"{hostile.language_of(n)}{address(section)}",
@@ -507,7 +507,7 @@ def test_section_and_tag_pages_are_harmless(hostile, client):
     walk.assert_clean(at_least=len(hostile.sections) + len(hostile.tags))
 
 
-def test_filtered_and_searched_entries_are_harmless(hostile, client):
+def test_filtered_and_searched_entries_are_harmless(hostile, db, client):
     """The filter chips print tag, section and issue names (as text and in an
     aria-label); search results print highlighted titles and extracts through
     their own code. Each request names a section, an issue and two tags, so
@@ -525,10 +525,14 @@ def test_filtered_and_searched_entries_are_harmless(hostile, client):
         walk.page(f"{hostile.language_of(page)}/entries/?q=alert&page={page}")
     for query in ["script", "onerror", "javascript", "svg onload", "&lt;"]:
         walk.page(f"/entries/?q={query}")
+    # A search extract shows the summary's text as the entry's page does:
+    # escaped once, not twice (no "&lt;" for "<").
+    entity = "&lt;script&gt;alert(143)&lt;/script&gt;"
+    walk.page("/entries/?q=143", shows=[html.unescape(entity)])
     walk.assert_clean(at_least=len(hostile.sections) + 5)
 
 
-def test_paper_pages_and_their_json_ld_are_harmless(hostile, client):
+def test_paper_pages_and_their_json_ld_are_harmless(hostile, db, client):
     walk = Walk(client)
     for language in LANGUAGES:
         for arxiv_id in PAPER_IDS:
@@ -544,7 +548,7 @@ def test_paper_pages_and_their_json_ld_are_harmless(hostile, client):
     walk.assert_clean(at_least=2 * len(PAPER_IDS))
 
 
-def test_issue_json_ld_keeps_the_hostile_text_as_data(hostile, client):
+def test_issue_json_ld_keeps_the_hostile_text_as_data(hostile, db, client):
     issue = hostile.issues[1]
     soup = BeautifulSoup(client.get(address(issue)).content, "html.parser")
     (script,) = soup.find_all("script", type="application/ld+json")
@@ -601,7 +605,7 @@ def read_feeds(client, urls):
     return problems, titles
 
 
-def test_feeds_are_well_formed_and_carry_no_script(hostile, client, monkeypatch):
+def test_feeds_are_well_formed_and_carry_no_script(hostile, db, client, monkeypatch):
     """Every issue and entry in one feed of each format (the limits raised
     for the test), then the feeds of every tag and section (their names are
     the feed's title) and of some filtered lists."""
@@ -656,7 +660,7 @@ def json_problems(url, response):
     return problems
 
 
-def test_the_api_serves_json_whose_html_is_clean_and_links_are_web_links(hostile, client):
+def test_the_api_serves_json_whose_html_is_clean_and_links_are_web_links(hostile, db, client):
     problems, titles = [], set()
     urls = ["/api/issues?page_size=100", "/api/tags?page_size=100"]
     urls += [f"/api/issues/{issue.slug}" for issue in hostile.issues]
@@ -673,7 +677,7 @@ def test_the_api_serves_json_whose_html_is_clean_and_links_are_web_links(hostile
     assert titles == {entry.title for entry in hostile.entries}
 
 
-def test_the_sitemap_is_well_formed_and_lists_only_web_links(hostile, client):
+def test_the_sitemap_is_well_formed_and_lists_only_web_links(hostile, db, client):
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     root = SafeXML.fromstring(response.content)
@@ -718,7 +722,7 @@ def bibtex_problems(url, response):
     return problems
 
 
-def test_bibtex_files_are_attachments_that_no_title_can_break(hostile, client):
+def test_bibtex_files_are_attachments_that_no_title_can_break(hostile, db, client):
     problems = []
     urls = [f"/papers/{arxiv_id}/cite.bib" for arxiv_id in PAPER_IDS]
     urls += [f"/issues/{issue.slug}/papers.bib" for issue in hostile.issues]
@@ -804,7 +808,7 @@ def test_the_markdown_export_is_a_plain_download_or_a_harmless_refusal(
     walk.assert_clean(at_least=1)
 
 
-def test_the_staff_preview_and_the_live_markdown_preview_are_harmless(hostile, staff_client):
+def test_the_staff_preview_and_the_live_markdown_preview_are_harmless(hostile, db, staff_client):
     walk = Walk(staff_client)
     for issue in [hostile.draft, *hostile.issues]:
         walk.page(reverse("admin:papers_issue_preview", args=[issue.pk]),
@@ -821,7 +825,7 @@ def test_the_staff_preview_and_the_live_markdown_preview_are_harmless(hostile, s
 # -------------------------------------------------------------------- admin
 
 
-def test_admin_lists_forms_and_delete_pages_are_harmless(hostile, staff_client):
+def test_admin_lists_forms_and_delete_pages_are_harmless(hostile, db, staff_client):
     """Every list (with its filter sidebar: all section, issue and tag names),
     a sample of the change forms (Django's widgets print every value the same
     way; an issue's page with its inline entries is heavy), delete pages that
@@ -852,7 +856,7 @@ def test_admin_lists_forms_and_delete_pages_are_harmless(hostile, staff_client):
     walk.assert_clean(at_least=20)
 
 
-def test_admin_history_and_compare_views_are_harmless(hostile, staff_client):
+def test_admin_history_and_compare_views_are_harmless(hostile, db, staff_client):
     """django-reversion-compare prints diffs of the hostile text against the
     harmless first version: its own escaping, not Django's templates."""
     walk = Walk(staff_client)
@@ -898,7 +902,7 @@ FORM_ENTRIES = [
 ]
 
 
-def test_hostile_text_through_the_real_admin_form(hostile, staff_client, client):
+def test_hostile_text_through_the_real_admin_form(hostile, db, staff_client, client):
     """The admin form accepts what it should (text is text) and refuses a
     javascript: URL; what it saved is harmless wherever it appears."""
     add = "/admin/papers/issue/add/"
