@@ -19,10 +19,11 @@ show the hostile text it was given, as text: an empty page proves nothing.
 
 The corpus is packed so that a page carries many vectors at once: section
 and tag names hold as many whole vectors as fit in 100 characters, issue
-titles in 200, and each vector has two entries (one linked by URL, one by
-arXiv id). Detail pages alternate between Chinese and English so that each
-language's templates see half of them without doubling the requests; list
-pages, feeds and the API are read in both. tests/browser/test_hostile_content.py
+titles in 200, and each vector is an entry linked by its URL (a third of
+them once more as an entry linked by arXiv id, for the paper pages). Detail
+pages alternate between Chinese and English so that each language's templates
+see half of them without doubling the requests; list pages are read in both,
+feeds in one language per format. tests/browser/test_hostile_content.py
 then proves the same in a real browser, where a parser differs from
 BeautifulSoup's.
 """
