@@ -101,7 +101,9 @@ def switch_language(request, language):
     if language not in dict(settings.LANGUAGES):
         raise Http404("No such language.")
     next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # A path of this site only: "0" or "en/" would be resolved against the
+    # switch's own address (/language/en/0), a page that does not exist.
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = "/"
