@@ -110,8 +110,10 @@ def bibtex_entry(entry):
             ("archivePrefix", "{arXiv}"),
             ("url", _braced(arxiv.abstract_url(entry.arxiv_id))),
         ]
-    else:
-        url = entry.url.translate(_URL_BRACES)
+    elif entry.link:
+        # Only a web address (papers.models.web_link): a reference manager
+        # turns these fields into links too.
+        url = entry.link.translate(_URL_BRACES)
         fields += [("howpublished", _braced(rf"\url{{{url}}}")), ("url", _braced(url))]
     body = "".join(f"  {name} = {value},\n" for name, value in fields)
     return f"@misc{{{citation_key(entry)},\n{body}}}\n"

@@ -106,6 +106,11 @@ def test_a_paper_with_only_a_url_is_cited_by_that_url():
     assert bibtex_entry(Entry(title="Renamed", url=url)).splitlines()[0] == key
 
 
+def test_a_url_that_is_not_a_web_address_is_not_cited():
+    bib = bibtex_entry(Entry(title="Hostile", url="javascript:alert(1)"))
+    assert "javascript" not in bib and "url" not in bib.split(",", 1)[1]
+
+
 def test_a_bib_file_has_each_paper_once_in_order():
     first, second = paper(arxiv_id="2406.00001"), paper(arxiv_id="2406.00002")
     web = Entry(title="Web", url="https://example.org/")
