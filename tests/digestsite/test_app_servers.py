@@ -39,6 +39,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
+from bench.soak_load import form_fields
 from papers.models import Entry
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -108,28 +109,6 @@ class Browser:
         status, headers, content = self.request(port, path, [*form, ("_save", "保存")])
         assert status == 302, BeautifulSoup(content, "html.parser").select(".errornote")
         assert headers["Location"].startswith("/admin/papers/entry/")
-
-
-def form_fields(html, form_id):
-    """What a browser submits from the form: named fields as rendered."""
-    form = BeautifulSoup(html, "html.parser").find("form", id=form_id)
-    assert form is not None, f"no form #{form_id}"
-    fields = []
-    for element in form.find_all(["input", "select", "textarea"]):
-        name = element.get("name")
-        if not name or element.has_attr("disabled"):
-            continue
-        if element.name == "textarea":
-            fields.append((name, element.get_text().removeprefix("\n")))
-        elif element.name == "select":
-            chosen = element.find_all("option", selected=True)
-            fields += [(name, option.get("value", "")) for option in chosen]
-        elif element.get("type", "text") in ("checkbox", "radio"):
-            if element.has_attr("checked"):
-                fields.append((name, element.get("value", "on")))
-        elif element.get("type", "text") not in ("submit", "button", "file", "image", "reset"):
-            fields.append((name, element.get("value", "")))
-    return fields
 
 
 # -- The servers ------------------------------------------------------------------------------
