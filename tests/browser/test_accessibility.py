@@ -40,8 +40,10 @@ def test_main_pages_have_no_serious_accessibility_violations(
     artifacts.mkdir(exist_ok=True)
     problems = []
     for width_name, width in WIDTHS.items():
+        # axe goes in as an inline script, which the site's CSP rightly refuses:
+        # the context lets the test's own tool in (the pages are not changed).
         context = browser.new_context(viewport={"width": width, "height": 900},
-                                      color_scheme=scheme, locale="zh-CN")
+                                      color_scheme=scheme, locale="zh-CN", bypass_csp=True)
         page = context.new_page()
         for name, path in PAGES.items():
             page.goto(live_server.url + path)
