@@ -82,7 +82,9 @@ def versions(services):
 
 def relative_command(command):
     """A command line as typed from the project folder (no absolute venv path)."""
-    parts = [str(Path(p).relative_to(BASE_DIR)) if p.startswith(str(BASE_DIR)) else p
+    # A path inside the folder, not one that only starts with the same letters
+    # (/tmp/ci-soak.md beside a clone in /tmp/ci).
+    parts = [str(Path(p).relative_to(BASE_DIR)) if Path(p).is_relative_to(BASE_DIR) else p
              for p in command]
     return shlex.join(parts)
 
