@@ -441,10 +441,11 @@ Written by `bench/soak.py` (`make soak`) on {report['started'][:10]}; the whole 
 
 {verdict}
 
-**The machine was busy**: load average {load[0]} / {load[1]} / {load[2]} (1/5/15 min) before
-the run and {load[3]} / {load[4]} / {load[5]} after, on {m['cores']} cores shared with other
-engineers' work; the readers, editors, gunicorn workers, PostgreSQL and Redis all share them.
-Read the throughput as noisy; the rules (errors, recovery, saves) do not depend on it.
+**The machine**: load average {load[0]} / {load[1]} / {load[2]} (1/5/15 min) before
+the run and {load[3]} / {load[4]} / {load[5]} after, on {m['cores']} cores; the readers, editors,
+gunicorn workers, PostgreSQL and Redis all share them, so the load generator takes cores from
+the servers it measures. Read the throughput as a floor; the rules (errors, recovery, saves)
+do not depend on it.
 
 ## What is run
 
