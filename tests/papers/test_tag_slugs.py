@@ -128,6 +128,26 @@ def test_names_that_slugify_alike_get_distinct_slugs_and_keep_them():
     assert plus.slug == "c-2"  # a renamed tag keeps its URL
 
 
+def test_a_slug_taken_by_a_concurrent_save_is_retried(monkeypatch):
+    """Two editors adding C++ and C# at once: the slower insert fails on the
+    slug's unique index and takes the next free slug."""
+    from papers import slugs
+
+    Tag.objects.create(name="C")
+    real = slugs.free_slug
+    answers = iter(["c"])  # what a racing process saw: "c" still free
+    monkeypatch.setattr(
+        slugs, "free_slug", lambda rows, base: next(answers, None) or real(rows, base)
+    )
+    assert Tag.objects.create(name="C++").slug == "c-2"
+
+
+def test_a_duplicate_name_is_still_refused():
+    Tag.objects.create(name="RAG")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tag.objects.create(name="rag")
+
+
 def test_the_database_refuses_an_empty_slug():
     with pytest.raises(IntegrityError), transaction.atomic():
         Tag.objects.bulk_create([Tag(name="空", slug="")])
