@@ -6,21 +6,24 @@ section. ``published()`` on the querysets is the only definition of what the
 public may see.
 """
 
+import logging
 import uuid
 
 import reversion
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from . import arxiv
+from . import arxiv, slugs
 from .markdown import render_markdown
+
+logger = logging.getLogger(__name__)
 
 
 def web_link(url):
@@ -32,6 +35,21 @@ def web_link(url):
     run script in a reader's browser when followed.
     """
     return url if url[:8].lower().startswith(("http://", "https://")) else ""
+
+
+def reverse_or_index(row, viewname, index, **kwargs):
+    """``reverse(viewname)``, or the ``index`` page when ``row`` holds a value
+    no URL can carry (a slug written in SQL or by a script, past the forms).
+
+    One bad row must never turn a page that links it into a 500: the link
+    leads to the index instead, and the row is logged so someone repairs it.
+    """
+    try:
+        return reverse(viewname, kwargs=kwargs)
+    except NoReverseMatch:
+        logger.warning("%s %r has no URL (%s=%r); linked to %s instead",
+                       type(row).__name__, row.pk, viewname, kwargs, index)
+        return reverse(index)
 
 
 class ArxivIdField(models.CharField):
@@ -144,7 +162,7 @@ class Issue(Versioned):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("papers:issue_detail", kwargs={"slug": self.slug})
+        return reverse_or_index(self, "papers:issue_detail", "papers:issue_list", slug=self.slug)
 
     @property
     def source_link(self):
@@ -199,12 +217,20 @@ class Section(models.Model):
         ordering = ["position", "name"]
         verbose_name = "栏目"
         verbose_name_plural = "栏目"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(slug=""), name="section_slug_not_empty",
+                violation_error_message="网址名不能为空。",
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("papers:section_detail", kwargs={"slug": self.slug})
+        return reverse_or_index(
+            self, "papers:section_detail", "papers:section_list", slug=self.slug
+        )
 
     def natural_key(self):
         return (self.slug,)
@@ -220,7 +246,12 @@ class TagQuerySet(models.QuerySet):
 
 
 class Tag(TagBase):
-    """A tag; names are unique regardless of case ("RAG" is "rag")."""
+    """A tag; names are unique regardless of case ("RAG" is "rag").
+
+    Its slug is never empty, unique, and chosen once when the tag is created,
+    whatever the name (🔥, ``>``, ``C++`` beside ``C``): the scheme and why it
+    never follows a rename are in papers.slugs.
+    """
 
     objects = TagQuerySet.as_manager()
 
@@ -234,10 +265,40 @@ class Tag(TagBase):
                 name="tag_name_unique_ignoring_case",
                 violation_error_message="已有同名标签（不区分大小写）。",
             ),
+            models.CheckConstraint(
+                condition=~Q(slug=""), name="tag_slug_not_empty",
+                violation_error_message="网址名不能为空。",
+            ),
         ]
 
+    def save(self, *args, **kwargs):
+        """Give a new tag a free slug (papers.slugs), then save.
+
+        Replaces taggit's own slug search, whose slugify makes "" of 🔥. A
+        concurrent save that takes the same slug first makes the insert fail
+        on the slug's unique index: then the next free slug is tried.
+        """
+        if not (self._state.adding and not self.slug):
+            return super().save(*args, **kwargs)
+        kwargs["using"] = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        others = type(self)._default_manager.using(kwargs["using"])
+        base = self.slugify(self.name)
+        for _attempt in range(5):
+            self.slug = slugs.free_slug(others, base)
+            try:
+                with transaction.atomic(using=kwargs["using"]):
+                    return models.Model.save(self, *args, **kwargs)
+            except IntegrityError:
+                if not others.filter(slug=self.slug).exists():
+                    raise  # not the slug: a duplicate name, say
+        raise IntegrityError(f"no free slug for tag {self.name!r}")
+
+    def slugify(self, tag, i=None):
+        base = slugs.tag_slug_base(tag)
+        return base if i is None else f"{base}-{i + 1}"
+
     def get_absolute_url(self):
-        return reverse("papers:tag_detail", kwargs={"slug": self.slug})
+        return reverse_or_index(self, "papers:tag_detail", "papers:tag_list", slug=self.slug)
 
     def natural_key(self):
         return (self.name,)
@@ -370,7 +431,9 @@ class Entry(Versioned):
 
     def get_paper_url(self):
         if self.arxiv_id:
-            return reverse("papers:paper_detail", kwargs={"arxiv_id": self.arxiv_id})
+            return reverse_or_index(
+                self, "papers:paper_detail", "papers:entry_list", arxiv_id=self.arxiv_id
+            )
         return ""
 
 

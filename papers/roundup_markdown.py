@@ -14,7 +14,7 @@ its summary. A short front matter block holds what has no place in prose::
 
     本期汇总……（导言，Markdown）
 
-    ## LLM进展与基准
+    ## LLM进展与基准 {#progress-benchmarks position=10}
 
     ### 1. BigCodeBench: Benchmarking Code Generation with Diverse Function Calls ...
 
@@ -50,6 +50,14 @@ docs/roundup-markdown.md describes the format for editors. The decisions behind 
   that parses is then checked against the database (sections, slug, the
   models' ``full_clean()``) while it is written, inside one transaction that a
   single problem rolls back entirely.
+- **Sections travel with their slug and position**: export writes
+  ``## 名称 {#slug position=10}`` (Pandoc's attribute form), so that a file
+  imported into a site that lacks the sections creates them with the same
+  URL and order. Names alone are not enough: LLM微调, LLM推理 and
+  LLM安全与对齐 all slugify to ``llm``. A section created from a heading
+  without a slug gets ``slugify(name)``, made unique with ``-2``, ``-3``...
+  (papers.slugs); a section the site already has keeps its own slug and
+  position.
 - **Export checks itself**: it parses what it wrote and refuses
   (``RoundupExportError``) when the file would not import back to the same
   issue, e.g. a summary holding a ``##`` heading, rather than hand out a file
@@ -64,11 +72,10 @@ from dataclasses import dataclass, field
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils.text import slugify
 from markdown_it import MarkdownIt
 from taggit.utils import edit_string_for_tags
 
-from . import arxiv
+from . import arxiv, slugs
 from .models import Entry, Issue, Section, Tag
 from .tags import parse_tags
 
@@ -118,10 +125,12 @@ class ParsedPaper:
 
 @dataclass
 class ParsedSection:
-    """A section heading; ``slug`` is set only by a ``{#slug}`` suffix."""
+    """A section heading; ``slug`` and ``position`` are set only by a
+    ``{#slug position=N}`` suffix."""
 
     name: str
     slug: str = ""
+    position: int | None = None
     papers: list[ParsedPaper] = field(default_factory=list)
     line: int = field(default=0, compare=False)
 
@@ -167,6 +176,8 @@ def _roundup_from_issue(issue):
     sections = [
         ParsedSection(
             name=section.name,
+            slug=section.slug,
+            position=section.position,
             papers=[
                 ParsedPaper(
                     number=number,
@@ -203,10 +214,16 @@ def _render(roundup):
     ]
     blocks = ["\n".join(line for line in front_matter if line), f"# {roundup.title}", roundup.intro]
     for section in roundup.sections:
-        blocks.append(f"## {section.name}")
+        blocks.append(f"## {section.name} {_attributes(section)}")
         for paper in section.papers:
             blocks += [f"### {paper.number}. {paper.title}", _details(paper), paper.summary]
     return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+def _attributes(section):
+    """``{#slug position=N}``: what a site that lacks the section needs to
+    create it with the same URL and order."""
+    return f"{{#{section.slug} position={section.position}}}"
 
 
 def _details(paper):
@@ -250,7 +267,10 @@ _FRONT_MATTER_KEYS = ("slug", "period", "source")
 _PERIOD = re.compile(
     r"^(?P<start>\d{4}-\d{2}-\d{2})\s*(?:–|—|~|至|\s-\s)\s*(?P<end>\d{4}-\d{2}-\d{2})$"
 )
-_SECTION_HEADING = re.compile(r"^(?P<name>.*?)\s*\{#(?P<slug>[^}\s]+)\}$")
+_SECTION_HEADING = re.compile(
+    r"^(?P<name>.*?)\s*\{#(?P<slug>[^}\s]+)(?:\s+position=(?P<position>\d{1,9}))?\}$"
+)
+_SECTION_ATTRIBUTES = re.compile(r"\{#[^}]*\}$")
 _PAPER_HEADING = re.compile(r"^(?P<number>\d+)\s*[.、]\s*(?P<title>.*)$")
 _LINK = re.compile(r"^(?:https?://|arxiv:)\S+$", re.IGNORECASE)
 _DETAIL = re.compile(r"^(?P<key>作者|authors|标签|tags)\s*[:：]\s*(?P<value>.*)$", re.IGNORECASE)
@@ -433,8 +453,13 @@ def _read_section(heading, roundup, errors):
     section = ParsedSection(
         name=match["name"] if match else heading.text,
         slug=match["slug"] if match else "",
+        position=int(match["position"]) if match and match["position"] else None,
         line=heading.start + 1,
     )
+    if match is None and _SECTION_ATTRIBUTES.search(heading.text):
+        errors.append(RoundupError(
+            section.line, "栏目标题末尾应写作“{#网址名}”或“{#网址名 position=顺序}”"
+        ))
     if not section.name:
         errors.append(RoundupError(section.line, "栏目标题为空"))
     for earlier in roundup.sections:
@@ -571,7 +596,11 @@ def import_roundup(text, *, create_sections=False, status=Issue.Status.DRAFT):
 
 
 def _sections(parsed_sections, create_sections, errors):
-    """The Section of each heading, created when allowed; None where unknown."""
+    """The Section of each heading, created when allowed; None where unknown.
+
+    A created section takes the heading's slug and position; without them,
+    a free slug made from its name and a place after every other section.
+    """
     next_position = (Section.objects.aggregate(Max("position"))["position__max"] or 0) + 10
     sections = []
     for heading in parsed_sections:
@@ -584,11 +613,13 @@ def _sections(parsed_sections, create_sections, errors):
                 heading.line, f"未知栏目“{heading.name}”：请先在后台新建，或导入时允许新建栏目"
             ))
         elif section is None:
+            slug = heading.slug or slugs.section_slug_base(heading.name)
             section = Section(
-                name=heading.name, slug=heading.slug or slugify(heading.name),
-                position=next_position,
+                name=heading.name,
+                slug=slug if heading.slug or not slug else slugs.free_slug(Section.objects, slug),
+                position=next_position if heading.position is None else heading.position,
             )
-            next_position += 10
+            next_position = max(next_position, section.position) + 10
             if section.slug:
                 _save_if_valid(section, {}, heading.line, errors)
             else:

@@ -36,9 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, reset_queries, transaction
-from django.utils.text import slugify
 
-from . import caching, search
+from . import caching, search, slugs
 from .markdown import render_markdown
 from .models import Entry, Issue, SearchDocument, Section, Tag, TaggedEntry
 
@@ -481,9 +480,8 @@ class Generator:
 
 
 def unique_slug(name, taken):
-    slug = slugify(name, allow_unicode=True) or "tag"
-    while slug in taken:
-        slug += "-x"
+    """A new tag's slug as ``Tag.save()`` would give it (bulk inserts skip it)."""
+    slug = slugs.first_free(slugs.tag_slug_base(name), taken)
     taken.add(slug)
     return slug
 

@@ -3,7 +3,8 @@
 django-taggit splits only on ASCII commas (or spaces when there is no comma), so
 "检索增强，微调" or "大模型、推理" would each become a single tag. ``parse_tags``
 treats the Chinese separators like commas and drops case-insensitive duplicates;
-settings.TAGGIT_TAGS_FROM_STRING points django-taggit at it.
+settings.TAGGIT_TAGS_FROM_STRING points django-taggit at it. Control characters
+(pasted along with text, never meant) are dropped, so no tag is named \x07.
 """
 
 import re
@@ -15,11 +16,18 @@ from taggit.utils import _parse_tags
 _SEPARATORS = re.compile(r"[、;]")
 
 
+def _without_controls(text):
+    """``text`` without control characters; white space (tab, newline) stays."""
+    return "".join(
+        char for char in text if char.isspace() or unicodedata.category(char) != "Cc"
+    )
+
+
 def parse_tags(tagstring):
     """Return the sorted, de-duplicated tag names typed in ``tagstring``."""
     if not tagstring:
         return []
-    text = unicodedata.normalize("NFKC", tagstring)
+    text = _without_controls(unicodedata.normalize("NFKC", tagstring))
     text = _SEPARATORS.sub(",", text)
     names = {}
     for name in _parse_tags(text):

@@ -86,3 +86,46 @@ def test_sections_are_created_only_with_the_flag(seed):
 def test_a_missing_file_fails(db, tmp_path):
     with pytest.raises(CommandError, match="无法读取"):
         run("import_roundup", str(tmp_path / "missing.md"))
+
+
+def empty_the_archive():
+    """Nothing of the archive left, as in a freshly migrated database."""
+    Entry.objects.all().delete()
+    Issue.objects.all().delete()
+    Section.objects.all().delete()
+    Tag.objects.all().delete()
+
+
+def test_an_issue_moves_to_an_empty_site_and_exports_to_the_same_bytes(seed, tmp_path):
+    """LLM微调, LLM推理 and LLM安全与对齐 all slugify to ``llm``: the file
+    carries each section's slug and position, and the new site keeps them."""
+    sections = list(Section.objects.values_list("name", "slug", "position"))
+    path = tmp_path / "roundup.md"
+    run("export_roundup", "2024-06-h2", "-o", str(path))
+    exported = path.read_bytes()
+    empty_the_archive()
+
+    printed, _ = run("import_roundup", str(path), "--create-sections")
+
+    assert "5 个栏目，20 篇论文" in printed
+    assert sorted(Section.objects.values_list("name", "slug", "position")) == sorted(sections)
+    run("export_roundup", "2024-06-h2", "-o", str(path))
+    assert path.read_bytes() == exported
+
+
+def test_created_sections_keep_the_files_order_and_never_share_a_slug(db, tmp_path):
+    path = tmp_path / "roundup.md"
+    path.write_text(
+        "---\nslug: 2024-07-h1\nperiod: 2024-07-01 – 2024-07-14\n---\n\n# 标题\n\n"
+        "## LLM微调 {#fine-tuning position=7}\n\n### 1. A\n\nhttps://arxiv.org/abs/2407.00001\n\n摘要。\n\n"
+        "## LLM推理\n\n### 1. B\n\nhttps://arxiv.org/abs/2407.00002\n\n摘要。\n\n"
+        "## LLM安全与对齐\n\n### 1. C\n\nhttps://arxiv.org/abs/2407.00003\n\n摘要。\n\n"
+        "## LLM评测 {#eval position=3}\n\n### 1. D\n\nhttps://arxiv.org/abs/2407.00004\n\n摘要。\n",
+        encoding="utf-8",
+    )
+    run("import_roundup", str(path), "--create-sections")
+    assert dict(Section.objects.values_list("name", "slug")) == {
+        "LLM微调": "fine-tuning", "LLM推理": "llm", "LLM安全与对齐": "llm-2", "LLM评测": "eval",
+    }
+    assert Section.objects.get(slug="fine-tuning").position == 7
+    assert Section.objects.get(slug="eval").position == 3

@@ -112,11 +112,13 @@ def test_the_export_reads_like_the_article(seed):
         f"source: {seed.source_url}\n---\n\n# {seed.title}\n\n{seed.intro}\n\n"
     )
     assert (
-        f"## LLM进展与基准\n\n### 1. {first.title}\n\n"
+        f"## LLM进展与基准 {{#progress-benchmarks position=10}}\n\n### 1. {first.title}\n\n"
         f"https://arxiv.org/abs/2406.15877\n标签：{tags}\n\n{first.summary}\n\n### 2. "
     ) in text
     sections = [line[3:] for line in text.split("\n") if line.startswith("## ")]
-    assert sections == list(Section.objects.order_by("position").values_list("name", flat=True))
+    assert sections == [f"{name} {{#{slug} position={position}}}" for name, slug, position
+                        in Section.objects.order_by("position").values_list(
+                            "name", "slug", "position")]
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
@@ -270,6 +272,10 @@ BAD_FILES = {
     "a line under a paragraph that makes it a heading": (
         roundup(VALID_BODY.replace("第一篇的摘要。", "小结\n    ---")),
         [("小结", "=== 或 ---")],
+    ),
+    "section attributes written wrong": (
+        roundup(VALID_BODY.replace("## RAG", "## RAG {#rag position=first}")),
+        [("## RAG", "{#网址名 position=顺序}")],
     ),
     "details without a blank line before the summary": (
         roundup(VALID_BODY.replace("abs/2407.00002\n", "abs/2407.00002\n    紧接着的摘要")),
