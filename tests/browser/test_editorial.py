@@ -133,3 +133,38 @@ def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page
     page.press("#id_entries-0-arxiv_id", "Tab")
     page.locator(".arxiv-lookup-error").wait_for()
     assert "无法连接 arXiv" in page.locator(".arxiv-lookup-error").inner_text()
+
+
+def test_three_new_entries_in_one_section_save_at_once_in_order(live_server, db, screenshot, page):
+    """The natural order of a hurried editor: for each new row, the section
+    first, then the title; no 序号 touched; tags typed with 、; one save."""
+    base = live_server.url
+    staff("editor", "Editor")
+    make_section(name="LLM推理", slug="reasoning", position=40)
+    sign_in(page, base, "editor")
+    page.goto(f"{base}/admin/papers/issue/add/")
+    page.fill("#id_title", "2024年7月下半月大模型论文")
+    page.fill("#id_slug", "2024-07-h2")
+    page.fill("#id_period_start", "2024-07-16")
+    page.fill("#id_period_end", "2024-07-31")
+    titles = ["Reasoning Paper A", "Reasoning Paper B", "Reasoning Paper C"]
+    for index, title in enumerate(titles):
+        if index:
+            page.get_by_text("添加另一个 条目").click()
+        prefix = f"#id_entries-{index}-"
+        page.select_option(prefix + "section", label="LLM推理")
+        page.fill(prefix + "title", title)
+        page.fill(prefix + "arxiv_id", f"2407.1000{index}")
+        page.fill(prefix + "summary", f"第{index + 1}篇的摘要。")
+        page.fill(prefix + "tags", "推理、数学；思维链")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    screenshot("admin-three-new-entries", full_page=True)
+
+    issue = Issue.objects.get(slug="2024-07-h2")
+    entries = list(issue.entries.order_by("position"))
+    assert [entry.title for entry in entries] == titles
+    assert [entry.position for entry in entries] == [1, 2, 3]
+    assert all(sorted(entry.tags.names()) == ["思维链", "推理", "数学"] for entry in entries)
+    shown = [page.input_value(f"#id_entries-{i}-title") for i in range(3)]
+    assert shown == titles
