@@ -1,8 +1,13 @@
 """Revision history: every admin save is kept; compare and restore."""
 
+import itertools
+import os
+
 import pytest
 from bs4 import BeautifulSoup
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reversion.models import Version
 
 from papers.models import Issue
@@ -262,3 +267,92 @@ def test_a_recovered_entry_leaves_its_issue_as_it_is(client, published_then_unpu
     assert client.post(url, form_data(client.get(url), "entry_form")).status_code == 302
     assert issue.entries.count() == 1
     assert publication(issue) == before
+
+
+# Any history, any version: a restore is content only ---------------------------
+
+RESTORE_EXAMPLES = int(os.environ.get("RESTORE_EXAMPLES", "6"))
+_slugs = itertools.count(1)
+
+SAVE = st.fixed_dictionaries({
+    "title": st.sampled_from(["第一版", "第二版", "Third version", "第四版 v4"]),
+    "intro": st.sampled_from(["", "导言一", "Intro **two**"]),
+    "summary": st.sampled_from(["摘要甲", "摘要乙，改过", "A summary in English"]),
+    "tags": st.sampled_from(["", "对齐", "对齐、安全", "幻觉，RAG"]),
+    "add_entry": st.booleans(),
+    "swap": st.booleans(),
+})
+ACTION = st.one_of(
+    st.tuples(st.just("save"), SAVE),
+    st.tuples(st.just("publish"), st.none()),
+    st.tuples(st.just("unpublish"), st.none()),
+)
+
+
+def content_of(issue):
+    """What a restore must bring back: the issue's content and its entries'."""
+    issue.refresh_from_db()
+    entries = sorted(
+        (e.pk, e.title, e.summary, e.section_id, e.position, tuple(sorted(e.tags.names())))
+        for e in issue.entries.all()
+    )
+    return (issue.title, issue.slug, issue.intro, issue.source_url, entries)
+
+
+def save_in_admin(client, issue, change):
+    url = reverse("admin:papers_issue_change", args=[issue.pk])
+    data = form_data(client.get(url), "issue_form")
+    data.update(title=change["title"], intro=change["intro"])
+    data.update({"entries-0-summary": change["summary"], "entries-0-tags": change["tags"]})
+    existing = int(data["entries-INITIAL_FORMS"])
+    if change["swap"] and existing >= 2:
+        first, second = data["entries-0-position"], data["entries-1-position"]
+        data["entries-0-position"], data["entries-1-position"] = second, first
+    if change["add_entry"]:
+        n = next(_slugs)
+        data.update({f"entries-{existing}-section": data["entries-0-section"],
+                     f"entries-{existing}-position": str(100 + n),
+                     f"entries-{existing}-title": f"Added paper {n}",
+                     f"entries-{existing}-arxiv_id": f"2407.{20000 + n}",
+                     f"entries-{existing}-summary": f"新加的第 {n} 条"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+@settings(max_examples=RESTORE_EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(actions=st.lists(ACTION, min_size=1, max_size=5), pick=st.integers(min_value=0),
+       role=st.sampled_from(["editor", "publisher"]))
+def test_any_restore_keeps_publication_and_brings_back_that_versions_content(
+    client, editor_user, publisher_user, actions, pick, role
+):
+    section = make_section()
+    client.force_login(publisher_user)
+    data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
+    slug = f"any-{next(_slugs)}"
+    data.update(title="初稿", slug=slug, period_start="2024-07-01",
+                period_end="2024-07-15", intro="", status="draft")
+    data.update({"entries-0-section": str(section.pk), "entries-0-position": "1",
+                 "entries-0-title": "First", "entries-0-arxiv_id": "2407.00001",
+                 "entries-0-summary": "摘要"})
+    assert client.post("/admin/papers/issue/add/", data).status_code == 302
+    issue = Issue.objects.get(slug=slug)
+    contents = [content_of(issue)]  # one per version, oldest first
+    for action, change in actions:
+        if action == "save":
+            save_in_admin(client, issue, change)
+        else:
+            url = reverse(f"admin:papers_issue_{action}", args=[issue.pk])
+            assert client.post(url).status_code == 302
+        contents.append(content_of(issue))
+    versions = versions_of(issue)[::-1]
+    assert len(versions) == len(contents)
+    chosen = pick % len(versions)
+
+    client.force_login(editor_user if role == "editor" else publisher_user)
+    before = publication(issue)
+    assert restore(client, issue, versions[chosen]).status_code == 302
+    assert publication(issue) == before
+    assert content_of(issue) == contents[chosen]
+    public = Issue.objects.published().filter(pk=issue.pk).exists()
+    assert public == (before[0] != Issue.Status.DRAFT)
