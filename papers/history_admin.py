@@ -8,7 +8,9 @@ the revision or recover URL) goes through the same code.
 """
 
 from django.contrib import messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import prefetch_related_objects
@@ -35,6 +37,20 @@ class _ShowForm(Exception):
 
 def revision_time(revision):
     return f"{timezone.localtime(revision.date_created):%Y-%m-%d %H:%M}"
+
+
+def time_since(moment, now):
+    if (now - moment).total_seconds() < 60:
+        return "刚刚"
+    return timesince(moment, now, depth=1) + "前"
+
+
+def admin_change_messages(model, object_id):
+    """The admin's own change messages for an object (django-reversion copies
+    them into revision comments; the summary says the same, better)."""
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), object_id=str(object_id))
+    return {entry.get_change_message() for entry in entries}
 
 
 def editor_name(revision):
@@ -72,16 +88,17 @@ class ContentHistoryAdmin(CompareVersionAdmin):
         versions = [action["version"] for action in actions]
         prefetch_related_objects(versions, "revision__version_set__content_type")
         lines = history.summaries(versions)
+        automatic = admin_change_messages(self.model, unquote(object_id))
         now = timezone.now()
         for action in actions:
             revision = action["revision"]
             action.update(
                 summary=lines[action["version"].pk],
                 when=revision_time(revision),
-                ago=timesince(revision.date_created, now, depth=1),
+                ago=time_since(revision.date_created, now),
                 who=editor_name(revision),
                 login=revision.user.get_username() if revision.user else "",
-                comment=revision.get_comment(),
+                comment="" if revision.comment in automatic else revision.comment,
             )
         return actions
 
@@ -121,6 +138,8 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             "earlier_url": earlier and f"?version_id1={earlier.pk}&version_id2={older.pk}",
             "later_url": later and f"?version_id1={newer.pk}&version_id2={later.pk}",
             "kept_on_restore": bool(self.kept_on_restore),
+            "old_label": "原",
+            "new_label": "改为",
             **(extra_context or {}),
         }
         return TemplateResponse(request, self.compare_template, context)
@@ -157,8 +176,8 @@ class ContentHistoryAdmin(CompareVersionAdmin):
         """Restore ``version`` in a transaction, then show or save the change
         form over it: a GET (or an invalid form) rolls the restore back."""
         current = self.model._default_manager.filter(pk=version.object_id).first()
-        diff = history.diff_states(
-            current and history.state_from_db(current), history.state_from_version(version))
+        current = current and history.state_from_db(current)
+        diff = history.diff_states(current, history.state_from_version(version))
         kept = self._publication(version.object_id)
         when = revision_time(version.revision)
         context = {
@@ -171,6 +190,8 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             "restore_base_template": self.restore_base_template,
             "kept_on_restore": bool(self.kept_on_restore),
             "kept_publication": current and history.publication_label(current),
+            "old_label": "现在",
+            "new_label": "恢复后",
             **(extra_context or {}),
         }
         request.restoring = version

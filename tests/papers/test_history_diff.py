@@ -88,7 +88,7 @@ def test_the_history_list_says_who_when_and_what(client, edited_issue):  # noqa:
     rows = BeautifulSoup(page.content, "html.parser").select("#change-history tbody tr")
     assert len(rows) == 2
     newest = rows[0].get_text(" ", strip=True)
-    assert "Publisher" in newest and "前" in newest
+    assert "Publisher" in newest and "刚刚" in newest
     assert "改了标题；条目《First title》的摘要、标签" in newest
     assert "最早保存的版本（1 条条目）" in rows[1].get_text()
 
