@@ -18,13 +18,13 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedire
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from reversion_compare.admin import CompareVersionAdmin
 from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
 from . import admin_views, presence, roundup_markdown
 from .forms import VersionedAdminForm
+from .history_admin import ContentHistoryAdmin
 from .models import Entry, Issue, Section, Tag
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
@@ -147,11 +147,13 @@ class EntryInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
+class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
     form = VersionedAdminForm
     inlines = [EntryInline]
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     change_form_template = "admin/papers/issue/change_form.html"
+    restore_base_template = change_form_template
+    kept_on_restore = ("status", "published_at")  # see papers.restore
     list_display = ["title", "state", "period", "entry_count", "published_at"]
     list_filter = ["status", "period_end"]
     search_fields = ["title", "slug", "intro"]
@@ -174,7 +176,7 @@ class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not self.has_publish_permission(request):
-            readonly += ["status", "published_at"]
+            readonly += [name for name in ("status", "published_at") if name not in readonly]
         return readonly
 
     def save_model(self, request, obj, form, change):
@@ -358,7 +360,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
+class EntryAdmin(EditorToolsMixin, ContentHistoryAdmin):
     form = VersionedAdminForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
@@ -366,9 +368,6 @@ class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
     autocomplete_fields = ["issue"]
-    # The search index's rows point at entries: derived data, not history, and
-    # SQLite's index table does not exist on PostgreSQL (the compare view 500'd).
-    compare_exclude = ["fts_row", "search_document"]
     fields = [
         "issue",
         ("section", "position"),
