@@ -23,7 +23,7 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from . import admin_views, presence, roundup_markdown
+from . import admin_links, admin_views, presence, roundup_markdown
 from .forms import VersionedAdminForm
 from .models import Entry, Issue, Section, Tag
 
@@ -143,7 +143,11 @@ class EntryInline(admin.StackedInline):
     classes = ["entry-inline"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("section").prefetch_related("tags")
+        entries = super().get_queryset(request).select_related("section").prefetch_related("tags")
+        return admin_links.with_issue_state(entries)
+
+    def view_on_site(self, entry):
+        return admin_links.entry_url(entry)
 
 
 @admin.register(Issue)
@@ -165,6 +169,9 @@ class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
 
     def issue_id_for(self, object_id):
         return object_id or ""
+
+    def view_on_site(self, issue):
+        return admin_links.issue_url(issue)
 
     # Roles ---------------------------------------------------------------
 
@@ -381,7 +388,10 @@ class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        return admin_links.with_issue_state(super().get_queryset(request).prefetch_related("tags"))
+
+    def view_on_site(self, entry):
+        return admin_links.entry_url(entry)
 
     def issue_id_for(self, object_id):
         if not object_id or not str(object_id).isdigit():
