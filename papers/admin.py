@@ -24,6 +24,7 @@ from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
 from . import admin_links, admin_views, presence, roundup_markdown
+from .admin_widgets import BareSectionSelectMixin
 from .forms import VersionedAdminForm
 from .models import Entry, Issue, Section, Tag
 
@@ -123,7 +124,7 @@ class EntryInlineFormSet(BaseInlineFormSet):
             return super().save(commit=commit)
 
 
-class EntryInline(admin.StackedInline):
+class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     model = Entry
     form = VersionedAdminForm
     formset = EntryInlineFormSet
@@ -191,7 +192,7 @@ class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
                 if change else (Issue.Status.DRAFT, None)
             )
             if (obj.status, obj.published_at) != before:
-                raise PermissionDenied("只有发布者可以发布、定时发布或撤回期刊。")
+                raise PermissionDenied("只有发布者可以发布、定时发布或撤回一期。")
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
@@ -237,17 +238,17 @@ class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
             for issue in issues:
                 change(issue)
 
-    @admin.action(description="立即发布所选期刊", permissions=["publish"])
+    @admin.action(description="立即发布所选的期", permissions=["publish"])
     def publish_now(self, request, queryset):
         self._set_state(request, queryset, Issue.publish, "发布")
         self.message_user(request, f"已发布 {queryset.count()} 期。", messages.SUCCESS)
 
-    @admin.action(description="撤回所选期刊（改回草稿）", permissions=["publish"])
+    @admin.action(description="撤回所选的期（改回草稿）", permissions=["publish"])
     def unpublish(self, request, queryset):
         self._set_state(request, queryset, Issue.unpublish, "撤回发布")
         self.message_user(request, f"已撤回 {queryset.count()} 期。", messages.SUCCESS)
 
-    @admin.action(description="导出所选期刊为 Markdown", permissions=["view"])
+    @admin.action(description="导出所选的一期为 Markdown", permissions=["view"])
     def download_markdown(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "请只选择一期导出。", messages.WARNING)
@@ -365,7 +366,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
+class EntryAdmin(BareSectionSelectMixin, EditorToolsMixin, CompareVersionAdmin):
     form = VersionedAdminForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
