@@ -27,6 +27,7 @@ from . import admin_links, admin_views, presence, roundup_markdown
 from .admin_widgets import BareSectionSelectMixin
 from .forms import VersionedAdminForm
 from .models import Entry, Issue, Section, Tag
+from .templatetags.digest import period
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
 
@@ -47,7 +48,11 @@ ENTRY_FIELD_OVERRIDES = {
 
 class EditorToolsMixin:
     """What the writing pages need: tag suggestions, the live Markdown
-    preview and the arXiv look-up (their URLs go to the page's scripts)."""
+    preview and the arXiv look-up (their URLs go to the page's scripts),
+    and the editors' stylesheet on their forms and lists."""
+
+    class Media:
+        css = {"all": ["css/editor.css"]}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         names = (
@@ -369,7 +374,7 @@ class TagAdmin(admin.ModelAdmin):
 class EntryAdmin(BareSectionSelectMixin, EditorToolsMixin, CompareVersionAdmin):
     form = VersionedAdminForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
-    list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
+    list_display = ["title", "paper", "issue_period", "section", "position", "tag_list"]
     list_filter = ["issue__status", "section", "issue", "tags"]
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
@@ -410,6 +415,12 @@ class EntryAdmin(BareSectionSelectMixin, EditorToolsMixin, CompareVersionAdmin):
         if not entry.link:
             return label
         return format_html('<a href="{}" rel="noopener">{}</a>', entry.link, label)
+
+    @admin.display(description="期", ordering="issue__period_end")
+    def issue_period(self, entry):
+        """The issue by its period, as entry lists on the site name it; its
+        whole title (40-odd characters) would crowd out the entries' own."""
+        return format_html('<span title="{}">{}</span>', entry.issue.title, period(entry.issue))
 
     @admin.display(description="标签")
     def tag_list(self, entry):
