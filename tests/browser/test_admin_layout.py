@@ -113,3 +113,24 @@ def test_an_unreachable_arxiv_says_one_sentence_and_keeps_the_layout(
     assert (place(arxiv_id), place(url)) == before
     _, top, _, height = before[0]
     assert place(message)[1] >= top + height, "the message sits beside the input, not below"
+
+
+def test_the_entry_list_shows_titles_and_issues_legibly(live_server, seed, page):
+    staff("editor", "Editor")
+    sign_in(page, live_server.url, "editor")
+    page.goto(f"{live_server.url}/admin/papers/entry/")
+    sizes = page.locator("#result_list tbody tr").first.evaluate("""(row) => {
+      const size = (name) => {
+        const cell = row.querySelector(".field-" + name);
+        const text = document.createRange();
+        text.selectNodeContents(cell);
+        return {width: cell.getBoundingClientRect().width,
+                lines: text.getBoundingClientRect().height
+                  / parseFloat(getComputedStyle(cell).lineHeight)};
+      };
+      return {title: size("title"), issue: size("issue_period"), section: size("section"),
+              page: document.documentElement.scrollWidth - innerWidth};
+    }""")
+    assert sizes["title"]["width"] >= 200, sizes
+    assert sizes["issue"]["lines"] < 1.5 and sizes["section"]["lines"] < 1.5, sizes
+    assert sizes["page"] <= 0, "the list is wider than the window"
