@@ -70,7 +70,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "digestsite.apps.DigestAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,7 +82,7 @@ INSTALLED_APPS = [
     "taggit",
     "reversion",
     "reversion_compare",
-    "axes",
+    "digestsite.apps.AxesConfig",  # django-axes, named in Chinese
     "csp",
     "papers",
 ]

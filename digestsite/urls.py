@@ -9,10 +9,6 @@ from papers.api import api
 from papers.languages import switch_language
 from papers.sitemaps import SITEMAPS
 
-admin.site.site_header = "大模型论文双周报 · 编辑后台"
-admin.site.site_title = "论文双周报编辑后台"
-admin.site.index_title = "内容管理"
-
 handler500 = "digestsite.views.server_error"
 
 urlpatterns = [

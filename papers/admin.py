@@ -22,10 +22,12 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from . import admin_views, presence, roundup_markdown
+from . import admin_links, admin_views, presence, roundup_markdown
+from .admin_widgets import BareSectionSelectMixin
 from .forms import VersionedAdminForm
 from .history_admin import ContentHistoryAdmin
 from .models import Entry, Issue, Section, Tag
+from .templatetags.digest import period
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
 
@@ -46,7 +48,11 @@ ENTRY_FIELD_OVERRIDES = {
 
 class EditorToolsMixin:
     """What the writing pages need: tag suggestions, the live Markdown
-    preview and the arXiv look-up (their URLs go to the page's scripts)."""
+    preview and the arXiv look-up (their URLs go to the page's scripts),
+    and the editors' stylesheet on their forms and lists."""
+
+    class Media:
+        css = {"all": ["css/editor.css"]}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         names = (
@@ -123,7 +129,7 @@ class EntryInlineFormSet(BaseInlineFormSet):
             return super().save(commit=commit)
 
 
-class EntryInline(admin.StackedInline):
+class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     model = Entry
     form = VersionedAdminForm
     formset = EntryInlineFormSet
@@ -143,7 +149,11 @@ class EntryInline(admin.StackedInline):
     classes = ["entry-inline"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("section").prefetch_related("tags")
+        entries = super().get_queryset(request).select_related("section").prefetch_related("tags")
+        return admin_links.with_issue_state(entries)
+
+    def view_on_site(self, entry):
+        return admin_links.entry_url(entry)
 
 
 @admin.register(Issue)
@@ -168,6 +178,9 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
     def issue_id_for(self, object_id):
         return object_id or ""
 
+    def view_on_site(self, issue):
+        return admin_links.issue_url(issue)
+
     # Roles ---------------------------------------------------------------
 
     def has_publish_permission(self, request, obj=None):
@@ -186,7 +199,7 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
                 if change else (Issue.Status.DRAFT, None)
             )
             if (obj.status, obj.published_at) != before:
-                raise PermissionDenied("只有发布者可以发布、定时发布或撤回期刊。")
+                raise PermissionDenied("只有发布者可以发布、定时发布或撤回一期。")
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
@@ -232,17 +245,17 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
             for issue in issues:
                 change(issue)
 
-    @admin.action(description="立即发布所选期刊", permissions=["publish"])
+    @admin.action(description="立即发布所选的期", permissions=["publish"])
     def publish_now(self, request, queryset):
         self._set_state(request, queryset, Issue.publish, "发布")
         self.message_user(request, f"已发布 {queryset.count()} 期。", messages.SUCCESS)
 
-    @admin.action(description="撤回所选期刊（改回草稿）", permissions=["publish"])
+    @admin.action(description="撤回所选的期（改回草稿）", permissions=["publish"])
     def unpublish(self, request, queryset):
         self._set_state(request, queryset, Issue.unpublish, "撤回发布")
         self.message_user(request, f"已撤回 {queryset.count()} 期。", messages.SUCCESS)
 
-    @admin.action(description="导出所选期刊为 Markdown", permissions=["view"])
+    @admin.action(description="导出所选的一期为 Markdown", permissions=["view"])
     def download_markdown(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "请只选择一期导出。", messages.WARNING)
@@ -360,10 +373,10 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(EditorToolsMixin, ContentHistoryAdmin):
+class EntryAdmin(BareSectionSelectMixin, EditorToolsMixin, ContentHistoryAdmin):
     form = VersionedAdminForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
-    list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
+    list_display = ["title", "paper", "issue_period", "section", "position", "tag_list"]
     list_filter = ["issue__status", "section", "issue", "tags"]
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
@@ -380,7 +393,10 @@ class EntryAdmin(EditorToolsMixin, ContentHistoryAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        return admin_links.with_issue_state(super().get_queryset(request).prefetch_related("tags"))
+
+    def view_on_site(self, entry):
+        return admin_links.entry_url(entry)
 
     def issue_id_for(self, object_id):
         if not object_id or not str(object_id).isdigit():
@@ -398,6 +414,12 @@ class EntryAdmin(EditorToolsMixin, ContentHistoryAdmin):
         if not entry.link:
             return label
         return format_html('<a href="{}" rel="noopener">{}</a>', entry.link, label)
+
+    @admin.display(description="期", ordering="issue__period_end")
+    def issue_period(self, entry):
+        """The issue by its period, as entry lists on the site name it; its
+        whole title (40-odd characters) would crowd out the entries' own."""
+        return format_html('<span title="{}">{}</span>', entry.issue.title, period(entry.issue))
 
     @admin.display(description="标签")
     def tag_list(self, entry):

@@ -5,6 +5,8 @@ only signed-in staff reach them: the issue preview, the live Markdown preview,
 the arXiv look-up and the "who else is editing" heartbeat.
 """
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,6 +21,8 @@ from .models import Entry, Issue
 from .views import group_by_section, issue_entries
 
 MAX_PREVIEW_CHARS = 50_000
+
+logger = logging.getLogger(__name__)
 
 
 def preview_issue(request, object_id):
@@ -62,10 +66,11 @@ def arxiv_metadata(request):
     payload = {"arxiv_id": arxiv_id, "earlier": earlier}
     try:
         paper = arxiv_api.fetch_one(arxiv_id)
-    except arxiv_api.ArxivUnavailable as error:
-        return JsonResponse({**payload, "error": str(error)}, status=503)
-    except arxiv_api.ArxivResponseError as error:
-        return JsonResponse({**payload, "error": str(error)}, status=502)
+    except arxiv_api.ArxivError as error:
+        # The editor gets one plain sentence; the reason goes to the log.
+        logger.warning("arXiv look-up of %s failed: %s", arxiv_id, error)
+        status = 503 if isinstance(error, arxiv_api.ArxivUnavailable) else 502
+        return JsonResponse({**payload, "error": error.editor_message}, status=status)
     if paper is None:
         return JsonResponse({**payload, "error": f"arXiv 上没有 {arxiv_id}。"}, status=404)
     return JsonResponse({

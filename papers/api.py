@@ -35,7 +35,7 @@ MAX_PAGE = 100_000
 
 api = NinjaAPI(
     title="大模型论文双周报 API", version="1", urls_namespace="api", docs_url=None,
-    description="大模型论文双周报的只读接口：已发布的期刊、条目与标签。",
+    description="大模型论文双周报的只读接口：已发布的各期、条目与标签。",
 )
 
 

@@ -47,15 +47,27 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 class ArxivError(Exception):
-    """Metadata could not be had from arXiv; ``str(error)`` is for editors."""
+    """Metadata could not be had from arXiv.
+
+    ``str(error)`` gives the technical reason, for logs and for the operator
+    running a management command; ``editor_message`` is the one plain Chinese
+    sentence a writing page shows instead (an editor has no use for
+    ``[Errno -2] Name or service not known``).
+    """
+
+    editor_message = "无法从 arXiv 取得论文信息，请手动填写标题和作者。"
 
 
 class ArxivUnavailable(ArxivError):
     """arXiv could not be reached or is not answering now (network, timeout, 429, 5xx)."""
 
+    editor_message = "无法连接 arXiv，请稍后再试，或手动填写标题和作者。"
+
 
 class ArxivResponseError(ArxivError):
     """arXiv answered, but not with an Atom feed this client can read."""
+
+    editor_message = "arXiv 的回复无法读取，请稍后再试，或手动填写标题和作者。"
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ class EntryFilter(django_filters.FilterSet):
         error_messages={"invalid_choice": gettext_lazy("没有这个栏目。")},
     )
     issue = SlugFilter(
-        label=gettext_lazy("期刊"), field_name="issue", to_field_name="slug",
+        label=gettext_lazy("期"), field_name="issue", to_field_name="slug",
         queryset=published_issues,
         error_messages={"invalid_choice": gettext_lazy("没有这一期。")},
     )
@@ -156,7 +156,7 @@ class EntryFilter(django_filters.FilterSet):
         if data.get("section"):
             active.append((gettext("栏目"), data["section"].name, self._without("section")))
         if data.get("issue"):
-            active.append((gettext("期刊"), data["issue"].title, self._without("issue")))
+            active.append((gettext("期"), data["issue"].title, self._without("issue")))
         if data.get("year"):
             year = gettext("%(year)s 年") % {"year": int(data["year"])}
             active.append((gettext("年份"), year, self._without("year")))

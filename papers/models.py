@@ -142,9 +142,9 @@ class Issue(Versioned):
 
     class Meta:
         ordering = ["-period_end", "-pk"]
-        verbose_name = "期刊"
-        verbose_name_plural = "期刊"
-        permissions = [("publish_issue", "可以发布、定时发布和撤回期刊")]
+        verbose_name = "期"
+        verbose_name_plural = "期"
+        permissions = [("publish_issue", "可以发布、定时发布和撤回一期")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")),
@@ -154,7 +154,7 @@ class Issue(Versioned):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(published_at__isnull=False),
                 name="issue_public_has_publication_time",
-                violation_error_message="已发布或定时发布的期刊需要发布时间。",
+                violation_error_message="已发布或定时发布的一期需要发布时间。",
             ),
         ]
 
@@ -357,7 +357,7 @@ class EntryQuerySet(models.QuerySet):
 
 class Entry(Versioned):
     issue = models.ForeignKey(
-        Issue, on_delete=models.CASCADE, related_name="entries", verbose_name="期刊"
+        Issue, on_delete=models.CASCADE, related_name="entries", verbose_name="期"
     )
     section = models.ForeignKey(
         Section, on_delete=models.PROTECT, related_name="entries", verbose_name="栏目"

@@ -20,13 +20,16 @@
     return document.querySelector("[name='" + prefix + name + "']");
   }
 
+  // The message goes at the end of the field's form row, below its inputs:
+  // inside the row's flex line it would squeeze the id input beside it.
   function box(input) {
-    var next = input.parentNode.querySelector(".arxiv-lookup");
+    var row = input.closest(".form-row") || input.parentNode;
+    var next = row.querySelector(".arxiv-lookup");
     if (!next) {
       next = document.createElement("div");
       next.className = "arxiv-lookup";
       next.setAttribute("role", "status");
-      input.parentNode.appendChild(next);
+      row.appendChild(next);
     }
     return next;
   }
@@ -82,6 +85,6 @@
     fetch(url + "?" + query.toString(), {credentials: "same-origin"})
       .then(function (response) { return response.json(); })
       .then(function (data) { show(input, data); })
-      .catch(function () { show(input, {error: "无法查询 arXiv，请手动填写。"}); });
+      .catch(function () { show(input, {error: "无法查询 arXiv，请稍后再试，或手动填写标题和作者。"}); });
   });
 })();

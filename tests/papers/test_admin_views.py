@@ -1,5 +1,11 @@
 """The staff-only helpers behind the writing pages."""
 
+import logging
+import re
+import socket
+import urllib.request
+from urllib.error import URLError
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -115,3 +121,32 @@ def test_arxiv_lookup_ignores_a_malformed_issue_parameter(staff_client, monkeypa
     response = staff_client.get(ARXIV, {"id": "2406.15877", "issue": "abc"})
     assert response.status_code == 200
     assert [item["issue"] for item in response.json()["earlier"]] == ["更早的一期"]
+
+
+@pytest.mark.parametrize("error", [
+    URLError(socket.gaierror(-2, "Name or service not known")),
+    ConnectionRefusedError(111, "Connection refused"),
+    TimeoutError("timed out"),
+], ids=["dns", "refused", "timeout"])
+def test_an_unreachable_arxiv_is_one_chinese_sentence_and_the_detail_is_logged(
+        staff_client, monkeypatch, caplog, error):
+    def urlopen(request, timeout):
+        raise error
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    with caplog.at_level(logging.WARNING, logger="papers"):
+        response = staff_client.get(ARXIV, {"id": "2406.15877"})
+    assert response.status_code == 503
+    message = response.json()["error"]
+    assert message == "无法连接 arXiv，请稍后再试，或手动填写标题和作者。"
+    # The technical reason is for the log, not for the editor.
+    assert str(error.reason if isinstance(error, URLError) else error) in caplog.text
+
+
+def test_an_unreadable_arxiv_answer_is_one_chinese_sentence(staff_client, monkeypatch):
+    monkeypatch.setattr(arxiv_api, "_get", lambda url: b"<html>not a feed")
+    response = staff_client.get(ARXIV, {"id": "2406.15877"})
+    assert response.status_code == 502
+    message = response.json()["error"]
+    assert "html" not in message.lower() and "xml" not in message.lower()
+    assert re.fullmatch(r"[^A-Za-z]*(arXiv[^A-Za-z]*)*", message), message

@@ -189,14 +189,14 @@ def test_unknown_tag_or_section_feed_is_a_404(client, archive):
 @pytest.fixture
 def draft(archive):
     """A draft issue with its own tag and section, and a tag shared with the public."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿期刊标题", slug="draft-issue")
+    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
     make_entry(issue, make_section(name="草稿专用栏目", slug="draft-only"),
                title="Secret Draft Paper", summary="草稿里的秘密摘要",
                tags=["草稿专用标签", "长上下文"])
     return issue
 
 
-SECRETS = ["草稿期刊标题", "Secret Draft Paper", "草稿里的秘密摘要", "草稿专用标签"]
+SECRETS = ["草稿一期标题", "Secret Draft Paper", "草稿里的秘密摘要", "草稿专用标签"]
 PUBLIC_FEEDS = ["/feeds/issues.atom", "/feeds/issues.rss", "/entries/feed.atom",
                 "/entries/feed.rss", "/tags/长上下文/feed.atom", "/tags/长上下文/feed.rss",
                 "/entries/feed.atom?q=Secret", "/entries/feed.atom?issue=draft-issue"]
@@ -230,7 +230,7 @@ def test_a_scheduled_issue_appears_when_its_time_comes(client, draft, monkeypatc
     monkeypatch.setattr(timezone, "now", lambda: now + datetime.timedelta(hours=2))
     assert set(leaks(client, PUBLIC_FEEDS)) == set(PUBLIC_FEEDS)
     feed = read_feed(client, "/feeds/issues.atom")
-    assert feed.entries[0].title == "草稿期刊标题"
+    assert feed.entries[0].title == "草稿一期标题"
     assert published(feed.entries[0], "atom") == exact_second(draft.published_at)
 
 

@@ -63,12 +63,12 @@ def test_an_entry_edited_on_its_own_meanwhile_blocks_the_stale_inline(editor_use
     on_its_own["summary"] = "单独改过的摘要"
     assert entry_editor.post(entry_url, on_its_own).status_code == 302
 
-    stale["entries-0-summary"] = "在期刊页里改的摘要"
+    stale["entries-0-summary"] = "在一期的页面里改的摘要"
     response = issue_editor.post(issue_url, stale)
     assert response.status_code == 200
     assert "保存未成功" in error_text(response) and "摘要" in error_text(response)
     assert Entry.objects.get(pk=entry.pk).summary == "单独改过的摘要"
-    assert form_data(response, "issue_form")["entries-0-summary"] == "在期刊页里改的摘要"
+    assert form_data(response, "issue_form")["entries-0-summary"] == "在一期的页面里改的摘要"
 
 
 def test_two_saves_of_an_entry_on_its_own(editor_user, publisher_user):

@@ -67,7 +67,7 @@ def test_a_paper_covered_twice_is_one_url_dated_by_its_latest_issue(client, db):
 @pytest.fixture
 def draft(seed):
     """A draft with its own section and tag, and a tag it shares with the seed."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿期刊", slug="draft-issue")
+    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期", slug="draft-issue")
     make_entry(issue, make_section(name="草稿专用栏目", slug="draft-only"),
                arxiv_id="2407.00001", tags=["草稿专用标签", "基准测试"])
     return issue

@@ -223,7 +223,7 @@ def test_trends_page_of_an_empty_archive(client, db):
     response = client.get("/trends/")
     assert response.status_code == 200
     assert "<svg" not in response.content.decode()
-    assert "还没有发布的期刊" in response.content.decode()
+    assert "还没有发布任何一期" in response.content.decode()
 
 
 def test_trends_page_of_issues_without_tags(client, section):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def draft(seed):
     """A draft issue that shares a section with the seed, with its own tag."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿期刊标题", slug="draft-issue")
+    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
     section = seed.entries.first().section
     make_entry(issue, section, title="Secret Draft Paper", arxiv_id="2407.00001",
                summary="草稿里的秘密摘要", tags=["草稿专用标签", "基准测试"])
@@ -140,7 +140,7 @@ def test_drafts_appear_on_no_public_page(client, draft):
     for url in ["/", "/issues/", "/entries/", "/tags/", "/sections/",
                 "/tags/基准测试/", "/sections/progress-benchmarks/", "/entries/?q=Secret"]:
         html = client.get(url).content.decode()
-        for secret in ("Secret Draft Paper", "草稿里的秘密摘要", "草稿期刊标题", "草稿专用标签",
+        for secret in ("Secret Draft Paper", "草稿里的秘密摘要", "草稿一期标题", "草稿专用标签",
                        "草稿专用栏目"):
             assert secret not in html, (url, secret)
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         try:
             text = export_roundup(Issue.objects.get(slug=slug))
         except Issue.DoesNotExist as missing:
-            raise CommandError(f"没有网址名为 {slug} 的期刊。") from missing
+            raise CommandError(f"没有网址名为 {slug} 的一期。") from missing
         except RoundupExportError as error:
             raise CommandError(str(error)) from error
         if output is None:

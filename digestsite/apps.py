@@ -1,0 +1,19 @@
+"""The project's own configurations of the apps it installs (INSTALLED_APPS).
+
+- The admin, with the site of digestsite/admin_site.py.
+- django-axes, named in Chinese in the admin. Its models' and fields' names
+  are gettext strings, which axes translates into other languages but not
+  Chinese: locale/zh_Hans/ holds those translations. An app's own name is no
+  gettext string, hence this subclass.
+"""
+
+from axes.apps import AppConfig as AxesAppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class DigestAdminConfig(AdminConfig):
+    default_site = "digestsite.admin_site.DigestAdminSite"
+
+
+class AxesConfig(AxesAppConfig):
+    verbose_name = "登录防护"
