@@ -23,7 +23,7 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from . import admin_views, presence, roundup_markdown
+from . import admin_views, entry_rows, presence, roundup_markdown
 from .forms import VersionedAdminForm
 from .models import Entry, Issue, Section, Tag
 
@@ -99,11 +99,15 @@ class EntryInlineFormSet(BaseInlineFormSet):
     Swapping positions 1 and 2 saves row by row, so the first row would land
     on a position the second still holds. Moved rows are first parked out of
     the way, in the same transaction, and then saved where the editor put
-    them. Duplicates among the submitted rows are still caught by the
-    formset's own unique check before anything is saved.
+    them. New rows are numbered, and clashes refused, by papers.entry_rows
+    before anything is saved.
     """
 
     PARKING_OFFSET = 30000
+
+    def clean(self):
+        entry_rows.check_inline_rows(self)
+        super().clean()
 
     def save(self, commit=True):
         if not commit:
@@ -359,7 +363,7 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
-    form = VersionedAdminForm
+    form = entry_rows.EntryForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "paper", "issue", "section", "position", "tag_list"]
     list_filter = ["issue__status", "section", "issue", "tags"]
