@@ -3,8 +3,8 @@
 Entries sit inline under their issue, ordered by section and position, and
 can be moved with buttons or by dragging (static/js/entry-order.js). Every
 save is a revision (django-reversion, with a compare view); a save over
-someone else's newer save is refused (papers.forms). Editors write; only
-publishers publish, schedule, unpublish and delete (groups made by a data
+someone else's newer save is merged with it (papers.merge). Editors write;
+only publishers publish, schedule, unpublish and delete (groups made by a data
 migration, enforced here).
 """
 
@@ -24,7 +24,8 @@ from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
 from . import admin_views, entry_rows, presence, roundup_markdown
-from .forms import VersionedAdminForm
+from .forms import MinuteDateTimeField, VersionedAdminForm
+from .merge_admin import MergeAdminMixin, MergingInlineFormSetMixin
 from .models import Entry, Issue, Section, Tag
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
@@ -34,6 +35,8 @@ TAG_SUGGESTIONS_SHOWN = 500
 ENTRY_FIELD_OVERRIDES = {
     # A link typed without a scheme is an https link (Django 6's default).
     models.URLField: {"assume_scheme": "https"},
+    # The time input shows minutes: an untouched time keeps its seconds.
+    models.DateTimeField: {"form_class": MinuteDateTimeField},
     # Suggest existing tags (static/js/tag-input.js completes the last one).
     TaggableManager: {
         "widget": TagWidget(
@@ -93,7 +96,7 @@ def announce_earlier_coverage(request, entries):
                 "《{}》（arXiv:{}）之前已收录于：{}。", entry.title, entry.arxiv_id, links))
 
 
-class EntryInlineFormSet(BaseInlineFormSet):
+class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
     """Saves reordered entries without tripping the unique position constraint.
 
     Swapping positions 1 and 2 saves row by row, so the first row would land
@@ -151,7 +154,7 @@ class EntryInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(EditorToolsMixin, CompareVersionAdmin):
+class IssueAdmin(MergeAdminMixin, EditorToolsMixin, CompareVersionAdmin):
     form = VersionedAdminForm
     inlines = [EntryInline]
     formfield_overrides = ENTRY_FIELD_OVERRIDES
@@ -362,7 +365,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(EditorToolsMixin, CompareVersionAdmin):
+class EntryAdmin(MergeAdminMixin, EditorToolsMixin, CompareVersionAdmin):
     form = entry_rows.EntryForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "paper", "issue", "section", "position", "tag_list"]

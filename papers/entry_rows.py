@@ -125,14 +125,21 @@ def check_inline_rows(formset):
     if formset.instance.pk is not None:
         others = [_row_of_entry(entry) for entry in
                   Entry.objects.filter(issue=formset.instance).exclude(pk__in=in_form)]
-    existing = [_row_of(form) for form in live if form in initial]
-    new = [_row_of(form) for form in live if form not in initial]
+    # A row deleted meanwhile that this editor keeps is placed like a new one.
+    kept = {form for form in live if getattr(form.instance, "merge_ghost", None) is not None}
+    existing = [_row_of(form) for form in live if form in initial and form not in kept]
+    new = [_row_of(form) for form in live if form not in initial or form in kept]
     place_new_rows(existing + others, new)
     for row in new:
         if row.position is not None:
             row.form.cleaned_data["position"] = row.position
             row.form.instance.position = row.position
     messages = clashes(existing + new + others)
+    for form in getattr(formset, "undecided_deletions", list)():
+        messages.append(
+            f"《{form.instance}》在你打开之后被另一位编辑删除了，而你改过它："
+            "请在页面上方的“合并修改”中选择删除还是保留。"
+        )
     if messages:
         raise ValidationError(messages, code="entry_clash")
 
