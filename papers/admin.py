@@ -280,6 +280,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, CompareVersionAdmin):
                  name="papers_issue_markdown"),
             path("<path:object_id>/heartbeat/", wrap(self.heartbeat_view),
                  name="papers_issue_heartbeat"),
+            path("<path:object_id>/leave/", wrap(self.leave_view), name="papers_issue_leave"),
             path("markdown-preview/", wrap(admin_views.markdown_preview),
                  name="papers_markdown_preview"),
             path("arxiv-metadata/", wrap(admin_views.arxiv_metadata),
@@ -304,6 +305,10 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, CompareVersionAdmin):
     def heartbeat_view(self, request, object_id):
         self._issue_for(request, object_id, self.has_change_permission)
         return admin_views.editing_heartbeat(request, object_id)
+
+    def leave_view(self, request, object_id):
+        self._issue_for(request, object_id, self.has_change_permission)
+        return admin_views.editing_left(request, object_id)
 
     @staticmethod
     def _back_to(issue):
@@ -332,6 +337,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, CompareVersionAdmin):
             extra_context.update(
                 others_editing=presence.others_editing(issue, request.user),
                 can_publish=self.has_publish_permission(request),
+                heartbeat_seconds=presence.heartbeat_seconds(),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
