@@ -31,6 +31,9 @@ class MergeAdminMixin:
         formsets = [inline.formset for inline in context.get("inline_admin_formsets", [])]
         reports = self._merge_reports(context["adminform"].form, formsets)
         context["merge_reports"] = [report for report in reports if report.conflicts]
+        context["merge_automatic"] = [
+            f"{report.label}的 " * bool(report.label) + "、".join(report.taken)
+            for report in reports if report.taken]
         context["merge_editors"] = "、".join(
             dict.fromkeys(name for report in reports for name, _ in report.editors))
         return super().render_change_form(request, context, add, change, form_url, obj)
