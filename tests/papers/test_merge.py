@@ -129,7 +129,9 @@ def test_both_change_the_title_the_second_chooses(two):
     assert screen.status_code == 200
     panel = BeautifulSoup(screen.content, "html.parser").find(class_="merge-panel")
     assert panel is not None and "A 的标题" in panel.get_text() and "B 的标题" in panel.get_text()
-    assert "导言" not in panel.get_text()  # only A changed it: no question asked
+    # Only A changed the introduction: no question, it merges by itself.
+    assert [legend.get_text() for legend in panel.find_all("legend")] == ["标题"]
+    assert "导言" in panel.find(class_="merge-automatic").get_text()
     assert "保存未成功" in error_text(screen) and "标题" in error_text(screen)
     kept = form_data(screen, "issue_form")
     assert kept["title"] == "B 的标题"  # the form keeps what B typed
