@@ -282,7 +282,7 @@ PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
 
 # Who else has an issue open in the admin: kept in the cache for this long.
-EDITING_PRESENCE_SECONDS = 120
+EDITING_PRESENCE_SECONDS = 45
 
 # The default name is translated (locale/en); a name set in the environment is shown as is.
 SITE_NAME = os.environ.get("DIGEST_SITE_NAME", gettext_noop("大模型论文双周报"))

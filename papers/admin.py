@@ -3,8 +3,8 @@
 Entries sit inline under their issue, ordered by section and position, and
 can be moved with buttons or by dragging (static/js/entry-order.js). Every
 save is a revision (django-reversion, with a compare view); a save over
-someone else's newer save is refused (papers.forms). Editors write; only
-publishers publish, schedule, unpublish and delete (groups made by a data
+someone else's newer save is merged with it (papers.merge). Editors write;
+only publishers publish, schedule, unpublish and delete (groups made by a data
 migration, enforced here).
 """
 
@@ -22,10 +22,11 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from . import admin_links, admin_views, presence, roundup_markdown
+from . import admin_links, admin_views, entry_rows, presence, roundup_markdown
 from .admin_widgets import BareSectionSelectMixin
-from .forms import VersionedAdminForm
+from .forms import MinuteDateTimeField, VersionedAdminForm
 from .history_admin import ContentHistoryAdmin
+from .merge_admin import MergeAdminMixin, MergingInlineFormSetMixin
 from .models import Entry, Issue, Section, Tag
 from .templatetags.digest import period
 
@@ -36,6 +37,8 @@ TAG_SUGGESTIONS_SHOWN = 500
 ENTRY_FIELD_OVERRIDES = {
     # A link typed without a scheme is an https link (Django 6's default).
     models.URLField: {"assume_scheme": "https"},
+    # The time input shows minutes: an untouched time keeps its seconds.
+    models.DateTimeField: {"form_class": MinuteDateTimeField},
     # Suggest existing tags (static/js/tag-input.js completes the last one).
     TaggableManager: {
         "widget": TagWidget(
@@ -52,7 +55,7 @@ class EditorToolsMixin:
     and the editors' stylesheet on their forms and lists."""
 
     class Media:
-        css = {"all": ["css/editor.css"]}
+        css = {"all": ["css/editor.css", "css/merge.css"]}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         names = (
@@ -99,17 +102,21 @@ def announce_earlier_coverage(request, entries):
                 "《{}》（arXiv:{}）之前已收录于：{}。", entry.title, entry.arxiv_id, links))
 
 
-class EntryInlineFormSet(BaseInlineFormSet):
+class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
     """Saves reordered entries without tripping the unique position constraint.
 
     Swapping positions 1 and 2 saves row by row, so the first row would land
     on a position the second still holds. Moved rows are first parked out of
     the way, in the same transaction, and then saved where the editor put
-    them. Duplicates among the submitted rows are still caught by the
-    formset's own unique check before anything is saved.
+    them. New rows are numbered, and clashes refused, by papers.entry_rows
+    before anything is saved.
     """
 
     PARKING_OFFSET = 30000
+
+    def clean(self):
+        entry_rows.check_inline_rows(self)
+        super().clean()
 
     def save(self, commit=True):
         if not commit:
@@ -157,7 +164,7 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
+class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     form = VersionedAdminForm
     inlines = [EntryInline]
     formfield_overrides = ENTRY_FIELD_OVERRIDES
@@ -288,6 +295,7 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
                  name="papers_issue_markdown"),
             path("<path:object_id>/heartbeat/", wrap(self.heartbeat_view),
                  name="papers_issue_heartbeat"),
+            path("<path:object_id>/leave/", wrap(self.leave_view), name="papers_issue_leave"),
             path("markdown-preview/", wrap(admin_views.markdown_preview),
                  name="papers_markdown_preview"),
             path("arxiv-metadata/", wrap(admin_views.arxiv_metadata),
@@ -312,6 +320,10 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
     def heartbeat_view(self, request, object_id):
         self._issue_for(request, object_id, self.has_change_permission)
         return admin_views.editing_heartbeat(request, object_id)
+
+    def leave_view(self, request, object_id):
+        self._issue_for(request, object_id, self.has_change_permission)
+        return admin_views.editing_left(request, object_id)
 
     @staticmethod
     def _back_to(issue):
@@ -340,6 +352,7 @@ class IssueAdmin(EditorToolsMixin, ContentHistoryAdmin):
             extra_context.update(
                 others_editing=presence.others_editing(issue, request.user),
                 can_publish=self.has_publish_permission(request),
+                heartbeat_seconds=presence.heartbeat_seconds(),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -373,8 +386,8 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(BareSectionSelectMixin, EditorToolsMixin, ContentHistoryAdmin):
-    form = VersionedAdminForm
+class EntryAdmin(MergeAdminMixin, BareSectionSelectMixin, EditorToolsMixin, ContentHistoryAdmin):
+    form = entry_rows.EntryForm
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     list_display = ["title", "paper", "issue_period", "section", "position", "tag_list"]
     list_filter = ["issue__status", "section", "issue", "tags"]

@@ -8,7 +8,7 @@ the arXiv look-up and the "who else is editing" heartbeat.
 import logging
 
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -93,3 +93,11 @@ def editing_heartbeat(request, object_id):
     presence.mark_editing(issue, request.user)
     others = presence.others_editing(issue, request.user)
     return JsonResponse({"others": [{"name": name, "seconds": s} for name, s in others]})
+
+
+@require_POST
+def editing_left(request, object_id):
+    """The page was left (its ``pagehide`` beacon): others stop seeing this editor."""
+    issue = get_object_or_404(Issue, pk=object_id)
+    presence.stop_editing(issue, request.user)
+    return HttpResponse(status=204)

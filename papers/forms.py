@@ -1,73 +1,67 @@
-"""Admin forms that never lose an editor's work.
+"""Admin forms that never lose an editor's work, nor undo someone else's.
 
-Two editors open the same issue; both change it; both save. Without a check
-the second save silently overwrites the first. Each form carries, as
-``seen_token``, the ``edit_token`` of the row as it was opened; if the row has been saved since,
-the save is refused with a message naming who saved and what changed, and the
-form keeps everything the editor typed. The refused form now carries the new
-token, so saving again, after merging, is a deliberate overwrite.
+Two editors open the same issue; both change it; both save. Each form
+carries, as ``seen_token``, the ``edit_token`` of the row as it was opened.
+When the row has been saved since, the second save is merged with the first
+(papers.merge): fields only one of them changed merge by themselves; fields
+both changed differently are shown side by side, and the form, keeping
+everything the editor typed, asks which to keep. See docs/editing.md.
+
+The forms also store what the editor meant rather than what the browser
+sent: text with LF line ends (browsers send CRLF), and a publication time
+that was not touched as it was stored (the time input shows minutes only).
 """
 
 from django import forms
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
-from reversion.models import Version
+from django.utils.text import normalize_newlines
 
-HISTORY_LOOKED_AT = 50
+from . import merge
 
 
-def describe_newer_saves(instance, seen_token, submitted):
-    """Who saved ``instance`` since the version the editor opened, and what
-    changed: ``(editors, changed_fields, precise)``.
+def with_lf_line_ends(data, names):
+    """``data`` (a form's submitted data) with CRLF and CR turned into LF in
+    the fields ``names``: the one definition of how typed text is stored."""
+    if not any("\r" in value for name in names for value in _values(data, name)):
+        return data
+    data = data.copy()
+    for name in names:
+        if hasattr(data, "setlist"):
+            data.setlist(name, [normalize_newlines(v) for v in data.getlist(name)])
+        elif isinstance(data.get(name), str):
+            data[name] = normalize_newlines(data[name])
+    return data
 
-    Reads the revision history kept by django-reversion (newest first). When
-    the opened version is in the history, the changed fields are those that
-    differ between it and the latest version (``precise``); otherwise (a row
-    loaded from a fixture, say) they are those where the latest version
-    differs from what the editor submitted.
+
+def _values(data, name):
+    values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+    return [value for value in values if isinstance(value, str)]
+
+
+class MinuteDateTimeField(forms.SplitDateTimeField):
+    """A date and time edited to the minute, as the admin's inputs show it.
+
+    A stored value with seconds is unchanged when the submitted minute is
+    its minute; VersionedAdminForm then keeps the stored value as it was.
     """
-    versions = list(
-        Version.objects.get_for_object(instance)
-        .select_related("revision__user")[:HISTORY_LOOKED_AT]
-    )
-    tokens = [str(v.field_dict.get("edit_token") or "") for v in versions]
-    seen_at = tokens.index(str(seen_token)) if seen_token and str(seen_token) in tokens else None
-    newer = versions[:seen_at] if seen_at is not None else versions[:1]
-    editors = []
-    for version in newer:
-        user = version.revision.user
-        name = (user.get_full_name() or user.get_username()) if user else "另一位编辑"
-        when = timezone.localtime(version.revision.date_created)
-        editors.append((name, f"{when:%Y-%m-%d %H:%M}"))
-    if not newer:
-        return editors, [], False
-    latest = newer[0].field_dict
-    if seen_at is not None:
-        before = versions[seen_at].field_dict
-        compared = {f: before.get(f.attname) for f in _editable_fields(instance)}
-    else:
-        compared = {
-            f: _as_stored(submitted[f.name]) for f in _editable_fields(instance)
-            if f.name in submitted
-        }
-    changed = [str(f.verbose_name) for f, value in compared.items()
-               if latest.get(f.attname) != value]
-    return editors, changed, seen_at is not None
 
-
-def _editable_fields(instance):
-    return [f for f in type(instance)._meta.concrete_fields if f.editable]
-
-
-def _as_stored(value):
-    """A form's cleaned value as reversion stores it (a related row by its pk)."""
-    return getattr(value, "pk", value)
+    def has_changed(self, initial, data):
+        if self.disabled:
+            return False
+        try:
+            value = self.clean(data)
+        except ValidationError:
+            return True
+        return merge.comparable(value) != merge.comparable(initial)
 
 
 class VersionedAdminForm(forms.ModelForm):
-    """Refuses a save when the row changed since the form was opened.
+    """Merges a stale save with the saves made since the form was opened.
 
     The admin builds the concrete form (model and fields) from this class.
+    After a merge, ``merge_report`` says what was taken from whom (read by
+    papers.merge_admin for the message and the revision comment).
     """
 
     seen_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -75,36 +69,94 @@ class VersionedAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["seen_token"].initial = self.instance.edit_token
+        self.merge_report = None
+        if self.is_bound:
+            text = [self.add_prefix(name) for name, field in self.fields.items()
+                    if isinstance(field, forms.CharField)]
+            self.data = with_lf_line_ends(self.data, text)
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk is None:
+        for name, field in self.fields.items():
+            if isinstance(field, MinuteDateTimeField) and name not in self.changed_data:
+                # As stored: get_initial_for_field() would drop the microseconds.
+                cleaned[name] = self.initial.get(name, cleaned.get(name))
+        if self.instance.pk is None or getattr(self.instance, "merge_ghost", None):
             return cleaned
-        seen = cleaned.get("seen_token")
         # Lock the row for the rest of the admin's transaction (PostgreSQL), so
-        # no other save can slip in between this check and this save.
+        # no other save can slip in between this merge and this save.
         current = (
             type(self.instance)._default_manager.select_for_update()
-            .filter(pk=self.instance.pk)
-            .values_list("edit_token", flat=True)
+            .filter(pk=self.instance.pk).first()
         )
-        current = current[0] if current else None
-        if current != seen:
-            editors, changed, precise = describe_newer_saves(self.instance, seen, cleaned)
-            data = self.data.copy()
-            data[self.add_prefix("seen_token")] = str(current or "")
-            self.data = data
-            raise forms.ValidationError(
-                conflict_message(editors, changed, precise), code="conflict")
+        seen = cleaned.get("seen_token")
+        if current is not None and current.edit_token != seen:
+            self._merge(cleaned, current, seen)
         return cleaned
 
+    # The merge -----------------------------------------------------------------
 
-def conflict_message(editors, changed, precise):
-    who = format_html_join("、", "{}（{}）", editors) if editors else "另一位编辑"
-    what = "、".join(changed) if changed else "内容"
-    change = "改动了：{}" if precise else "最新保存的版本与你提交的内容在这些地方不同：{}"
+    def _merged_fields(self):
+        model_fields = {f.name for f in self.instance._meta.concrete_fields if f.editable}
+        return [name for name in self.fields
+                if name in model_fields or name == merge.TAGS]
+
+    def _merge(self, cleaned, current, seen):
+        names = [name for name in self._merged_fields() if name in cleaned]
+        has_tags = merge.TAGS in names
+        base_version, newer = merge.versions_since(type(current), current.pk, seen)
+        base = merge.snapshot(base_version, with_tags=has_tags)
+        theirs = {name: _value_of(current, name) for name in names}
+        outcome = merge.three_way(
+            None if base is None else {name: merge.comparable(_stored(base, current, name))
+                                       for name in names},
+            {name: merge.comparable(cleaned[name]) for name in names},
+            {name: merge.comparable(value) for name, value in theirs.items()},
+        )
+        prefix = self.add_prefix("merge")
+        token = str(current.edit_token or "")
+        report = merge.Report(
+            label=f"条目《{current}》" if self.prefix else "",
+            editors=merge.editors_of(newer), choice_prefix=prefix, theirs_token=token,
+        )
+        chosen = self.data.get(f"{prefix}-token") == token
+        for name in outcome.theirs_only:
+            cleaned[name] = theirs[name]
+            report.taken.append(self._label(name))
+        for name in outcome.conflicts:
+            choice = self.data.get(f"{prefix}-{name}", "") if chosen else ""
+            report.conflicts.append(merge.Conflict(
+                name, self._label(name), merge.shown(theirs[name]),
+                merge.shown(cleaned[name]), choice if choice in ("mine", "theirs") else "",
+            ))
+            if choice == "theirs":
+                cleaned[name] = theirs[name]
+        self.merge_report = report
+        if report.unresolved:
+            raise ValidationError(conflict_message(report), code="conflict")
+
+    def _label(self, name):
+        return str(self.fields[name].label or name)
+
+
+def _value_of(instance, name):
+    if name == merge.TAGS:
+        return sorted(instance.tags.names())
+    return getattr(instance, name)
+
+
+def _stored(base, instance, name):
+    if name == merge.TAGS:
+        return base.tags
+    return base.values.get(instance._meta.get_field(name).attname)
+
+
+def conflict_message(report):
+    who = format_html_join("、", "{}（{}）", report.editors) if report.editors else "另一位编辑"
+    what = "、".join(conflict.label for conflict in report.unresolved)
     return format_html(
-        "保存未成功：在你打开之后，{} 保存了这条内容，" + change + "。"
-        "你填写的内容都还在表单里；请对照最新版本合并后再保存（再次保存将以你的内容为准）。",
+        "保存未成功：在你打开之后，{} 保存了这条内容，你们都改了：{}。"
+        "请在页面上方的“合并修改”中逐项选择保留谁的内容，再保存；"
+        "你填写的内容都还在表单里，只有一方改过的地方会自动合并。",
         who, what,
     )

@@ -1,9 +1,13 @@
 """Who else has an issue open in the admin, kept in the shared cache.
 
 Each editor's change page records "user U is editing object O" with a
-timestamp (on opening, then by a heartbeat from the page); the page lists the
-other editors seen in the last few minutes. With Redis as the cache this holds
-across application servers; with the development cache, within one process.
+timestamp (on opening, then by a heartbeat from the page, every third of
+settings.EDITING_PRESENCE_SECONDS); the page lists the other editors seen
+within that window. Leaving the page (``pagehide``) sends a beacon that
+removes the editor at once; a closed laptop or a lost connection sends
+none, and the window (under a minute) lets the name go soon after. With
+Redis as the cache this holds across application servers; with the
+development cache, within one process.
 """
 
 import time
@@ -37,3 +41,16 @@ def others_editing(obj, user):
         for user_id, (name, seen) in (cache.get(_key(obj)) or {}).items()
         if user_id != user.pk and now - seen < settings.EDITING_PRESENCE_SECONDS
     ]
+
+
+def heartbeat_seconds():
+    """How often the page says it is still open: a third of the window, so
+    one lost beat never drops an editor who is still there."""
+    return max(5, settings.EDITING_PRESENCE_SECONDS // 3)
+
+
+def stop_editing(obj, user):
+    """Forget that ``user`` has ``obj`` open (the page was left)."""
+    editors = cache.get(_key(obj)) or {}
+    if editors.pop(user.pk, None) is not None:
+        cache.set(_key(obj), editors, timeout=settings.EDITING_PRESENCE_SECONDS)
