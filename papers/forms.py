@@ -12,6 +12,8 @@ sent: text with LF line ends (browsers send CRLF), and a publication time
 that was not touched as it was stored (the time input shows minutes only).
 """
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
@@ -23,14 +25,34 @@ from . import merge
 def with_lf_line_ends(data, names):
     """``data`` (a form's submitted data) with CRLF and CR turned into LF in
     the fields ``names``: the one definition of how typed text is stored."""
-    if not any("\r" in value for name in names for value in _values(data, name)):
+    return _rewritten(data, names, lambda text: "\r" in text, normalize_newlines)
+
+
+# Line breaks of every kind, and the other vertical spaces Unicode knows.
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def on_one_line(data, names):
+    """``data`` with line breaks in the fields ``names`` (single-line inputs:
+    titles, authors, tags...) turned into one space. A browser strips them
+    from such an input; a hand-made POST or a paste through a script does not,
+    and a title broken over lines would break its heading on the page and in
+    the Markdown export."""
+    return _rewritten(data, names, _LINE_BREAKS.search, lambda text: _LINE_BREAKS.sub(" ", text))
+
+
+def _rewritten(data, names, needs_it, rewrite):
+    """``data`` with ``rewrite`` applied to the fields ``names``; the same
+    object when no value ``needs_it`` (a QueryDict copy is not free)."""
+    if not any(needs_it(value) for name in names for value in _values(data, name)):
         return data
     data = data.copy()
     for name in names:
         if hasattr(data, "setlist"):
-            data.setlist(name, [normalize_newlines(v) for v in data.getlist(name)])
+            data.setlist(name, [rewrite(v) if isinstance(v, str) else v
+                                for v in data.getlist(name)])
         elif isinstance(data.get(name), str):
-            data[name] = normalize_newlines(data[name])
+            data[name] = rewrite(data[name])
     return data
 
 
@@ -71,9 +93,11 @@ class VersionedAdminForm(forms.ModelForm):
         self.fields["seen_token"].initial = self.instance.edit_token
         self.merge_report = None
         if self.is_bound:
-            text = [self.add_prefix(name) for name, field in self.fields.items()
-                    if isinstance(field, forms.CharField)]
-            self.data = with_lf_line_ends(self.data, text)
+            text = {self.add_prefix(name): isinstance(field.widget, forms.Textarea)
+                    for name, field in self.fields.items()
+                    if isinstance(field, forms.CharField)}
+            self.data = with_lf_line_ends(self.data, [n for n, multi in text.items() if multi])
+            self.data = on_one_line(self.data, [n for n, multi in text.items() if not multi])
 
     def clean(self):
         cleaned = super().clean()

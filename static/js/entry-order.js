@@ -30,7 +30,12 @@
     if (remove && remove.checked) {
       return false;
     }
-    return Boolean((id && id.value) || (title && title.value.trim()));
+    var section = field(row, "section");
+    // A new row counts from the moment its section is chosen: editors pick the
+    // section first and type the title after, and a row skipped until then
+    // would keep the default 序号 1 while the rows after it were numbered.
+    return Boolean((id && id.value) || (title && title.value.trim()) ||
+                   (section && section.value));
   }
 
   function renumber() {

@@ -135,9 +135,17 @@ def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page
     assert "无法连接 arXiv" in page.locator(".arxiv-lookup-error").inner_text()
 
 
-def test_three_new_entries_in_one_section_save_at_once_in_order(live_server, db, screenshot, page):
+def test_three_new_entries_in_one_section_save_at_once_in_order(
+    live_server, db, screenshot, page, monkeypatch
+):
     """The natural order of a hurried editor: for each new row, the section
     first, then the title; no 序号 touched; tags typed with 、; one save."""
+    from papers import arxiv_api
+
+    def unreachable(arxiv_id):
+        raise arxiv_api.ArxivUnavailable("offline")
+
+    monkeypatch.setattr(arxiv_api, "fetch_one", unreachable)  # no network in tests
     base = live_server.url
     staff("editor", "Editor")
     make_section(name="LLM推理", slug="reasoning", position=40)

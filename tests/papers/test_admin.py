@@ -31,7 +31,7 @@ def form_data(response, form_id):
         name = field.get("name")
         if not name or field.get("type") in ("submit", "button", "file"):
             continue
-        if field.get("type") == "checkbox":
+        if field.get("type") in ("checkbox", "radio"):
             if field.has_attr("checked"):
                 data[name] = field.get("value", "on")
         elif field.name == "textarea":

@@ -58,7 +58,7 @@ def test_an_issue_is_called_qi_everywhere_in_the_admin(client, superuser, seed):
 def test_existing_databases_get_the_new_permission_names():
     """Permission rows are made once, after the first migration; renaming the
     model does not rename them, so the migration does."""
-    migration = importlib.import_module("papers.migrations.0005_wording")
+    migration = importlib.import_module("papers.migrations.0006_wording")
     for codename, (old, _new) in migration.PERMISSION_NAMES.items():
         Permission.objects.filter(codename=codename, content_type__app_label="papers").update(
             name=old)
