@@ -18,6 +18,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.text import normalize_newlines
+from taggit.forms import TagField
 
 from . import merge
 
@@ -93,9 +94,10 @@ class VersionedAdminForm(forms.ModelForm):
         self.fields["seen_token"].initial = self.instance.edit_token
         self.merge_report = None
         if self.is_bound:
+            # Tag inputs keep their line breaks: papers.tags reads them as separators.
             text = {self.add_prefix(name): isinstance(field.widget, forms.Textarea)
                     for name, field in self.fields.items()
-                    if isinstance(field, forms.CharField)}
+                    if isinstance(field, forms.CharField) and not isinstance(field, TagField)}
             self.data = with_lf_line_ends(self.data, [n for n, multi in text.items() if multi])
             self.data = on_one_line(self.data, [n for n, multi in text.items() if not multi])
 

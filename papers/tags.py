@@ -2,7 +2,8 @@
 
 django-taggit splits only on ASCII commas (or spaces when there is no comma), so
 "检索增强，微调" or "大模型、推理" would each become a single tag. ``parse_tags``
-treats the Chinese separators like commas and drops case-insensitive duplicates;
+treats the Chinese separators, and line breaks (a list pasted line by line),
+like commas and drops case-insensitive duplicates;
 settings.TAGGIT_TAGS_FROM_STRING points django-taggit at it. Control characters
 (pasted along with text, never meant) are dropped, so no tag is named \x07.
 """
@@ -12,8 +13,9 @@ import unicodedata
 
 from taggit.utils import _parse_tags
 
-# After NFKC, the full-width comma and semicolon are already ASCII.
-_SEPARATORS = re.compile(r"[、;]")
+# After NFKC, the full-width comma and semicolon are already ASCII. Line breaks
+# of every kind separate too.
+_SEPARATORS = re.compile(r"[、;\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def _without_controls(text):

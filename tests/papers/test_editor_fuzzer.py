@@ -198,21 +198,37 @@ class AdversarialEditors(RuleBasedStateMachine):
         self.open(role, self.issues[which].pk)
 
     @precondition(lambda self: self.forms)
-    @rule(
-        data=st.data(),
-        title=st.one_of(st.none(), TYPED_TEXT),
-        intro=st.one_of(st.none(), TYPED_TEXT),
-        crafted_status=st.sampled_from([None, None, "published", "draft", "scheduled"]),
-    )
-    def type_into_the_issue_and_save(self, data, title, intro, crafted_status):
+    @rule(data=st.data())
+    def type_into_the_issue_and_save(self, data):
         role, form = self.form_of(data)
+        self.save(role, form, self.type_into(data, form), data)
+
+    @rule(data=st.data(), which=st.integers(0, 1))
+    def two_editors_save_the_same_issue_in_turn(self, data, which):
+        """Both open the issue; both type; both save. The second form is stale:
+        it merges, or asks on the merge screen, and is then saved again."""
+        issue_pk = self.issues[which].pk
+        first, second = data.draw(st.permutations(["editor", "publisher"]))
+        for role in (first, second):
+            self.open(role, issue_pk)
+        for role in (first, second):
+            form = dict(self.forms[role][1])
+            status = self.save(role, form, self.type_into(data, form), data)
+        if status == 200:  # refused, or asked on the merge screen: choose, save again
+            self.save(second, dict(self.forms[second][1]), {}, data)
+
+    def type_into(self, data, form):
+        """Type into the issue and its entries as an editor would, or a hostile
+        one: any text, rows added at the default 序号, the hidden publication
+        fields added by hand. Returns what was typed, by field name."""
         typed = {}
-        if title is not None:
-            typed["title"] = f"{marker(next(self.counter))} {title}"
-        if intro is not None:
-            typed["intro"] = intro
+        if data.draw(st.booleans(), label="type a title"):
+            typed["title"] = f"{marker(next(self.counter))} {data.draw(TYPED_TEXT)}"
+        if data.draw(st.booleans(), label="type an introduction"):
+            typed["intro"] = data.draw(TYPED_TEXT)
+        crafted_status = data.draw(st.sampled_from([None, None, "published", "draft",
+                                                    "scheduled"]), label="crafted status")
         if crafted_status:
-            # A hostile editor adds the publication fields the page hides.
             form.update(status=crafted_status, published_at_0="2020-01-01",
                         published_at_1="00:00:00")
         form.update(typed)
@@ -220,9 +236,9 @@ class AdversarialEditors(RuleBasedStateMachine):
         for index in data.draw(st.lists(st.sampled_from(rows), unique=True, max_size=3)
                                if rows else st.just([])):
             typed.update(self.edit_entry(data, form, index))
-        for _ in range(data.draw(st.integers(0, 3))):
+        for _ in range(data.draw(st.integers(0, 3), label="new rows")):
             typed.update(self.add_entry(data, form))
-        self.save(role, form, typed, data)
+        return typed
 
     @precondition(lambda self: self.forms)
     @rule(data=st.data())
@@ -328,7 +344,8 @@ class AdversarialEditors(RuleBasedStateMachine):
     # ------------------------------------------------------------ saving
 
     def save(self, role, form, typed, data):
-        """POST the form ("save and continue editing"); check what it did."""
+        """POST the form ("save and continue editing"); check what it did.
+        Returns the status: 302 saved, 200 refused (the form is shown again)."""
         issue_pk = self.forms[role][0]
         issue = Issue.objects.get(pk=issue_pk)
         stale = self.opened[role].get("seen_token") != str(issue.edit_token or "")
@@ -339,8 +356,11 @@ class AdversarialEditors(RuleBasedStateMachine):
         outcome = {302: "saved", 200: "refused"}[response.status_code]
         OUTCOMES[f"{role} {outcome}{' a stale form' if stale else ''}"] += 1
         if response.status_code == 302:
-            if role == "publisher" and form.get("status") != self.status[issue_pk][0]:
-                # A Publisher may schedule or publish through the form.
+            publication = ("status", "published_at_0", "published_at_1")
+            if role == "publisher" and any(
+                    form.get(name) != self.opened[role].get(name) for name in publication):
+                # A Publisher may schedule, publish or set the time through the form;
+                # a form that leaves them as they were changes nothing.
                 issue.refresh_from_db()
                 self.status[issue_pk] = (issue.status, issue.published_at)
             self.check_typed_values_were_stored(issue, form, typed)
@@ -348,7 +368,7 @@ class AdversarialEditors(RuleBasedStateMachine):
                 self.check_untouched_fields_kept_the_other_save(
                     issue, before, self.opened[role], form)
             self.open(role, issue_pk)
-            return
+            return response.status_code
         soup = BeautifulSoup(response.content, "html.parser")
         assert soup.find(class_="errornote") or soup.find(class_="errorlist"), (
             "a refused save must say why")
@@ -362,6 +382,7 @@ class AdversarialEditors(RuleBasedStateMachine):
             for name in {radio["name"] for radio in soup.select("input[type=radio]")}:
                 again[name] = data.draw(st.sampled_from(["mine", "theirs"]), label=name)
         self.forms[role] = (issue_pk, again)
+        return response.status_code
 
     def check_typed_values_were_stored(self, issue, form, typed):
         """Round trip: what the editor typed (and kept) is what the site holds."""

@@ -18,6 +18,9 @@ from papers.tags import parse_tags
         ('"red teaming", 越狱攻击', ["red teaming", "越狱攻击"]),
         ("", []),
         ("，、；", []),
+        # A list pasted line by line: each line a tag, spaces inside kept.
+        ("red teaming\r\n越狱攻击, 对齐", ["red teaming", "对齐", "越狱攻击"]),
+        ("幻觉\n检测\u2028长上下文", ["幻觉", "检测", "长上下文"]),
     ],
 )
 def test_chinese_separators_split_like_commas(typed, names):
