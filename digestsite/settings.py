@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF, UNSAFE_HASHES
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_noop
 
@@ -128,14 +128,12 @@ STATIC_SOURCES = [STATIC_HOST] if STATIC_HOST else []
 
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from
 # this site (and its static CDN) only, no inline script or style, no plug-ins, no framing, forms
-# posted only here. The one inline style attribute left is django-reversion-
-# compare's "visibility:hidden" on its history page, allowed by its hash alone.
+# posted only here.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, *STATIC_SOURCES],
-        "style-src": [SELF, *STATIC_SOURCES, UNSAFE_HASHES,
-                      "'sha256-I/4Jcdrg5KNFrU0X4p2nNmjeGh9aI+9ac0cUllI5SwY='"],
+        "style-src": [SELF, *STATIC_SOURCES],
         "img-src": [SELF, *STATIC_SOURCES, "data:"],
         "font-src": [SELF, *STATIC_SOURCES],
         "connect-src": [SELF],

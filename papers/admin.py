@@ -12,7 +12,7 @@ import reversion
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -112,7 +112,6 @@ class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
     before anything is saved.
     """
 
-    PARKING_OFFSET = 30000
 
     def clean(self):
         entry_rows.check_inline_rows(self)
@@ -130,9 +129,7 @@ class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
         ]
         with transaction.atomic():
             if moved:
-                Entry.objects.filter(pk__in=moved).update(
-                    position=F("position") + self.PARKING_OFFSET
-                )
+                Entry.objects.filter(pk__in=moved).park_positions()
             return super().save(commit=commit)
 
 

@@ -24,6 +24,8 @@ database; a process that lost a write meanwhile (perhaps the forgetting of a
 generation) starts a new generation when Redis answers again (digestsite.cache).
 """
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import uuid
@@ -79,8 +81,26 @@ def forget_generation():
     cache.delete(GENERATION_KEY)
 
 
+_changes_discarded = contextvars.ContextVar("page_changes_discarded", default=False)
+
+
+@contextlib.contextmanager
+def changes_discarded():
+    """Around work done in a transaction that is always rolled back (the
+    restore page shows the form over a restored version, then rolls it back):
+    it changes no public page, so it must not make readers pay for a new
+    generation."""
+    token = _changes_discarded.set(True)
+    try:
+        yield
+    finally:
+        _changes_discarded.reset(token)
+
+
 def archive_changed():
     """Call on any change to what public pages show: now, and after the commit."""
+    if _changes_discarded.get():
+        return
     forget_generation()
     transaction.on_commit(forget_generation)
 

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 
 from . import arxiv
 from .forms import VersionedAdminForm
-from .models import Entry, Section
+from .models import MAX_POSITION, Entry, Section
 
 
 class Row:
@@ -93,6 +93,12 @@ def clashes(rows):
             at[(row.section_id, row.position)].append(row)
         if row.paper:
             papers[row.paper].append(row)
+    for row in rows:
+        if row.position is not None and row.position > MAX_POSITION:
+            messages.append(
+                f"《{row.title}》的序号 {row.position} 超过了上限 {MAX_POSITION}："
+                f"栏目 {names.get(row.section_id, row.section_id)} 请先重新编号。"
+            )
     for (section_id, position), same in at.items():
         if len(same) > 1:
             messages.append(
@@ -135,10 +141,9 @@ def check_inline_rows(formset):
             row.form.cleaned_data["position"] = row.position
             row.form.instance.position = row.position
     messages = clashes(existing + new + others)
-    for form in getattr(formset, "undecided_deletions", list)():
+    for form, what in getattr(formset, "undecided_deletions", list)():
         messages.append(
-            f"《{form.instance}》在你打开之后被另一位编辑删除了，而你改过它："
-            "请在页面上方的“合并修改”中选择删除还是保留。"
+            f"《{form.instance}》{what}：请在页面上方的“合并修改”中选择删除还是保留。"
         )
     if messages:
         raise ValidationError(messages, code="entry_clash")

@@ -7,6 +7,8 @@ way into a restore (the history list, the compare view, a crafted POST to
 the revision or recover URL) goes through the same code.
 """
 
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import quote, unquote
@@ -25,7 +27,7 @@ from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 from reversion_compare.forms import SelectDiffForm
 
-from . import history, restore
+from . import caching, history, restore
 
 
 class _ShowForm(Exception):
@@ -194,15 +196,23 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             "new_label": "恢复后",
             **(extra_context or {}),
         }
+        obj = self.model._default_manager.filter(pk=version.object_id).first()
+        if not (self.has_change_permission(request, obj) if obj else
+                self.has_add_permission(request)):
+            raise PermissionDenied
         request.restoring = version
+        # Only a POST can keep the restore: showing the form rolls it back.
+        discarded = caching.changes_discarded() if request.method != "POST" else nullcontext()
         try:
-            with transaction.atomic(using=version.db):
+            with discarded, transaction.atomic(using=version.db):
                 restore.restore(version)
                 with self.create_revision(request):
                     response = self.changeform_view(
                         request, quote(version.object_id), request.path, context)
                     if request.method == "POST" and response.status_code == 302:
                         if self._publication(version.object_id) != kept:
+                            for _queued in messages.get_messages(request):
+                                pass  # the admin's "saved" message: nothing was
                             raise PermissionDenied("恢复版本不能改变发布状态。")
                         set_comment(
                             f"从已删除的内容恢复（{when} 的版本）" if recover

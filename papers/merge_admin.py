@@ -78,16 +78,23 @@ class MergingInlineFormSetMixin:
         return obj
 
     def _deleted_meanwhile(self, pk):
-        """The deleted row as this form opened it, from the history."""
+        """The row as this form opened it, from the history, when it has left
+        this issue since: deleted, or moved to another issue (``merge_moved``).
+
+        Only a row of this very issue qualifies: an id that never belonged to
+        it (a crafted POST) stays unknown, and Django refuses it, so no form
+        can pull another issue's entry in.
+        """
         base, newer = merge.versions_since(self.model, pk, self._submitted_token(pk))
         version = base or (newer[0] if newer else None)
-        if version is None:
+        if version is None or version.field_dict.get("issue_id") != self.instance.pk:
             return None
         try:
             obj = version._object_version.object
         except Exception:  # an unreadable old version: treat the row as unknown
             return None
         obj.merge_ghost = merge.snapshot(version, with_tags=True)
+        obj.merge_moved = self.model._default_manager.filter(pk=pk).exists()
         return obj
 
     def _submitted_token(self, pk):
@@ -116,26 +123,59 @@ class MergingInlineFormSetMixin:
                 choice = ""
             report = merge.Report(label=f"条目《{form.instance}》", editors=[], deleted=True,
                                   choice_prefix=prefix, theirs_token=DELETED)
-            if form.has_changed():
+            if form.instance.merge_moved:
+                # Moved to another issue meanwhile: it lives on there, and
+                # saving it here again would undo the move. It goes.
+                report.taken.append("移到了另一期")
+            elif form.has_changed():
                 report.conflicts.append(merge.Conflict(
                     "row", "这一条", "已删除", "保留（按表单中的内容重新保存）", choice))
             form.merge_report = report
         conflicts = form.merge_report.conflicts
         return conflicts[0].choice if conflicts else "theirs"
 
+    def stale_delete_choice(self, form):
+        """For a row this editor deletes from a form opened before someone
+        else saved it: "mine" (delete), "theirs" (keep their version) or ""
+        (undecided, so asked on the merge screen). Deleting it silently would
+        throw away work this editor never saw."""
+        current = form.instance
+        seen = self.data.get(form.add_prefix("seen_token")) or ""
+        if current.pk is None or str(current.edit_token or "") == seen:
+            return "mine"
+        prefix = form.add_prefix("merge")
+        token = str(current.edit_token)
+        choice = self.data.get(f"{prefix}-row", "")
+        if self.data.get(f"{prefix}-token") != token or choice not in ("mine", "theirs"):
+            choice = ""
+        report = form.merge_report or merge.Report(
+            label=f"条目《{current}》", editors=[], choice_prefix=prefix, theirs_token=token)
+        report.conflicts = [merge.Conflict(
+            "row", "这一条", "保留（对方在你打开之后改过它）", "删除", choice)]
+        form.merge_report = report
+        return choice
+
     def _should_delete_form(self, form):
         if super()._should_delete_form(form):
-            return True
+            ghost = getattr(form.instance, "merge_ghost", None) is not None
+            return ghost or self.stale_delete_choice(form) == "mine"
         if getattr(form.instance, "merge_ghost", None) is None:
             return False
         return self.ghost_choice(form) == "theirs"
 
     def undecided_deletions(self):
-        """Rows deleted meanwhile that this editor changed and has not decided on."""
-        ghosts = [form for form in self.initial_forms
-                  if getattr(form.instance, "merge_ghost", None) is not None]
-        return [form for form in ghosts
-                if not form.cleaned_data.get("DELETE") and self.ghost_choice(form) == ""]
+        """Rows deleted meanwhile that this editor changed and has not decided
+        on, and rows this editor deletes that someone changed meanwhile."""
+        undecided = []
+        for form in self.initial_forms:
+            ghost = getattr(form.instance, "merge_ghost", None) is not None
+            ticked = bool(form.cleaned_data.get("DELETE")) if hasattr(form, "cleaned_data") \
+                else False
+            if ghost and not ticked and self.ghost_choice(form) == "":
+                undecided.append((form, "在你打开之后被另一位编辑删除了，而你改过它"))
+            elif not ghost and ticked and self.stale_delete_choice(form) == "":
+                undecided.append((form, "在你打开之后被另一位编辑改过，而你要删除它"))
+        return undecided
 
     def delete_existing(self, obj, commit=True):
         if getattr(obj, "merge_ghost", None) is None:

@@ -12,6 +12,7 @@ import uuid
 import reversion
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import IntegrityError, models, router, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -349,10 +350,23 @@ class EntryQuerySet(models.QuerySet):
         """Everything a list of entries prints, in a fixed number of queries."""
         return self.select_related("issue", "section").prefetch_related("tags")
 
+    def park_positions(self):
+        """Move these entries out of the way of the unique position
+        constraint, in one UPDATE, before a save that reorders them row by
+        row (a swap of 1 and 2 would otherwise collide halfway)."""
+        return self.update(position=F("position") + POSITION_PARKING_OFFSET)
+
     def newest_first(self):
         """The order of every list of entries: newest issue first, then as the
         issue itself prints them."""
         return self.order_by("-issue__published_at", "section__position", "position", "pk")
+
+
+# Positions within a section stop at MAX_POSITION, so that a save that moves
+# rows can park them at ``position + POSITION_PARKING_OFFSET`` out of the way
+# (the column is a smallint: 32767 at most on PostgreSQL).
+MAX_POSITION = 999
+POSITION_PARKING_OFFSET = 30000
 
 
 class Entry(Versioned):
@@ -362,7 +376,9 @@ class Entry(Versioned):
     section = models.ForeignKey(
         Section, on_delete=models.PROTECT, related_name="entries", verbose_name="栏目"
     )
-    position = models.PositiveSmallIntegerField("序号", default=1)
+    position = models.PositiveSmallIntegerField(
+        "序号", default=1, validators=[MaxValueValidator(MAX_POSITION)],
+    )
     title = models.CharField("论文标题", max_length=300)
     arxiv_id = ArxivIdField(
         "论文的 arXiv 编号", blank=True, db_index=True,

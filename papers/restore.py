@@ -17,14 +17,13 @@ comes back as a draft. Changing publication is a publisher's separate step.
 
 from django.core import serializers
 from django.core.serializers.base import DeserializationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Max
 
 from .models import Entry, Issue, Section, Tag, TaggedEntry
 
 # Entries about to be rewritten are moved out of the way first, so that
 # restoring an old order never meets the unique position constraint halfway.
-PARKING_OFFSET = 30000
 
 
 class RestoreError(Exception):
@@ -96,12 +95,12 @@ def restore_issue(version):
     try:
         with transaction.atomic():
             Entry.objects.filter(issue_id=pk).exclude(pk__in=entries).delete()
-            Entry.objects.filter(pk__in=entries).update(position=F("position") + PARKING_OFFSET)
+            Entry.objects.filter(pk__in=entries).park_positions()
             _write_back(version, status=kept[0], published_at=kept[1])
             for entry_version in entries.values():
                 _write_back(entry_version)
             _revert_links(entries, links)
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:
         raise RestoreError(
             "无法恢复这个版本：它与现在的内容冲突（例如网址名已被另一期使用）。") from error
     return Issue.objects.get(pk=pk)
@@ -131,7 +130,7 @@ def restore_entry(version):
         with transaction.atomic():
             _write_back(version, position=position)
             _revert_links([pk], links)
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:
         raise RestoreError("无法恢复这个版本：它与现在的内容冲突。") from error
     return Entry.objects.get(pk=pk)
 

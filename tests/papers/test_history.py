@@ -356,3 +356,15 @@ def test_any_restore_keeps_publication_and_brings_back_that_versions_content(
     assert content_of(issue) == contents[chosen]
     public = Issue.objects.published().filter(pk=issue.pk).exists()
     assert public == (before[0] != Issue.Status.DRAFT)
+
+
+def test_opening_the_restore_page_leaves_the_public_pages_cached(client, edited_issue):
+    """Showing the restore form restores in a transaction that is rolled back:
+    nothing public changed, so no page may be thrown away."""
+    from papers import caching
+
+    older = Version.objects.get_for_object(edited_issue).last()
+    generation = caching.current_generation()
+    url = reverse("admin:papers_issue_revision", args=[edited_issue.pk, older.pk])
+    assert client.get(url).status_code == 200
+    assert caching.current_generation() == generation

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reversion.models import Version
 
 from papers import merge
-from papers.models import Entry, Issue
+from papers.models import MAX_POSITION, Entry, Issue
 from tests.conftest import make_entry, make_issue, make_section
 from tests.papers.test_admin import fill_entry, form_data
 
@@ -316,3 +316,96 @@ def test_a_stale_form_never_undoes_the_other_side(two, mine, theirs, same):
         else:
             expected = original[name]
         assert getattr(issue, name) == expected, name
+
+
+# Found in review: crafted rows, moved entries, limits -----------------------
+
+
+def test_a_crafted_row_cannot_pull_in_an_entry_of_another_issue(editor_user):
+    """A row id that never belonged to this issue is refused, however the
+    merge fields are set: it would move (and rewrite) a published entry."""
+    client = signed_in(editor_user)
+    draft = versioned_issue(entries=1)
+    with reversion.create_revision():
+        live = make_issue(status=Issue.Status.PUBLISHED, title="已发布的一期")
+        victim = make_entry(live, make_section(), title="Published paper", summary="公开摘要")
+    data = form_data(client.get(url_of(draft)), "issue_form")
+    n = int(data["entries-INITIAL_FORMS"])
+    for key in [key for key in data if key.startswith(f"entries-{n}-")]:
+        del data[key]
+    fill_entry(data, n, id=str(victim.pk), issue=str(draft.pk), section=str(victim.section_id),
+               position="7", title="Stolen", arxiv_id=victim.arxiv_id, summary="被改写",
+               tags="", **{"merge-token": "deleted", "merge-row": "mine"})
+    data["entries-INITIAL_FORMS"] = data["entries-TOTAL_FORMS"] = str(n + 1)
+    client.post(url_of(draft), data)
+    victim.refresh_from_db()
+    assert (victim.issue_id, victim.title) == (live.pk, "Published paper")
+    assert victim.summary == "公开摘要"
+    assert not draft.entries.filter(title="Stolen").exists()
+
+
+def test_an_entry_moved_to_another_issue_meanwhile_stays_moved(editor_user, publisher_user):
+    mover, stale = signed_in(editor_user), signed_in(publisher_user)
+    issue = versioned_issue(entries=2)
+    with reversion.create_revision():
+        other = make_issue(status=Issue.Status.DRAFT, title="另一期")
+    moved = issue.entries.order_by("position").first()
+    stale_form = form_data(stale.get(url_of(issue)), "issue_form")
+    entry_url = reverse("admin:papers_entry_change", args=[moved.pk])
+    entry_form = form_data(mover.get(entry_url), "entry_form")
+    entry_form["issue"] = str(other.pk)
+    assert mover.post(entry_url, entry_form).status_code == 302
+    stale_form["title"] = "B 改的标题"
+    stale_form[f"entries-{row_of(stale_form, moved)}-summary"] = "B 改的摘要"
+    response = stale.post(url_of(issue), stale_form)
+    assert response.status_code == 302, error_text(response)
+    moved.refresh_from_db()
+    assert moved.issue_id == other.pk
+    issue.refresh_from_db()
+    assert issue.title == "B 改的标题"
+
+
+def test_positions_stop_at_their_limit_with_a_chinese_message(editor_user):
+    """Past the limit a new row would not fit the column (a 500 on PostgreSQL)."""
+    client = signed_in(editor_user)
+    issue = versioned_issue(entries=1)
+    entry = issue.entries.get()
+    data = form_data(client.get(url_of(issue)), "issue_form")
+    data["entries-0-position"] = str(MAX_POSITION)
+    assert client.post(url_of(issue), data).status_code == 302
+    data = form_data(client.get(url_of(issue)), "issue_form")
+    n = int(data["entries-INITIAL_FORMS"])
+    fill_entry(data, n, section=str(entry.section_id), position="1", title="New",
+               arxiv_id="2407.07777", summary="x", tags="")
+    response = client.post(url_of(issue), data)
+    assert response.status_code == 200
+    assert "超过了上限" in error_text(response)
+    data["entries-0-position"] = "40000"
+    response = client.post(url_of(issue), data)
+    assert response.status_code == 200 and issue.entries.count() == 1
+
+
+def test_deleting_an_entry_the_other_editor_changed_meanwhile_is_a_choice(two):
+    """B's stale form deletes an entry A has just rewritten: B is asked,
+    instead of A's work vanishing unseen."""
+    a, b = two
+    issue = versioned_issue(entries=2)
+    entry = issue.entries.order_by("position").first()
+    form_a = form_data(a.get(url_of(issue)), "issue_form")
+    form_b = form_data(b.get(url_of(issue)), "issue_form")
+    form_a[f"entries-{row_of(form_a, entry)}-summary"] = "A 花了一小时写的摘要"
+    assert a.post(url_of(issue), form_a).status_code == 302
+    form_b[f"entries-{row_of(form_b, entry)}-DELETE"] = "on"
+    asked = b.post(url_of(issue), form_b)
+    assert asked.status_code == 200
+    assert "而你要删除它" in error_text(asked)
+    assert Entry.objects.filter(pk=entry.pk).exists()
+    again = form_data(asked, "issue_form")
+    again[f"entries-{row_of(again, entry)}-merge-row"] = "theirs"
+    assert b.post(url_of(issue), again).status_code == 302
+    entry.refresh_from_db()
+    assert entry.summary == "A 花了一小时写的摘要"
+    form_b = form_data(b.get(url_of(issue)), "issue_form")
+    form_b[f"entries-{row_of(form_b, entry)}-DELETE"] = "on"
+    assert b.post(url_of(issue), form_b).status_code == 302  # not stale now: deleted
+    assert not Entry.objects.filter(pk=entry.pk).exists()
