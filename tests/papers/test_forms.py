@@ -2,27 +2,14 @@
 and asks the editor only where both changed the same field."""
 
 import pytest
-from bs4 import BeautifulSoup
-from django.test import Client
 from django.urls import reverse
 
 from papers.models import Entry
 from tests.conftest import make_entry, make_issue, make_section
 from tests.papers.test_admin import form_data
+from tests.papers.test_merge import error_text, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def error_text(response):
-    soup = BeautifulSoup(response.content, "html.parser")
-    nodes = soup.select(".errornote, .errorlist")
-    return " ".join(node.get_text(" ", strip=True) for node in nodes)
 
 
 def test_without_history_every_difference_is_asked_and_the_text_kept(
