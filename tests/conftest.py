@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Max
 from django.utils import timezone
 
 from papers.models import Entry, Issue, Section
@@ -90,7 +91,11 @@ def make_entry(issue, section, tags=(), **fields):
     fields.setdefault("title", f"Paper number {n}")
     fields.setdefault("arxiv_id", f"2406.{10000 + n}")
     fields.setdefault("summary", f"第{n}篇论文的摘要，讨论长上下文。")
-    fields.setdefault("position", n)
+    if "position" not in fields:
+        # The next free position of its section, as the admin numbers it (a
+        # global counter would pass the limit of positions in a long run).
+        taken = Entry.objects.filter(issue=issue, section=section).aggregate(Max("position"))
+        fields["position"] = (taken["position__max"] or 0) + 1
     entry = Entry.objects.create(issue=issue, section=section, **fields)
     if tags:
         entry.tags.add(*tags)
