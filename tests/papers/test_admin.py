@@ -24,7 +24,10 @@ def editor(client):
 
 def form_data(response, form_id):
     """Every field of the admin form as the browser would submit it."""
-    form = BeautifulSoup(response.content, "html.parser").find("form", id=form_id)
+    # Decoded as the response says: left to guess, BeautifulSoup took a page of
+    # mostly ASCII with a few "⟦" for Cyrillic once.
+    page = response.content.decode(response.charset or "utf-8")
+    form = BeautifulSoup(page, "html.parser").find("form", id=form_id)
     assert form is not None, f"no form #{form_id}"
     data = {}
     for field in form.find_all(["input", "textarea", "select"]):

@@ -63,7 +63,7 @@ def signed_in(user):
 
 
 def error_text(response):
-    soup = BeautifulSoup(response.content, "html.parser")
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
     return " ".join(n.get_text(" ", strip=True) for n in soup.select(".errornote, .errorlist"))
 
 
