@@ -9,6 +9,7 @@ chromium`). Without it they are skipped, and say so; with REQUIRE_BROWSER=1
 import importlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,32 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    in_flight = track_requests(context)
     page = context.new_page()
     yield page
+    leave_quietly(context, in_flight)
+
+
+def track_requests(context):
+    """The requests of ``context`` not answered yet (a set kept up to date)."""
+    in_flight = set()
+    context.on("request", lambda request: in_flight.add(request))
+    context.on("requestfinished", lambda request: in_flight.discard(request))
+    context.on("requestfailed", lambda request: in_flight.discard(request))
+    return in_flight
+
+
+def leave_quietly(context, in_flight):
+    """Close ``context`` once its pages have left and every request they sent
+    has been answered. The issue page tells the server its editor left (a
+    beacon on ``pagehide``) and beats while open; answered after the test, such
+    a request would meet the database being flushed for the next test
+    ("database table is locked")."""
+    for open_page in context.pages:
+        open_page.goto("about:blank")
+    deadline = time.monotonic() + 5
+    while in_flight and context.pages and time.monotonic() < deadline:
+        context.pages[0].wait_for_timeout(50)
     context.close()
 
 
