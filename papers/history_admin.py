@@ -28,6 +28,7 @@ from reversion_compare.admin import CompareVersionAdmin
 from reversion_compare.forms import SelectDiffForm
 
 from . import caching, history, restore
+from .presence import display_name
 
 
 class _ShowForm(Exception):
@@ -57,7 +58,7 @@ def admin_change_messages(model, object_id):
 
 def editor_name(revision):
     user = revision.user
-    return (user.get_full_name() or user.get_username()) if user else "（系统）"
+    return display_name(user) if user else "（系统）"
 
 
 class ContentHistoryAdmin(CompareVersionAdmin):

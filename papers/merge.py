@@ -32,6 +32,8 @@ from django.utils.text import normalize_newlines
 from reversion.errors import RevertError
 from reversion.models import Version
 
+from .presence import display_name
+
 HISTORY_LOOKED_AT = 50
 TAGS = "tags"
 
@@ -113,7 +115,7 @@ class Snapshot:
 
 
 def _editor_name(user):
-    return (user.get_full_name() or user.get_username()) if user else "另一位编辑"
+    return display_name(user) if user else "另一位编辑"
 
 
 def versions_since(model, pk, seen_token):

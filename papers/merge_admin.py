@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from . import merge
 from .models import Tag
+from .presence import display_name
 
 DELETED = "deleted"
 
@@ -51,7 +52,7 @@ class MergeAdminMixin:
         entry = super().log_change(request, obj, message)
         reports = getattr(request, "merge_reports", None)
         if reports and reversion.is_active():
-            me = request.user.get_full_name() or request.user.get_username()
+            me = display_name(request.user)
             others = "、".join(dict.fromkeys(r.names for r in reports))
             reversion.set_comment(
                 f"{me} 保存，合并了 {others} 的修改（{'；'.join(r.summary() for r in reports)}）"

@@ -16,6 +16,12 @@ from django.conf import settings
 from django.core.cache import cache
 
 
+def display_name(user):
+    """How the editors' desk names a staff user everywhere (presence, history,
+    merges): the full name, else the user name."""
+    return user.get_full_name() or user.get_username()
+
+
 def _key(obj):
     return f"editing:{obj._meta.label_lower}:{obj.pk}"
 
@@ -29,7 +35,7 @@ def mark_editing(obj, user):
         for user_id, seen in (cache.get(_key(obj)) or {}).items()
         if now - seen[1] < window
     }
-    editors[user.pk] = (user.get_full_name() or user.get_username(), now)
+    editors[user.pk] = (display_name(user), now)
     cache.set(_key(obj), editors, timeout=window)
 
 

@@ -159,12 +159,9 @@ def test_three_new_entries_in_one_section_save_at_once_in_order(
     for index, title in enumerate(titles):
         if index:
             page.get_by_text("添加另一个 条目").click()
-        prefix = f"#id_entries-{index}-"
-        page.select_option(prefix + "section", label="LLM推理")
-        page.fill(prefix + "title", title)
-        page.fill(prefix + "arxiv_id", f"2407.1000{index}")
-        page.fill(prefix + "summary", f"第{index + 1}篇的摘要。")
-        page.fill(prefix + "tags", "推理、数学；思维链")
+        # fill_entry chooses the section first, then types the title.
+        fill_entry(page, index, "LLM推理", title, f"2407.1000{index}",
+                   f"第{index + 1}篇的摘要。", "推理、数学；思维链")
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     screenshot("admin-three-new-entries", full_page=True)
