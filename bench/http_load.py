@@ -65,7 +65,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 CEILING_DIR = STATIC_ROOT / "bench-http"
 CEILING_FILE = CEILING_DIR / "issue-page.html"
 CEILING_URL = "/static/bench-http/issue-page.html"
-GENERATE_COMMAND = BASE_DIR / "papers" / "management" / "commands" / "generate_archive.py"
+GENERATE_COMMAND = BASE_DIR / "operations" / "management" / "commands" / "generate_archive.py"
 WRK_SCRIPT = BENCH_DIR / "wrk_report.lua"
 SEARCH_QUERY = "幻觉"
 # The issue page's transferred size is measured with what browsers send.

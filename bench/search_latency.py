@@ -9,7 +9,7 @@ Run from the project folder (docs/search-benchmark.md has the figures)::
 The script uses its own databases only and makes them afresh: SQLite at
 /tmp/bench-search.sqlite3, PostgreSQL ``bench_search`` on 127.0.0.1:5432
 (dropped and created again). It migrates, generates an archive of synthetic
-Chinese summaries with papers.synthetic_archive (what ``manage.py
+Chinese summaries with operations.synthetic_archive (what ``manage.py
 generate_archive`` makes: bulk inserts, and the search index written with the
 site's own tokeniser), then times each query of ``QUERIES`` three ways:
 
@@ -106,8 +106,8 @@ def progress(message, started=None):
 
 
 def generate(args):
-    """The synthetic archive (papers.synthetic_archive), a line per phase; its timings."""
-    from papers import synthetic_archive
+    """The synthetic archive (operations.synthetic_archive), a line per phase; its timings."""
+    from operations import synthetic_archive
 
     started = time.perf_counter()
 

@@ -2,18 +2,18 @@
 
 Only for showing that the soak can fail: ``bench/soak.py
 --without-lost-write-recovery`` serves this instead of ``digestsite.wsgi``.
-digestsite.cache remembers a cache write lost while Redis was down (perhaps
-the forgetting of a content generation after an edit), and papers.caching
+operations.fail_soft_cache remembers a cache write lost while Redis was down (perhaps
+the forgetting of a content generation after an edit), and reading.page_cache
 starts a new generation when Redis answers again. Without that, Redis
 restarted from its snapshot serves pages cached before the edits made during
 the outage, and the soak's freshness check must report them as stale.
 """
 
-import papers.caching
+import reading.page_cache
 from digestsite.wsgi import application
 
-if not hasattr(papers.caching, "consume_lost_writes"):
-    raise ImportError("papers.caching.consume_lost_writes is gone: update bench/soak_wsgi.py")
-papers.caching.consume_lost_writes = lambda: False
+if not hasattr(reading.page_cache, "consume_lost_writes"):
+    raise ImportError("reading.page_cache.consume_lost_writes is gone: update bench/soak_wsgi.py")
+reading.page_cache.consume_lost_writes = lambda: False
 
 __all__ = ["application"]

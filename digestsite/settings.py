@@ -84,7 +84,10 @@ INSTALLED_APPS = [
     "reversion_compare",
     "digestsite.apps.AxesConfig",  # django-axes, named in Chinese
     "csp",
-    "papers",
+    "papers",  # the archive: models, search index, migrations
+    "reading",  # the public site
+    "editorial",  # the editors' desk (admin)
+    "operations",  # backups, health, logs, replicas
 ]
 
 MIDDLEWARE = [
@@ -102,14 +105,14 @@ MIDDLEWARE = [
     # The page's language from its URL (/en/... or the Chinese default), then
     # a reader's first visit sent to the language their browser asks for.
     "django.middleware.locale.LocaleMiddleware",
-    "papers.languages.PreferredLanguageMiddleware",
+    "reading.languages.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # With read replicas configured, public pages read from them (digestsite.db_routers).
-    "digestsite.db_routers.ReplicaReadsMiddleware",
+    # With read replicas configured, public pages read from them (operations.db_routers).
+    "operations.db_routers.ReplicaReadsMiddleware",
     # Last, as django-axes asks: it turns a lock-out into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -193,11 +196,11 @@ DATABASES = {
     "default": database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 # PostgreSQL read replicas (comma-separated URLs): public pages read from them
-# (digestsite.db_routers). For that long after a change, pages are not cached,
+# (operations.db_routers). For that long after a change, pages are not cached,
 # since a replica may not have replayed the change yet.
 for number, url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
     DATABASES[f"replica{number}"] = database(url)
-DATABASE_ROUTERS = ["digestsite.db_routers.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["operations.db_routers.PrimaryReplicaRouter"]
 DATABASE_REPLICA_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_LAG_SECONDS", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -208,7 +211,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The interface in two languages (papers.languages): Chinese at the plain URLs,
+# The interface in two languages (reading.languages): Chinese at the plain URLs,
 # English under /en/. The message ids are the Chinese texts, so Chinese needs
 # no catalogue; locale/en holds the English one, compiled by `make setup`.
 LANGUAGE_CODE = "zh-hans"
@@ -234,7 +237,7 @@ STORAGES = {
 
 # Tags: Chinese separators split like commas, and "RAG" and "rag" are one tag.
 TAGGIT_CASE_INSENSITIVE = True
-TAGGIT_TAGS_FROM_STRING = "papers.tags.parse_tags"
+TAGGIT_TAGS_FROM_STRING = "papers.tag_input.parse_tags"
 
 # Admin sign-in: five failures from one address, or for one user name, lock
 # that address or user out for fifteen minutes.
@@ -245,7 +248,7 @@ AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
-# arXiv's public API, asked when an editor types an arXiv id (papers.arxiv_api).
+# arXiv's public API, asked when an editor types an arXiv id (editorial.arxiv_client).
 # arXiv asks clients to identify themselves and to wait 3 s between requests.
 ARXIV_API_URL = os.environ.get("ARXIV_API_URL", "https://export.arxiv.org/api/query")
 ARXIV_API_TIMEOUT = float(os.environ.get("ARXIV_API_TIMEOUT", "10"))
@@ -256,15 +259,15 @@ ARXIV_API_USER_AGENT = os.environ.get(
 
 # The shared cache: Redis in production (REDIS_URL or CACHE_URL, e.g.
 # redis://127.0.0.1:6379/0), local memory in development. It holds the page
-# cache (papers.caching), the arXiv rate limit and who is editing what, so
+# cache (reading.page_cache), the arXiv rate limit and who is editing what, so
 # several application processes must share one Redis to agree on them.
 # While Redis cannot be reached, the site serves from the database
-# (digestsite.cache); short timeouts keep an unreachable Redis from holding
+# (operations.fail_soft_cache); short timeouts keep an unreachable Redis from holding
 # requests up.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 if CACHE_URL:
     CACHES = {"default": {
-        "BACKEND": "digestsite.cache.FailSoftRedisCache",
+        "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "digest",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -275,7 +278,7 @@ else:
         "LOCATION": "paper-digest",
         "OPTIONS": {"MAX_ENTRIES": 2000},
     }}
-# Whole public pages from the cache, invalidated by any change (papers.caching).
+# Whole public pages from the cache, invalidated by any change (reading.page_cache).
 PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
 
@@ -293,12 +296,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_fields": {"()": "digestsite.logs.RequestFields"},
-        "outage_tracebacks": {"()": "digestsite.logs.OutageTracebacks"},
+        "request_fields": {"()": "operations.logs.RequestFields"},
+        "outage_tracebacks": {"()": "operations.logs.OutageTracebacks"},
     },
     "formatters": {
         "json": {
-            "()": "digestsite.logs.JsonLines",
+            "()": "operations.logs.JsonLines",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},

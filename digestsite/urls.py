@@ -4,12 +4,12 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from digestsite.views import health
-from papers.api import api
-from papers.languages import switch_language
-from papers.sitemaps import SITEMAPS
+from operations.views import health
+from reading.api import api
+from reading.languages import switch_language
+from reading.sitemaps import SITEMAPS
 
-handler500 = "digestsite.views.server_error"
+handler500 = "operations.views.server_error"
 
 urlpatterns = [
     path("healthz", health, name="health"),
@@ -20,8 +20,8 @@ urlpatterns = [
         template_name="robots.txt", content_type="text/plain; charset=utf-8")),
 ]
 
-# The public pages in each language: Chinese at /, English at /en/ (papers.languages).
-urlpatterns += i18n_patterns(path("", include("papers.urls")), prefix_default_language=False)
+# The public pages in each language: Chinese at /, English at /en/ (reading.languages).
+urlpatterns += i18n_patterns(path("", include("reading.urls")), prefix_default_language=False)
 
-# The read-only JSON API and its OpenAPI schema (papers.api).
+# The read-only JSON API and its OpenAPI schema (reading.api).
 urlpatterns += [path("api/", api.urls)]

@@ -7,4 +7,4 @@ class PapersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from papers import signals  # noqa: F401  (connects the receivers)

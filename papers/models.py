@@ -21,8 +21,8 @@ from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from . import arxiv, slugs
-from .markdown import render_markdown
+from papers import arxiv, slugs
+from papers.markdown import render_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class ArxivIdField(models.CharField):
 class Versioned(models.Model):
     """A row that gets a new random token at every save, so that an editor's
     form can tell whether someone else saved the row since it was opened (see
-    papers.forms). A token, unlike a counter, never comes back after a revert.
+    editorial.forms). A token, unlike a counter, never comes back after a revert.
     Rows that were only loaded from a fixture have none yet."""
 
     edit_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -163,7 +163,7 @@ class Issue(Versioned):
         return self.title
 
     def get_absolute_url(self):
-        return reverse_or_index(self, "papers:issue_detail", "papers:issue_list", slug=self.slug)
+        return reverse_or_index(self, "reading:issue_detail", "reading:issue_list", slug=self.slug)
 
     @property
     def source_link(self):
@@ -230,7 +230,7 @@ class Section(models.Model):
 
     def get_absolute_url(self):
         return reverse_or_index(
-            self, "papers:section_detail", "papers:section_list", slug=self.slug
+            self, "reading:section_detail", "reading:section_list", slug=self.slug
         )
 
     def natural_key(self):
@@ -299,7 +299,7 @@ class Tag(TagBase):
         return base if i is None else f"{base}-{i + 1}"
 
     def get_absolute_url(self):
-        return reverse_or_index(self, "papers:tag_detail", "papers:tag_list", slug=self.slug)
+        return reverse_or_index(self, "reading:tag_detail", "reading:tag_list", slug=self.slug)
 
     def natural_key(self):
         return (self.name,)
@@ -448,7 +448,7 @@ class Entry(Versioned):
     def get_paper_url(self):
         if self.arxiv_id:
             return reverse_or_index(
-                self, "papers:paper_detail", "papers:entry_list", arxiv_id=self.arxiv_id
+                self, "reading:paper_detail", "reading:entry_list", arxiv_id=self.arxiv_id
             )
         return ""
 

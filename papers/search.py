@@ -35,7 +35,7 @@ from django.db.models import F
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
-from . import arxiv
+from papers import arxiv
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(rf"[{HAN}]+|[a-z0-9]+")
@@ -256,7 +256,7 @@ def document_for(entry, tag_names=None):
     """The tokenised fields of an entry's search document.
 
     ``tag_names`` spares the query for the entry's tags when the caller already
-    holds them (papers.synthetic_archive indexes 100,000 entries in one go).
+    holds them (operations.synthetic_archive indexes 100,000 entries in one go).
     """
     if tag_names is None:
         tag_names = [tag.name for tag in entry.tags.all()]
@@ -271,7 +271,7 @@ def document_for(entry, tag_names=None):
 def index_entries(entry_ids):
     """Write the search documents of these entries (SQLite's triggers and the
     PostgreSQL vector update keep the full-text index in step)."""
-    from .models import Entry, SearchDocument
+    from papers.models import Entry, SearchDocument
 
     entry_ids = list(entry_ids)
     if not entry_ids:
@@ -285,7 +285,7 @@ def index_entries(entry_ids):
 
 def rebuild_index():
     """Index every entry again; returns how many."""
-    from .models import Entry
+    from papers.models import Entry
 
     ids = list(Entry.objects.values_list("pk", flat=True))
     for start in range(0, len(ids), 500):

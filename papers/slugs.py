@@ -34,7 +34,7 @@ import unicodedata
 from django.utils.text import slugify
 
 SLUG_MAX_LENGTH = 100
-# What the URL converters accept (papers.urls): a slug outside it has no URL.
+# What the URL converters accept (reading.urls): a slug outside it has no URL.
 TAG_SLUG = re.compile(r"[-\w]+\Z")
 SECTION_SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
 # Room kept for a "-NNN" suffix when a slug is taken.

@@ -105,15 +105,15 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
 
 
 def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page, monkeypatch):
-    from papers import arxiv_api
+    from editorial import arxiv_client
 
-    paper = arxiv_api.PaperMetadata(
+    paper = arxiv_client.PaperMetadata(
         arxiv_id="2406.15877", title="BigCodeBench: Benchmarking Code Generation",
         authors=("Terry Yue Zhuo", "Leandro von Werra"),
         abstract_url="https://arxiv.org/abs/2406.15877",
     )
     # The live server runs in this process: its look-ups get the recorded paper.
-    monkeypatch.setattr(arxiv_api, "fetch_one", lambda arxiv_id: paper)
+    monkeypatch.setattr(arxiv_client, "fetch_one", lambda arxiv_id: paper)
     staff("editor", "Editor")
     sign_in(page, live_server.url, "editor")
     page.goto(f"{live_server.url}/admin/papers/issue/add/")
@@ -126,9 +126,9 @@ def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page
     assert "之前已收录于" in lookup.inner_text() and seed.title in lookup.inner_text()
 
     def unreachable(arxiv_id):
-        raise arxiv_api.ArxivUnavailable("无法连接 arXiv（timed out）")
+        raise arxiv_client.ArxivUnavailable("无法连接 arXiv（timed out）")
 
-    monkeypatch.setattr(arxiv_api, "fetch_one", unreachable)
+    monkeypatch.setattr(arxiv_client, "fetch_one", unreachable)
     page.fill("#id_entries-0-arxiv_id", "2406.15319")
     page.press("#id_entries-0-arxiv_id", "Tab")
     page.locator(".arxiv-lookup-error").wait_for()
@@ -140,12 +140,12 @@ def test_three_new_entries_in_one_section_save_at_once_in_order(
 ):
     """The natural order of a hurried editor: for each new row, the section
     first, then the title; no 序号 touched; tags typed with 、; one save."""
-    from papers import arxiv_api
+    from editorial import arxiv_client
 
     def unreachable(arxiv_id):
-        raise arxiv_api.ArxivUnavailable("offline")
+        raise arxiv_client.ArxivUnavailable("offline")
 
-    monkeypatch.setattr(arxiv_api, "fetch_one", unreachable)  # no network in tests
+    monkeypatch.setattr(arxiv_client, "fetch_one", unreachable)  # no network in tests
     base = live_server.url
     staff("editor", "Editor")
     make_section(name="LLM推理", slug="reasoning", position=40)

@@ -1,7 +1,7 @@
 """Two application servers share one database and one Redis: an edit through
 one is on the other's pages at the next request.
 
-Every public page is cached whole (papers.caching) under a content generation
+Every public page is cached whole (reading.page_cache) under a content generation
 that any edit forgets. With several application processes that only works if
 they share the cache: a page cached by server B must be dropped when an editor
 saves through server A. Test-client tests run one process and cannot see

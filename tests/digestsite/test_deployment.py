@@ -79,5 +79,5 @@ def test_the_systemd_units_run_what_the_repository_has():
 
     backup = read_unit("paper-digest-backup.service")["Service"]
     assert "manage.py backup_archive" in backup["ExecStart"]
-    assert (PROJECT / "papers" / "management" / "commands" / "backup_archive.py").is_file()
+    assert (PROJECT / "operations" / "management" / "commands" / "backup_archive.py").is_file()
     assert read_unit("paper-digest-backup.timer")["Timer"]["OnCalendar"]

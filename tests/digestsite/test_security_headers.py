@@ -117,14 +117,14 @@ def test_every_kind_of_response_carries_the_security_headers(production, seed, d
     entry = seed.entries.first()
     tag = entry.tags.first()
     addresses = {
-        "home": reverse("papers:home"),
+        "home": reverse("reading:home"),
         "issue": seed.get_absolute_url(),
-        "entries, searched": reverse("papers:entry_list") + "?q=幻觉",
+        "entries, searched": reverse("reading:entry_list") + "?q=幻觉",
         "tag": tag.get_absolute_url(),
         "paper": entry.get_absolute_url(),
         "English page": "/en/issues/",
-        "Atom feed": reverse("papers:issues_feed_atom"),
-        "BibTeX": reverse("papers:issue_bibtex", args=[seed.slug]),
+        "Atom feed": reverse("reading:issues_feed_atom"),
+        "BibTeX": reverse("reading:issue_bibtex", args=[seed.slug]),
         "API": "/api/issues",
         "OpenAPI schema": "/api/openapi.json",
         "sitemap": "/sitemap.xml",
@@ -132,7 +132,7 @@ def test_every_kind_of_response_carries_the_security_headers(production, seed, d
         "health": "/healthz",
         "admin sign-in": "/admin/login/",
         "404": "/issues/no-such-issue/",
-        "400": reverse("papers:entry_list") + "?page=abc&tag=" + "x" * 3000,
+        "400": reverse("reading:entry_list") + "?page=abc&tag=" + "x" * 3000,
     }
     for where, address in addresses.items():
         response = client.get(address, secure=True, HTTP_HOST="digest.example")

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from papers.models import Entry, Issue, Section, Tag
 from papers.slugs import tag_slug_base
 from tests.conftest import make_entry, make_issue, make_section
-from tests.papers.test_admin import form_data
+from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_every_name_has_a_slug_that_makes_a_url(name):
     slug = tag_slug_base(name)
     assert slug and SLUG.match(slug) and len(slug) <= 100
     assert slug == tag_slug_base(name)  # the same name, the same slug
-    url = reverse("papers:tag_detail", kwargs={"slug": slug})
+    url = reverse("reading:tag_detail", kwargs={"slug": slug})
     assert resolve(unquote(url)).kwargs == {"slug": slug}  # as a request arrives
 
 
@@ -207,7 +207,7 @@ def test_any_tags_typed_in_the_admin_leave_every_public_page_working(
 
 
 def test_an_imported_tags_line_of_symbols_makes_working_pages(client, seed):
-    from papers.roundup_markdown import import_roundup
+    from editorial.roundup_markdown import import_roundup
 
     text = (
         "---\nslug: symbols\nperiod: 2024-07-01 – 2024-07-14\n---\n\n# 符号标签\n\n"
@@ -225,7 +225,7 @@ def test_an_imported_tags_line_of_symbols_makes_working_pages(client, seed):
 
 
 def test_a_control_character_only_name_is_not_a_tag_an_editor_can_type():
-    from papers.tags import parse_tags
+    from papers.tag_input import parse_tags
 
     assert parse_tags("\x01, 幻觉\x07") == ["幻觉"]
     assert unicodedata.category("\x07") == "Cc"
@@ -255,7 +255,7 @@ def test_rows_no_url_can_carry_show_degraded_and_never_break_a_page(client, seed
     visited, failures = crawl(client, ["/", "/en/", "/sitemap.xml", "/api/tags", "/api/entries",
                                        "/api/issues", "/feeds/issues.atom", "/trends/"])
     assert failures == {}
-    page_names = {name for name in public_url_names() if name.startswith("papers:")}
+    page_names = {name for name in public_url_names() if name.startswith("reading:")}
     assert page_names - visited == set()
     # The degraded links lead somewhere that works: the tag and section indexes.
     html = client.get(f"/issues/{seed.slug}/").content.decode()

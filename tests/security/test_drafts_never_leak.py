@@ -646,7 +646,7 @@ def test_every_public_url_name_is_probed_in_both_languages(archive):
         if name in CONTENT_FREE:
             continue
         assert any(probe.reveals for probe in name_probes), f"{name} never reveals anything"
-        if name.startswith("papers:"):
+        if name.startswith("reading:"):
             assert any(probe.path.startswith("/en/") for probe in name_probes), name
 
 

@@ -363,7 +363,7 @@ def query_strings(draw):
     return query
 
 
-# The pages that run the entries filters and the search (papers.filters).
+# The pages that run the entries filters and the search (reading.filters).
 SEARCH_PAGES = ("/entries/", "/en/entries/", "/api/entries", "/entries/feed.atom",
                 "/en/entries/feed.rss")
 LIST_PAGES = (

@@ -3,12 +3,12 @@
 The index follows edits by itself (papers.signals); this is for after bulk
 changes that skip signals, such as ``QuerySet.update()`` or raw SQL. Such
 changes skip the page cache's invalidation too, so it starts a new content
-generation as well (papers.caching).
+generation as well (reading.page_cache).
 """
 
 from django.core.management.base import BaseCommand
 
-from papers import caching, search
+from papers import search, signals
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = search.rebuild_index()
-        caching.archive_changed()
+        signals.archive_bulk_written(sender=__name__)
         self.stdout.write(f"Indexed {count} entries.")

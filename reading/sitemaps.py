@@ -1,0 +1,98 @@
+"""sitemap.xml (django.contrib.sitemaps): the public pages, and only those.
+
+Like the feeds, every sitemap starts from ``published()``; a section, tag or
+paper appears only once a published issue carries it.
+"""
+
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
+from django.urls import reverse
+
+from papers.models import Entry, Issue, Section, Tag
+
+
+class PageSitemap(Sitemap):
+    """Every page in each language (Chinese at /, English under /en/), each URL
+    listing its translations as hreflang alternates."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class StaticPagesSitemap(PageSitemap):
+    """The lists a reader starts from."""
+
+    def items(self):
+        return [
+            "reading:home", "reading:issue_list", "reading:entry_list",
+            "reading:tag_list", "reading:section_list",
+        ]
+
+    def location(self, name):
+        return reverse(name)
+
+
+class IssueSitemap(PageSitemap):
+    def items(self):
+        return Issue.objects.published().order_by("-published_at", "-pk")
+
+    def lastmod(self, issue):
+        """Never before publication: a scheduled issue was last saved earlier."""
+        return max(issue.updated_at, issue.published_at)
+
+
+class SectionSitemap(PageSitemap):
+    """Sections, last modified when a published issue last added to them."""
+
+    def items(self):
+        return (
+            Section.objects.published()
+            .annotate(lastmod=Max("entries__issue__published_at"))
+            .order_by("position", "name")
+        )
+
+    def lastmod(self, section):
+        return section.lastmod
+
+
+class TagSitemap(PageSitemap):
+    """Tags, last modified when a published issue last used them."""
+
+    def items(self):
+        return (
+            Tag.objects.published()
+            .annotate(lastmod=Max("tagged_entries__content_object__issue__published_at"))
+            .order_by("name")
+        )
+
+    def lastmod(self, tag):
+        return tag.lastmod
+
+
+class PaperSitemap(PageSitemap):
+    """``/papers/<arxiv-id>/``: one URL per paper however many issues covered it."""
+
+    def items(self):
+        return (
+            Entry.objects.published()
+            .exclude(arxiv_id="")
+            .values("arxiv_id")
+            .annotate(lastmod=Max("issue__published_at"))
+            .order_by("arxiv_id")
+        )
+
+    def location(self, paper):
+        return reverse("reading:paper_detail", kwargs={"arxiv_id": paper["arxiv_id"]})
+
+    def lastmod(self, paper):
+        return paper["lastmod"]
+
+
+SITEMAPS = {
+    "pages": StaticPagesSitemap,
+    "issues": IssueSitemap,
+    "sections": SectionSitemap,
+    "tags": TagSitemap,
+    "papers": PaperSitemap,
+}

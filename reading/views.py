@@ -1,0 +1,338 @@
+"""Public pages: thin views over the ``published()`` querysets.
+
+Every list is paginated and prints its entries through ``for_listing()``, so a
+page runs the same number of queries whatever the number of entries.
+"""
+
+from itertools import groupby
+
+from django.db.models import Count, Max
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import content_disposition_header
+from django.views.generic import DetailView, ListView
+from django_filters.views import FilterView
+
+from papers import search
+from papers.arxiv import html_url
+from papers.models import Entry, Issue, Section, Tag, TaggedEntry
+from reading import trends
+from reading.citations import (
+    bibtex_entry,
+    bibtex_for_entries,
+    issue_json_ld,
+    json_ld,
+    paper_json_ld,
+    plain_text,
+    unique_papers,
+)
+from reading.filters import EntryFilter, section_and_year_facets
+
+ENTRIES_PER_PAGE = 20
+ISSUES_PER_PAGE = 20
+TAGS_PER_PAGE = 200
+TOP_TAGS_SHOWN = 20
+RELATED_SHOWN = 5
+
+
+def group_by_section(entries):
+    """[(section, [entries...]), ...] in section order, for an issue's entries."""
+    return [
+        (section, list(items))
+        for section, items in groupby(entries, key=lambda entry: entry.section)
+    ]
+
+
+def issue_entries(issue):
+    return (
+        issue.entries.for_listing()
+        .order_by("section__position", "section__name", "position", "pk")
+    )
+
+
+def published_tags():
+    """Tags of public entries with their public entry counts, most used first."""
+    return (
+        Tag.objects.filter(tagged_entries__content_object__in=Entry.objects.published())
+        .annotate(entry_count=Count("tagged_entries"))
+        .order_by("-entry_count", "name")
+    )
+
+
+def home(request):
+    issues = list(Issue.objects.published().order_by("-published_at", "-pk")[:6])
+    latest = issues[0] if issues else None
+    context = {
+        "issue": latest,
+        "sections": group_by_section(issue_entries(latest)) if latest else [],
+        "recent_issues": issues[1:],
+    }
+    return render(request, "papers/home.html", context)
+
+
+class IssueListView(ListView):
+    template_name = "papers/issue_list.html"
+    context_object_name = "issues"
+    paginate_by = ISSUES_PER_PAGE
+
+    def get_queryset(self):
+        return (
+            Issue.objects.published()
+            .annotate(entry_count=Count("entries"))
+            .order_by("-published_at", "-pk")
+        )
+
+
+class IssueDetailView(DetailView):
+    template_name = "papers/issue_detail.html"
+    context_object_name = "issue"
+
+    def get_queryset(self):
+        return Issue.objects.published()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sections"] = group_by_section(issue_entries(self.object))
+        absolute_url = self.request.build_absolute_uri
+        entries = [entry for _, items in context["sections"] for entry in items]
+        context["canonical_url"] = absolute_url(self.object.get_absolute_url())
+        context["page_description"] = plain_text(self.object.intro_html, 150)
+        context["json_ld"] = json_ld(issue_json_ld(self.object, entries, absolute_url))
+        return context
+
+
+class EntryListView(FilterView):
+    """``/entries/``: every public entry, filtered by tag, section, issue, text."""
+
+    template_name = "papers/entry_list.html"
+    filterset_class = EntryFilter
+    context_object_name = "entries"
+    paginate_by = ENTRIES_PER_PAGE
+
+    def get_queryset(self):
+        return (
+            Entry.objects.published()
+            .for_listing()
+            .newest_first()
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = context["filter"]
+        valid = filterset.is_valid()
+        context["active_filters"] = filterset.active_filters()
+        context["query"] = filterset.form.cleaned_data.get("q", "") if valid else ""
+        context["query_message"] = filterset.clean_query_message() if valid else ""
+        context["filter_errors"] = [
+            message for errors in filterset.errors.values() for message in errors
+        ]
+        if context["query"]:
+            context["search_window"] = search.SEARCH_WINDOW
+            context["search_window_full"] = search.window_is_full(context["paginator"].count)
+            words = filterset.parsed_query.words
+            for entry in context["entries"]:
+                entry.title_html = search.highlight(entry.title, words)
+                entry.snippet = search.snippet(entry, words)
+        active_tags = set(filterset.data.getlist("tag")) if filterset.data else set()
+        top_tags = (
+            Tag.objects.filter(
+                tagged_entries__content_object__in=self.object_list.values("pk")
+            )
+            .exclude(slug__in=active_tags)
+            .annotate(entry_count=Count("tagged_entries"))
+            .order_by("-entry_count", "name")[:TOP_TAGS_SHOWN]
+        )
+        context["narrowing_tags"] = [(tag, filterset.with_tag(tag.slug)) for tag in top_tags]
+        sections, years = section_and_year_facets(self.object_list)
+        context["section_facets"] = [
+            (name, n, filterset.with_value("section", slug)) for slug, name, n in sections
+        ]
+        context["year_facets"] = [
+            (year, n, filterset.with_value("year", year)) for year, n in years
+        ]
+        return context
+
+
+class TagListView(ListView):
+    template_name = "papers/tag_list.html"
+    context_object_name = "tags"
+    paginate_by = TAGS_PER_PAGE
+
+    def get_queryset(self):
+        return published_tags()
+
+
+class EntriesOfView(ListView):
+    """A paginated list of the public entries of one tag or one section.
+
+    The tag or section itself is a 404 unless a public entry carries it, so a
+    name used only in drafts never shows.
+    """
+
+    context_object_name = "entries"
+    paginate_by = ENTRIES_PER_PAGE
+
+    def get_queryset(self):
+        self.object = self.get_object()
+        return (
+            Entry.objects.published()
+            .filter(**{self.entry_lookup: self.object})
+            .for_listing()
+            .newest_first()
+        )
+
+    def get_object(self):
+        return get_object_or_404(self.model.objects.published(), slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context[self.context_name] = self.object
+        return context
+
+
+class TagDetailView(EntriesOfView):
+    model = Tag
+    template_name = "papers/tag_detail.html"
+    entry_lookup = "tags"
+    context_name = "tag"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["tag_trend"] = trends.tag_trend(self.object)  # its recent issues
+        return context
+
+
+class SectionDetailView(EntriesOfView):
+    model = Section
+    template_name = "papers/section_detail.html"
+    entry_lookup = "section"
+    context_name = "section"
+
+
+class SectionListView(ListView):
+    template_name = "papers/section_list.html"
+    context_object_name = "sections"
+
+    def get_queryset(self):
+        return (
+            Section.objects.filter(entries__in=Entry.objects.published())
+            .annotate(
+                entry_count=Count("entries"),
+                latest=Max("entries__issue__published_at"),
+            )
+            .order_by("position", "name")
+        )
+
+
+class PaperDetailView(ListView):
+    """``/papers/<arxiv-id>/``: one paper and every issue that covered it."""
+
+    template_name = "papers/paper_detail.html"
+    context_object_name = "entries"
+    allow_empty = False  # a paper no published issue covered is a 404
+
+    def get_queryset(self):
+        return (
+            Entry.objects.published()
+            .filter(arxiv_id=self.kwargs["arxiv_id"])
+            .for_listing()
+            .order_by("-issue__published_at", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        paper = context["paper"] = context["entries"][0]
+        arxiv_id = context["arxiv_id"] = self.kwargs["arxiv_id"]
+        absolute_url = self.request.build_absolute_uri
+        context["canonical_url"] = absolute_url(paper.get_paper_url())
+        context["page_description"] = plain_text(paper.summary_html, 150)
+        context["html_url"] = html_url(arxiv_id)
+        context["bibtex"] = bibtex_entry(paper)
+        context["json_ld"] = json_ld(paper_json_ld(context["entries"], absolute_url))
+        context["related_entries"] = self.related_entries(arxiv_id)
+        return context
+
+    def related_entries(self, arxiv_id):
+        """Other papers' public entries that share the most tags with this
+        paper's: one query counts the shared tags per entry, a second fetches
+        the best few.
+
+        The count groups tag links by entry id alone: grouping whole entries
+        (summaries included) took seconds at 100,000 entries, where a common
+        tag links tens of thousands. A paper covered in several issues would
+        take several places, so a few more rows than shown are read and each
+        paper's best entry kept.
+        """
+        paper_tags = TaggedEntry.objects.filter(
+            content_object__in=Entry.objects.published().filter(arxiv_id=arxiv_id)
+        ).values("tag_id")
+        ranked = list(
+            TaggedEntry.objects.filter(
+                tag_id__in=paper_tags, content_object__issue__in=Issue.objects.published()
+            )
+            .exclude(content_object__arxiv_id=arxiv_id)  # a join: no list of all entries
+            .values("content_object_id")
+            .annotate(shared=Count("id"), newest=Max("content_object__issue__published_at"))
+            .order_by("-shared", "-newest", "content_object_id")[: RELATED_SHOWN * 4]
+        )
+        entries = Entry.objects.select_related("issue", "section").in_bulk(
+            [row["content_object_id"] for row in ranked]
+        )
+        for row in ranked:
+            entries[row["content_object_id"]].shared_tags = row["shared"]
+        in_order = [entries[row["content_object_id"]] for row in ranked]
+        return unique_papers(in_order)[:RELATED_SHOWN]
+
+
+# Citations (reading.citations): BibTeX downloads, and the issue and paper pages
+# with their structured data, canonical URL and, for a paper, related entries.
+
+
+def bibtex_response(text, filename):
+    """A .bib download: reference managers go by the type and the file name."""
+    return HttpResponse(
+        text,
+        content_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": content_disposition_header(True, filename)},
+    )
+
+
+def paper_bibtex(request, arxiv_id):
+    """``/papers/<arxiv-id>/cite.bib``: the citation the paper page shows."""
+    paper = (
+        Entry.objects.published()
+        .filter(arxiv_id=arxiv_id)
+        .order_by("-issue__published_at", "pk")
+        .first()
+    )
+    if paper is None:
+        raise Http404("No published issue covered this paper.")
+    return bibtex_response(bibtex_entry(paper), f"arxiv-{arxiv_id.replace('/', '-')}.bib")
+
+
+def issue_bibtex(request, slug):
+    """``/issues/<slug>/papers.bib``: every paper of a published issue, in its order."""
+    issue = get_object_or_404(Issue.objects.published(), slug=slug)
+    entries = issue.entries.order_by("section__position", "section__name", "position", "pk")
+    return bibtex_response(bibtex_for_entries(entries), f"{issue.slug}.bib")
+
+
+# Topic trends (reading.trends): a chart of the most used tags issue by issue.
+
+TREND_CHART_WIDTHS = {"wide": 720, "narrow": 360}
+
+
+def topic_trends(request):
+    """``/trends/``: the chart, drawn once per layout (the stylesheet shows the
+    one that fits the screen, so phones get legible text rather than a shrunken
+    desktop drawing), then the same numbers as a table."""
+    data = trends.topic_trends()
+    charts = {}
+    if data.tags:
+        charts = {
+            layout: trends.trends_chart(data, width=width, svg_id=f"trends-chart-{layout}")
+            for layout, width in TREND_CHART_WIDTHS.items()
+        }
+    return render(request, "papers/trends.html", {"trends": data, "charts": charts})
+
+

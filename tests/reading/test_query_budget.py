@@ -1,0 +1,72 @@
+"""Pages run a fixed number of SQL queries, whatever the number of entries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import make_entry, make_issue, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def rendered_pages(settings):
+    """What rendering a page costs: the page cache off (a cached page costs none,
+    tests/reading/test_page_cache.py)."""
+    settings.PAGE_CACHE = False
+
+PAGES = {
+    "home": "/",
+    "issue": "/issues/budget/",
+    "archive": "/issues/",
+    "entries": "/entries/",
+    "entries, two tags and a section": "/entries/?tag=common&tag=shared&section=s0",
+    "tags": "/tags/",
+    "tag": "/tags/common/",
+    "sections": "/sections/",
+    "section": "/sections/s0/",
+    "paper": "/papers/2406.10000/",
+    "search": "/entries/?q=common",
+    "search with a tag": "/entries/?q=common&tag=shared",
+    "trends": "/trends/",
+}
+BUDGET = 8
+
+
+def add_entries(issue, sections, start, stop):
+    for n in range(start, stop):
+        make_entry(issue, sections[n % len(sections)], position=n, arxiv_id=f"2406.{10000 + n}",
+                   tags=["common", "shared", f"t{n % 7}"])
+
+
+def queries_per_page(client, prefix=""):
+    """{page: SQL queries}; ``prefix`` "/en" asks for the English pages."""
+    counts = {}
+    for name, url in PAGES.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(prefix + url)
+        assert response.status_code == 200, url
+        counts[name] = len(queries)
+    return counts
+
+
+def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
+    issue = make_issue(slug="budget")
+    sections = [make_section(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
+    # An older issue covering the same paper, so the paper page lists two.
+    make_entry(make_issue(), sections[0], position=1, arxiv_id="2406.10000", tags=["common"])
+    add_entries(issue, sections, 0, 20)
+    with_20 = queries_per_page(client)
+    add_entries(issue, sections, 20, 200)
+    with_200 = queries_per_page(client)
+    print("\nSQL queries per page:", with_200)
+    assert with_20 == with_200
+    assert max(with_200.values()) <= BUDGET, with_200
+
+
+def test_english_pages_run_the_same_queries_as_chinese_ones(client):
+    issue = make_issue(slug="budget")
+    sections = [make_section(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
+    make_entry(make_issue(), sections[0], position=1, arxiv_id="2406.10000", tags=["common"])
+    add_entries(issue, sections, 0, 20)
+    assert queries_per_page(client, "/en") == queries_per_page(client)
