@@ -45,8 +45,9 @@ db: setup ## migrate and load the seed roundup (idempotent)
 superuser: db ## create an admin user interactively
 	$(PY) manage.py createsuperuser
 
-lint: setup
+lint: setup ## ruff, and the apps' import rules (docs/architecture.md)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 check: setup ## Django's checks and a check that no migration is missing
 	$(PY) manage.py check
