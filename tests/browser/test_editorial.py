@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from papers.models import Issue
-from tests.conftest import make_section
+from tests.factories import SectionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
     base = live_server.url
     staff("editor", "Editor")
     staff("publisher", "Publisher")
-    make_section(name="LLM智能体", slug="agents", position=60)
+    SectionFactory(name="LLM智能体", slug="agents", position=60)
 
     # An editor writes an issue with two entries, tags typed with Chinese separators.
     sign_in(page, base, "editor")
@@ -148,7 +148,7 @@ def test_three_new_entries_in_one_section_save_at_once_in_order(
     monkeypatch.setattr(arxiv_client, "fetch_one", unreachable)  # no network in tests
     base = live_server.url
     staff("editor", "Editor")
-    make_section(name="LLM推理", slug="reasoning", position=40)
+    SectionFactory(name="LLM推理", slug="reasoning", position=40)
     sign_in(page, base, "editor")
     page.goto(f"{base}/admin/papers/issue/add/")
     page.fill("#id_title", "2024年7月下半月大模型论文")
