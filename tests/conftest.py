@@ -1,12 +1,13 @@
 """Shared fixtures: no network, a clean cache and language, static files as
-production builds them, the seed roundup, staff users. Test data comes from
-tests/factories.py."""
+production builds them, fast password hashing, the seed roundup, staff users.
+Test data comes from tests/factories.py."""
 
 import os
 import urllib.request
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from papers.models import Issue
 from tests.factories import StaffFactory
@@ -60,6 +61,29 @@ def collected_static(tmp_path_factory):
     call_command("collectstatic", interactive=False, verbosity=0)
     yield static_root
     settings.STATIC_ROOT = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """Passwords hashed with MD5 in the test run: the project's hasher is slow on
+    purpose (a fraction of a second a hash) and tests make hundreds of users.
+    The project's hashers stay in the list, to check hashes made outside the
+    run; the production settings are not touched."""
+    from django.conf import settings
+
+    project_hashers = list(settings.PASSWORD_HASHERS)
+    with override_settings(PASSWORD_HASHERS=[
+        "django.contrib.auth.hashers.MD5PasswordHasher", *project_hashers,
+    ]):
+        yield project_hashers
+
+
+@pytest.fixture
+def project_password_hasher(settings, fast_password_hasher):
+    """Passwords hashed as the project hashes them, for a test whose users sign
+    in to another process (a server run with the project's settings, which
+    cannot check an MD5 hash)."""
+    settings.PASSWORD_HASHERS = fast_password_hasher
 
 
 @pytest.fixture
