@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from papers.models import Entry
 from tests.editorial.test_admin import form_data
-from tests.editorial.test_merge import error_text, signed_in
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import error_text, signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ import pytest
 import reversion
 from bs4 import BeautifulSoup
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from editorial import merge
 from papers.models import MAX_POSITION, Entry, Issue
 from tests.editorial.test_admin import fill_entry, form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import error_text, signed_in
 
 # The rules --------------------------------------------------------------------
 
@@ -54,17 +54,6 @@ def test_values_compare_as_the_form_shows_them():
 # Through the admin ----------------------------------------------------------------
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def error_text(response):
-    soup = BeautifulSoup(response.content.decode(), "html.parser")
-    return " ".join(n.get_text(" ", strip=True) for n in soup.select(".errornote, .errorlist"))
 
 
 def message_text(response):

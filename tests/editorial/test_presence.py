@@ -3,20 +3,14 @@
 import time
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from editorial import presence
 from papers.models import Issue
 from tests.factories import IssueFactory
+from tests.support.admin import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_leaving_the_page_removes_the_notice_at_once(editor_user, publisher_user):
