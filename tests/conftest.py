@@ -1,18 +1,16 @@
-"""Shared fixtures: static files as production builds them, and small factories."""
+"""Shared fixtures: no network, a clean cache and language, static files as
+production builds them, fast password hashing, the seed roundup, staff users.
+Test data comes from tests/factories.py."""
 
-import datetime
-import itertools
 import os
 import urllib.request
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Max
-from django.utils import timezone
+from django.test import override_settings
 
-from papers.models import Entry, Issue, Section
-
-_counter = itertools.count(1)
+from papers.models import Issue
+from tests.factories import StaffFactory
 
 
 @pytest.fixture(autouse=True)
@@ -65,41 +63,27 @@ def collected_static(tmp_path_factory):
     settings.STATIC_ROOT = original
 
 
-def make_section(**fields):
-    n = next(_counter)
-    fields.setdefault("name", f"栏目{n}")
-    fields.setdefault("slug", f"section-{n}")
-    fields.setdefault("position", n)
-    return Section.objects.create(**fields)
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """Passwords hashed with MD5 in the test run: the project's hasher is slow on
+    purpose (a fraction of a second a hash) and tests make hundreds of users.
+    The project's hashers stay in the list, to check hashes made outside the
+    run; the production settings are not touched."""
+    from django.conf import settings
+
+    project_hashers = list(settings.PASSWORD_HASHERS)
+    with override_settings(PASSWORD_HASHERS=[
+        "django.contrib.auth.hashers.MD5PasswordHasher", *project_hashers,
+    ]):
+        yield project_hashers
 
 
-def make_issue(status=Issue.Status.PUBLISHED, **fields):
-    n = next(_counter)
-    start = datetime.date(2024, 1, 1) + datetime.timedelta(days=14 * n)
-    fields.setdefault("title", f"第{n}期 大模型论文")
-    fields.setdefault("slug", f"issue-{n}")
-    fields.setdefault("period_start", start)
-    fields.setdefault("period_end", start + datetime.timedelta(days=13))
-    fields.setdefault("intro", "本期**导言**。")
-    if status != Issue.Status.DRAFT:
-        fields.setdefault("published_at", timezone.now() - datetime.timedelta(hours=n))
-    return Issue.objects.create(status=status, **fields)
-
-
-def make_entry(issue, section, tags=(), **fields):
-    n = next(_counter)
-    fields.setdefault("title", f"Paper number {n}")
-    fields.setdefault("arxiv_id", f"2406.{10000 + n}")
-    fields.setdefault("summary", f"第{n}篇论文的摘要，讨论长上下文。")
-    if "position" not in fields:
-        # The next free position of its section, as the admin numbers it (a
-        # global counter would pass the limit of positions in a long run).
-        taken = Entry.objects.filter(issue=issue, section=section).aggregate(Max("position"))
-        fields["position"] = (taken["position__max"] or 0) + 1
-    entry = Entry.objects.create(issue=issue, section=section, **fields)
-    if tags:
-        entry.tags.add(*tags)
-    return entry
+@pytest.fixture
+def project_password_hasher(settings, fast_password_hasher):
+    """Passwords hashed as the project hashes them, for a test whose users sign
+    in to another process (a server run with the project's settings, which
+    cannot check an MD5 hash)."""
+    settings.PASSWORD_HASHERS = fast_password_hasher
 
 
 @pytest.fixture
@@ -109,24 +93,14 @@ def seed(db):
     return Issue.objects.get(slug="2024-06-h2")
 
 
-def make_staff(username, group):
-    """A staff user in one of the editorial groups made by the data migration."""
-    from django.contrib.auth.models import Group, User
-
-    user = User.objects.create_user(username, password="x", is_staff=True,
-                                    first_name=username.capitalize())
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def editor_user(db):
-    return make_staff("editor", "Editor")
+    return StaffFactory(username="editor", group="Editor")
 
 
 @pytest.fixture
 def publisher_user(db):
-    return make_staff("publisher", "Publisher")
+    return StaffFactory(username="publisher", group="Publisher")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import ARTIFACTS
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

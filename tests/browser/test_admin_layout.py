@@ -9,8 +9,8 @@ from urllib.error import URLError
 import pytest
 
 from papers.models import Entry
-from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_editorial import sign_in, staff
+from tests.factories import StaffFactory
+from tests.support.browser import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def test_the_live_preview_draws_a_summary_as_the_public_page_does(
     ARTIFACTS.mkdir(exist_ok=True)
     public_box.screenshot(path=str(ARTIFACTS / "public-summary-lists.png"))
 
-    staff("editor", "Editor")
+    StaffFactory(username="editor", group="Editor")
     sign_in(page, live_server.url, "editor")
     page.goto(f"{live_server.url}/admin/papers/issue/{seed.pk}/change/")
     row_id = page.locator(f"input[name^='entries-'][name$='-id'][value='{entry.pk}']")
@@ -70,7 +70,7 @@ def test_the_live_preview_draws_a_summary_as_the_public_page_does(
 
 def test_title_inputs_show_a_whole_chinese_title(live_server, seed, page):
     entry = Entry.objects.filter(issue=seed).first()
-    staff("editor", "Editor")
+    StaffFactory(username="editor", group="Editor")
     sign_in(page, live_server.url, "editor")
     for url, selector in [
         (f"/admin/papers/issue/{seed.pk}/change/", "#id_title"),
@@ -97,7 +97,7 @@ def test_an_unreachable_arxiv_says_one_sentence_and_keeps_the_layout(
 
     # The live server runs in this process: its look-ups meet a machine without DNS.
     monkeypatch.setattr(urllib.request, "urlopen", no_such_host)
-    staff("editor", "Editor")
+    StaffFactory(username="editor", group="Editor")
     sign_in(page, live_server.url, "editor")
     page.goto(f"{live_server.url}/admin/papers/issue/add/")
     arxiv_id, url = page.locator("#id_entries-0-arxiv_id"), page.locator("#id_entries-0-url")
@@ -116,7 +116,7 @@ def test_an_unreachable_arxiv_says_one_sentence_and_keeps_the_layout(
 
 
 def test_the_entry_list_shows_titles_and_issues_legibly(live_server, seed, page):
-    staff("editor", "Editor")
+    StaffFactory(username="editor", group="Editor")
     sign_in(page, live_server.url, "editor")
     page.goto(f"{live_server.url}/admin/papers/entry/")
     sizes = page.locator("#result_list tbody tr").first.evaluate("""(row) => {

@@ -6,14 +6,9 @@ import reversion
 from django.contrib.auth.models import Group, User
 
 from papers.models import Issue
+from tests.support.browser import RECORD_VIOLATIONS
 
 PASSWORD = "a long editorial password"
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
-});
-"""
 
 
 def violations_on(page, url):

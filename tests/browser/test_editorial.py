@@ -4,29 +4,12 @@ finds it: the editorial path end to end in a real browser."""
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from papers.models import Issue
-from tests.conftest import make_section
+from tests.factories import SectionFactory, StaffFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "a long editorial password"
-
-
-def staff(username, group):
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True,
-                                    first_name=username.capitalize())
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
 
 
 def fill_entry(page, index, section, title, arxiv_id, summary, tags):
@@ -40,9 +23,9 @@ def fill_entry(page, index, section, title, arxiv_id, summary, tags):
 
 def test_write_preview_reorder_publish_and_read(live_server, seed, browser, screenshot, page):
     base = live_server.url
-    staff("editor", "Editor")
-    staff("publisher", "Publisher")
-    make_section(name="LLM智能体", slug="agents", position=60)
+    StaffFactory(username="editor", group="Editor")
+    StaffFactory(username="publisher", group="Publisher")
+    SectionFactory(name="LLM智能体", slug="agents", position=60)
 
     # An editor writes an issue with two entries, tags typed with Chinese separators.
     sign_in(page, base, "editor")
@@ -114,7 +97,7 @@ def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page
     )
     # The live server runs in this process: its look-ups get the recorded paper.
     monkeypatch.setattr(arxiv_client, "fetch_one", lambda arxiv_id: paper)
-    staff("editor", "Editor")
+    StaffFactory(username="editor", group="Editor")
     sign_in(page, live_server.url, "editor")
     page.goto(f"{live_server.url}/admin/papers/issue/add/")
     page.fill("#id_entries-0-arxiv_id", "https://arxiv.org/abs/2406.15877v1")
@@ -147,8 +130,8 @@ def test_three_new_entries_in_one_section_save_at_once_in_order(
 
     monkeypatch.setattr(arxiv_client, "fetch_one", unreachable)  # no network in tests
     base = live_server.url
-    staff("editor", "Editor")
-    make_section(name="LLM推理", slug="reasoning", position=40)
+    StaffFactory(username="editor", group="Editor")
+    SectionFactory(name="LLM推理", slug="reasoning", position=40)
     sign_in(page, base, "editor")
     page.goto(f"{base}/admin/papers/issue/add/")
     page.fill("#id_title", "2024年7月下半月大模型论文")

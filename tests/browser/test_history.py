@@ -10,8 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from papers.models import Issue
-from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_content_security_policy import RECORD_VIOLATIONS
+from tests.support.browser import ARTIFACTS, RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

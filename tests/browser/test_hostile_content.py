@@ -37,8 +37,7 @@ from reversion.models import Version
 
 from papers import search
 from papers.models import Entry, Issue, Section, Tag
-from tests.security.test_hostile_content import PAPER_IDS, joined, pack
-from tests.security.xss_vectors import VECTORS
+from tests.security.xss_vectors import PAPER_IDS, VECTORS, joined, pack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,21 +6,21 @@ import reversion
 from reversion.models import Version
 
 from papers.models import Issue
-from tests.browser.test_editorial import sign_in, staff
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory, StaffFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_second_editor_merges_in_the_browser(live_server, browser, screenshot, page):
     base = live_server.url
-    staff("editor", "Editor")
-    staff("publisher", "Publisher")
+    StaffFactory(username="editor", group="Editor")
+    StaffFactory(username="publisher", group="Publisher")
     with reversion.create_revision():
-        issue = make_issue(status=Issue.Status.DRAFT, title="2024年7月上半月大模型论文",
-                           intro="本期关注智能体。")
-        entry = make_entry(issue, make_section(name="LLM智能体"), position=1,
-                           title="Agent Paper", summary="原来的摘要。")
+        issue = IssueFactory(status=Issue.Status.DRAFT, title="2024年7月上半月大模型论文",
+                             intro="本期关注智能体。")
+        entry = EntryFactory(issue=issue, section=SectionFactory(name="LLM智能体"), position=1,
+                             title="Agent Paper", summary="原来的摘要。")
     url = f"{base}/admin/papers/issue/{issue.pk}/change/"
 
     other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

@@ -194,12 +194,13 @@ def two_servers(tmp_path, shared_cache):
 
 
 @pytest.fixture
-def archive(transactional_db):
+def archive(transactional_db, project_password_hasher):
     """The seed roundup and an admin account, committed, so the servers see them.
 
     A superuser, not a member of the Editor group: transactional tests empty
     the tables after each test, and the groups made by a data migration go
-    with them (permissions are made again, groups are not)."""
+    with them (permissions are made again, groups are not). Its password is
+    hashed as the servers check it, not with the test run's fast hasher."""
     call_command("load_seed", verbosity=0)
     editor = User.objects.create_superuser("two-servers-editor", password=PASSWORD)
     entry = Entry.objects.filter(issue__slug=ISSUE_SLUG).order_by("pk").first()

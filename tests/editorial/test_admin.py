@@ -5,7 +5,7 @@ from bs4 import BeautifulSoup
 from django.contrib.auth.models import Permission, User
 
 from papers.models import Entry, Issue, Tag
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,8 @@ def fill_entry(data, index, **fields):
 
 
 def test_an_editor_writes_an_issue_with_entries_and_tags_then_readers_see_it(client, editor):
-    rag = make_section(name="RAG", slug="rag", position=1)
-    safety = make_section(name="LLM安全与对齐", slug="safety", position=2)
+    rag = SectionFactory(name="RAG", slug="rag", position=1)
+    safety = SectionFactory(name="LLM安全与对齐", slug="safety", position=2)
     Tag.objects.create(name="RAG", slug="rag")
 
     data = form_data(client.get(ADD_ISSUE), "issue_form")
@@ -102,7 +102,7 @@ def test_the_tag_inputs_suggest_existing_tags_most_used_first(client, editor, se
 
 
 def test_a_bad_arxiv_id_is_reported_and_what_the_editor_typed_stays(client, editor):
-    section = make_section()
+    section = SectionFactory()
     data = form_data(client.get(ADD_ISSUE), "issue_form")
     data.update(title="有错的一期", slug="bad", period_start="2024-07-01",
                 period_end="2024-07-15", status="draft")
@@ -121,7 +121,7 @@ def test_a_bad_arxiv_id_is_reported_and_what_the_editor_typed_stays(client, edit
 
 
 def test_an_entry_needs_an_arxiv_id_or_a_url_in_the_form(client, editor):
-    section = make_section()
+    section = SectionFactory()
     data = form_data(client.get(ADD_ISSUE), "issue_form")
     data.update(title="t", slug="t", period_start="2024-07-01", period_end="2024-07-15",
                 status="draft")
@@ -133,9 +133,9 @@ def test_an_entry_needs_an_arxiv_id_or_a_url_in_the_form(client, editor):
 
 
 def test_an_editor_reorders_entries_by_swapping_positions(client, editor):
-    issue, section = make_issue(slug="swap"), make_section()
-    first = make_entry(issue, section, position=1, title="First")
-    second = make_entry(issue, section, position=2, title="Second")
+    issue, section = IssueFactory(slug="swap"), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, position=1, title="First")
+    second = EntryFactory(issue=issue, section=section, position=2, title="Second")
     url = f"/admin/papers/issue/{issue.pk}/change/"
     data = form_data(client.get(url), "issue_form")
     rows = {data[f"entries-{i}-id"]: i for i in range(int(data["entries-INITIAL_FORMS"]))}
@@ -151,9 +151,9 @@ def test_an_editor_reorders_entries_by_swapping_positions(client, editor):
 
 
 def test_two_entries_at_one_position_are_refused_before_saving(client, editor):
-    issue, section = make_issue(slug="dup"), make_section()
-    first = make_entry(issue, section, position=1, title="First")
-    make_entry(issue, section, position=2, title="Second")
+    issue, section = IssueFactory(slug="dup"), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, position=1, title="First")
+    EntryFactory(issue=issue, section=section, position=2, title="Second")
     url = f"/admin/papers/issue/{issue.pk}/change/"
     data = form_data(client.get(url), "issue_form")
     for i in range(2):
@@ -167,8 +167,8 @@ def test_two_entries_at_one_position_are_refused_before_saving(client, editor):
 
 
 def test_an_entry_edited_on_its_own(client, editor):
-    issue, section = make_issue(), make_section()
-    entry = make_entry(issue, section, tags=["幻觉"])
+    issue, section = IssueFactory(), SectionFactory()
+    entry = EntryFactory(issue=issue, section=section, tags=["幻觉"])
     url = f"/admin/papers/entry/{entry.pk}/change/"
     data = form_data(client.get(url), "entry_form")
     data.update(arxiv_id="https://arxiv.org/pdf/2406.15927v1", tags="幻觉，不确定性估计")

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from editorial import arxiv_client
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,19 +78,19 @@ def test_arxiv_lookup_of_an_unknown_or_malformed_id(staff_client, monkeypatch):
 
 def test_arxiv_lookup_lists_other_issues_that_covered_the_paper(staff_client, monkeypatch):
     monkeypatch.setattr(arxiv_client, "fetch_one", lambda arxiv_id: PAPER)
-    earlier, current = make_issue(title="更早的一期"), make_issue(title="正在写的一期")
-    section = make_section()
-    make_entry(earlier, section, arxiv_id="2406.15877")
-    make_entry(current, section, arxiv_id="2406.15877")
+    earlier, current = IssueFactory(title="更早的一期"), IssueFactory(title="正在写的一期")
+    section = SectionFactory()
+    EntryFactory(issue=earlier, section=section, arxiv_id="2406.15877")
+    EntryFactory(issue=current, section=section, arxiv_id="2406.15877")
     data = staff_client.get(ARXIV, {"id": "2406.15877", "issue": current.pk}).json()
     assert [item["issue"] for item in data["earlier"]] == ["更早的一期"]
 
 
 def test_saving_a_paper_covered_before_shows_a_notice_with_links(staff_client):
-    earlier = make_issue(title="更早的一期")
-    section = make_section()
-    old = make_entry(earlier, section, arxiv_id="2406.15877")
-    current = make_issue(title="新的一期", status=Issue.Status.DRAFT)
+    earlier = IssueFactory(title="更早的一期")
+    section = SectionFactory()
+    old = EntryFactory(issue=earlier, section=section, arxiv_id="2406.15877")
+    current = IssueFactory(title="新的一期", status=Issue.Status.DRAFT)
     url = reverse("admin:papers_issue_change", args=[current.pk])
     data = form_data(staff_client.get(url), "issue_form")
     data.update({"entries-0-section": str(section.pk), "entries-0-position": "1",
@@ -117,7 +117,8 @@ def test_an_issue_downloads_as_markdown(staff_client, seed):
 
 def test_arxiv_lookup_ignores_a_malformed_issue_parameter(staff_client, monkeypatch):
     monkeypatch.setattr(arxiv_client, "fetch_one", lambda arxiv_id: PAPER)
-    make_entry(make_issue(title="更早的一期"), make_section(), arxiv_id="2406.15877")
+    EntryFactory(issue=IssueFactory(title="更早的一期"), section=SectionFactory(),
+                 arxiv_id="2406.15877")
     response = staff_client.get(ARXIV, {"id": "2406.15877", "issue": "abc"})
     assert response.status_code == 200
     assert [item["issue"] for item in response.json()["earlier"]] == ["更早的一期"]

@@ -11,8 +11,8 @@ from django.apps import apps
 from django.contrib.auth.models import Permission, User
 
 from papers.models import Issue, Section, Tag
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def assert_chinese_messages(response):
 
 def test_issue_form_messages_name_fields_in_chinese(client, publisher_user):
     client.force_login(publisher_user)
-    make_issue(slug="taken")
+    IssueFactory(slug="taken")
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     data.update(title="", slug="taken", period_start="2024-07-15", period_end="2024-07-01",
                 status="scheduled", published_at_0="", published_at_1="",
@@ -131,8 +131,8 @@ def test_issue_form_messages_name_fields_in_chinese(client, publisher_user):
 
 def test_entry_form_messages_name_fields_in_chinese(client, publisher_user):
     client.force_login(publisher_user)
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1, arxiv_id="2406.15877")
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1, arxiv_id="2406.15877")
     data = form_data(client.get("/admin/papers/entry/add/"), "entry_form")
     data.update(issue=str(issue.pk), section=str(section.pk), position="1", title="",
                 arxiv_id="", url="", summary="")

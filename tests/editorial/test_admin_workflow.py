@@ -9,8 +9,8 @@ from django.utils import timezone
 from reversion.models import Version
 
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,10 @@ def change_url(issue):
 
 
 def test_the_issue_list_shows_each_state(client, publisher_user):
-    make_issue(title="已经发布的一期")
-    make_issue(title="定时的一期", status=Issue.Status.SCHEDULED,
-               published_at=timezone.now() + datetime.timedelta(days=2))
-    make_issue(title="草稿一期", status=Issue.Status.DRAFT)
+    IssueFactory(title="已经发布的一期")
+    IssueFactory(title="定时的一期", status=Issue.Status.SCHEDULED,
+                 published_at=timezone.now() + datetime.timedelta(days=2))
+    IssueFactory(title="草稿一期", status=Issue.Status.DRAFT)
     client.force_login(publisher_user)
     soup = BeautifulSoup(client.get(CHANGELIST).content, "html.parser")
     states = {row.find("th").get_text(strip=True): row.find(class_="issue-state").get_text()
@@ -36,7 +36,7 @@ def test_the_issue_list_shows_each_state(client, publisher_user):
 
 
 def test_a_publisher_publishes_and_unpublishes_with_the_buttons(client, publisher_user):
-    issue = make_issue(status=Issue.Status.DRAFT, slug="buttons")
+    issue = IssueFactory(status=Issue.Status.DRAFT, slug="buttons")
     client.force_login(publisher_user)
     page = client.get(change_url(issue)).content.decode()
     assert "立即发布" in page
@@ -53,7 +53,7 @@ def test_a_publisher_publishes_and_unpublishes_with_the_buttons(client, publishe
 
 
 def test_the_state_buttons_accept_only_post(client, publisher_user):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     client.force_login(publisher_user)
     assert client.get(reverse("admin:papers_issue_publish", args=[issue.pk])).status_code == 405
     issue.refresh_from_db()
@@ -61,7 +61,7 @@ def test_the_state_buttons_accept_only_post(client, publisher_user):
 
 
 def test_list_actions_publish_and_unpublish(client, publisher_user):
-    drafts = [make_issue(status=Issue.Status.DRAFT) for _ in range(2)]
+    drafts = [IssueFactory(status=Issue.Status.DRAFT) for _ in range(2)]
     client.force_login(publisher_user)
     ids = [str(i.pk) for i in drafts]
     client.post(CHANGELIST, {"action": "publish_now", "_selected_action": ids})
@@ -73,7 +73,7 @@ def test_list_actions_publish_and_unpublish(client, publisher_user):
 def test_scheduling_in_the_form_makes_the_issue_public_when_its_time_comes(
     client, publisher_user
 ):
-    issue = make_issue(status=Issue.Status.DRAFT, slug="later")
+    issue = IssueFactory(status=Issue.Status.DRAFT, slug="later")
     client.force_login(publisher_user)
     data = form_data(client.get(change_url(issue)), "issue_form")
     when = timezone.localtime() + datetime.timedelta(hours=3)
@@ -87,7 +87,7 @@ def test_scheduling_in_the_form_makes_the_issue_public_when_its_time_comes(
 
 
 def test_an_editor_cannot_publish_even_by_a_direct_post(client, editor_user):
-    issue = make_issue(status=Issue.Status.DRAFT, slug="not-yet")
+    issue = IssueFactory(status=Issue.Status.DRAFT, slug="not-yet")
     client.force_login(editor_user)
     page = client.get(change_url(issue))
     assert "立即发布" not in page.content.decode()
@@ -105,7 +105,7 @@ def test_an_editor_cannot_publish_even_by_a_direct_post(client, editor_user):
 
 
 def test_an_editor_cannot_delete_an_issue_a_publisher_can(client, editor_user, publisher_user):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     delete = reverse("admin:papers_issue_delete", args=[issue.pk])
     client.force_login(editor_user)
     assert client.post(delete, {"post": "yes"}).status_code == 403
@@ -116,7 +116,7 @@ def test_an_editor_cannot_delete_an_issue_a_publisher_can(client, editor_user, p
 
 
 def test_an_editor_writes_a_new_issue_as_a_draft(client, editor_user):
-    section = make_section()
+    section = SectionFactory()
     client.force_login(editor_user)
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     data.update(title="编辑写的新一期", slug="by-editor", period_start="2024-07-01",
@@ -132,8 +132,9 @@ def test_an_editor_writes_a_new_issue_as_a_draft(client, editor_user):
 def test_preview_shows_a_draft_as_readers_will_see_it_only_to_staff(
     client, editor_user, seed
 ):
-    draft = make_issue(status=Issue.Status.DRAFT, title="预览中的草稿", slug="preview-me")
-    make_entry(draft, seed.entries.first().section, title="Draft Paper", tags=["对齐"])
+    draft = IssueFactory(status=Issue.Status.DRAFT, title="预览中的草稿", slug="preview-me")
+    EntryFactory(issue=draft, section=seed.entries.first().section, title="Draft Paper",
+                 tags=["对齐"])
     url = reverse("admin:papers_issue_preview", args=[draft.pk])
     assert client.get(url).status_code == 302  # anonymous: to the login page
     client.force_login(editor_user)
@@ -150,7 +151,7 @@ def test_preview_shows_a_draft_as_readers_will_see_it_only_to_staff(
 
 
 def test_the_change_form_says_who_else_has_the_issue_open(client, editor_user, publisher_user):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     client.force_login(publisher_user)
     client.get(change_url(issue))
     client.force_login(editor_user)

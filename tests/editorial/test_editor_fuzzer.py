@@ -52,8 +52,8 @@ from editorial import roundup_markdown
 from papers.arxiv import normalize_arxiv_id
 from papers.models import Entry, Issue, Tag
 from papers.tag_input import parse_tags
-from tests.conftest import make_entry, make_issue, make_section, make_staff
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,22 +163,22 @@ class AdversarialEditors(RuleBasedStateMachine):
     @initialize()
     def set_up_the_desk(self):
         self.sections = [
-            make_section(name="LLM微调", slug="llm-finetune", position=1),
-            make_section(name="RAG", slug="rag-x", position=2),
-            make_section(name="LLM推理", slug="llm-reasoning", position=3),
+            SectionFactory(name="LLM微调", slug="llm-finetune", position=1),
+            SectionFactory(name="RAG", slug="rag-x", position=2),
+            SectionFactory(name="LLM推理", slug="llm-reasoning", position=3),
         ]
         self.issues = [
-            make_issue(status=Issue.Status.PUBLISHED, title=f"公开的一期 {marker(0)}"),
-            make_issue(status=Issue.Status.DRAFT, title=f"草稿 {marker(-1)}"),
+            IssueFactory(status=Issue.Status.PUBLISHED, title=f"公开的一期 {marker(0)}"),
+            IssueFactory(status=Issue.Status.DRAFT, title=f"草稿 {marker(-1)}"),
         ]
         for number, issue in enumerate(self.issues):
             for position, section in enumerate(self.sections[:2], start=1):
-                make_entry(issue, section, position=position, tags=["幻觉"],
-                           title=f"{marker(100 + 10 * number + position)} Seed paper",
-                           arxiv_id=f"2405.{10000 + 10 * number + position}")
+                EntryFactory(issue=issue, section=section, position=position, tags=["幻觉"],
+                             title=f"{marker(100 + 10 * number + position)} Seed paper",
+                             arxiv_id=f"2405.{10000 + 10 * number + position}")
             self.status[issue.pk] = (issue.status, issue.published_at)
         for role, group in (("editor", "Editor"), ("publisher", "Publisher")):
-            user = make_staff(f"fuzz-{role}", group)
+            user = StaffFactory(username=f"fuzz-{role}", group=group)
             browser = Client()
             browser.force_login(user)
             self.browsers[role] = browser
@@ -573,10 +573,10 @@ def test_adversarial_editors_never_break_the_desk_or_the_site():
 def test_a_title_posted_over_several_lines_is_stored_on_one_line_and_exports(client):
     """A crafted POST (no browser strips it) put line breaks in an entry's
     title: the issue then could not be exported. Titles are single lines."""
-    section = make_section()
-    issue = make_issue(status=Issue.Status.DRAFT)
-    make_entry(issue, section, position=1)
-    client.force_login(make_staff("hurried", "Editor"))
+    section = SectionFactory()
+    issue = IssueFactory(status=Issue.Status.DRAFT)
+    EntryFactory(issue=issue, section=section, position=1)
+    client.force_login(StaffFactory(username="hurried", group="Editor"))
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     data = form_data(client.get(url), "issue_form")
     data["entries-0-title"] = "换行\r\n\r\n- 列表\u2028第二项"

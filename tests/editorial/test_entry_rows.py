@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from editorial import roundup_markdown
 from papers.models import Entry
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import fill_entry, form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,9 @@ def add_rows(data, rows):
 def test_new_rows_at_the_default_position_are_numbered_after_the_section(client, editor_user):
     """Section chosen first, then the title: every new row still says 序号 1."""
     client.force_login(editor_user)
-    issue, section, other = make_issue(), make_section(), make_section()
-    make_entry(issue, section, position=1, title="Existing one")
-    make_entry(issue, section, position=2, title="Existing two")
+    issue, section, other = IssueFactory(), SectionFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1, title="Existing one")
+    EntryFactory(issue=issue, section=section, position=2, title="Existing two")
     data = form_data(client.get(change_url(issue)), "issue_form")
     add_rows(data, [
         {"section": str(section.pk), "title": "New A", "arxiv_id": "2407.00001"},
@@ -59,7 +59,7 @@ def test_new_rows_at_the_default_position_are_numbered_after_the_section(client,
 
 def test_a_new_issue_with_three_new_rows_in_one_section(client, editor_user):
     client.force_login(editor_user)
-    section = make_section()
+    section = SectionFactory()
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     data.update(title="新的一期", slug="new-one", period_start="2024-07-01",
                 period_end="2024-07-15", intro="", status="draft")
@@ -76,9 +76,9 @@ def test_a_new_issue_with_three_new_rows_in_one_section(client, editor_user):
 def test_existing_rows_keep_the_positions_the_editor_gave_them(client, editor_user):
     """A reorder moves existing rows; a new row goes after them, whatever it says."""
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
-    first = make_entry(issue, section, position=1, title="First")
-    second = make_entry(issue, section, position=2, title="Second")
+    issue, section = IssueFactory(), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, position=1, title="First")
+    second = EntryFactory(issue=issue, section=section, position=2, title="Second")
     data = form_data(client.get(change_url(issue)), "issue_form")
     rows = {data[f"entries-{i}-id"]: i for i in range(2)}
     data[f"entries-{rows[str(first.pk)]}-position"] = "2"
@@ -93,9 +93,9 @@ def test_existing_rows_keep_the_positions_the_editor_gave_them(client, editor_us
 
 def test_a_clash_among_existing_rows_is_explained_in_chinese_naming_them(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section(name="RAG")
-    make_entry(issue, section, position=1, title="Alpha")
-    make_entry(issue, section, position=2, title="Beta")
+    issue, section = IssueFactory(), SectionFactory(name="RAG")
+    EntryFactory(issue=issue, section=section, position=1, title="Alpha")
+    EntryFactory(issue=issue, section=section, position=2, title="Beta")
     data = form_data(client.get(change_url(issue)), "issue_form")
     for i in range(2):
         data[f"entries-{i}-position"] = "5"
@@ -115,10 +115,10 @@ def test_any_new_rows_save_with_unique_positions(client, editor_user, rows, exis
     """New rows in any sections at any submitted position: one save, no clash."""
     client.force_login(editor_user)
     Entry.objects.all().delete()
-    issue = make_issue()
-    sections = [make_section() for _ in range(3)]
+    issue = IssueFactory()
+    sections = [SectionFactory() for _ in range(3)]
     for n in range(existing):
-        make_entry(issue, sections[0], position=n + 1)
+        EntryFactory(issue=issue, section=sections[0], position=n + 1)
     data = form_data(client.get(change_url(issue)), "issue_form")
     add_rows(data, [
         {"section": str(sections[s].pk), "title": f"Row {n}", "position": str(p),
@@ -144,8 +144,9 @@ def test_any_new_rows_save_with_unique_positions(client, editor_user, rows, exis
 
 def test_the_same_paper_twice_in_one_issue_is_refused_naming_both_rows(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1, title="Already here", arxiv_id="2407.01219")
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1, title="Already here",
+                 arxiv_id="2407.01219")
     data = form_data(client.get(change_url(issue)), "issue_form")
     add_rows(data, [{"section": str(section.pk), "title": "Pasted again",
                      "arxiv_id": "https://arxiv.org/abs/2407.01219v3"}])
@@ -159,7 +160,7 @@ def test_the_same_paper_twice_in_one_issue_is_refused_naming_both_rows(client, e
 
 def test_two_new_rows_with_one_paper_are_refused(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
+    issue, section = IssueFactory(), SectionFactory()
     data = form_data(client.get(change_url(issue)), "issue_form")
     add_rows(data, [
         {"section": str(section.pk), "title": "One", "arxiv_id": "2407.01219"},
@@ -173,9 +174,9 @@ def test_two_new_rows_with_one_paper_are_refused(client, editor_user):
 
 def test_swapping_papers_between_rows_is_not_a_duplicate(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1, arxiv_id="2407.00001")
-    make_entry(issue, section, position=2, arxiv_id="2407.00002")
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1, arxiv_id="2407.00001")
+    EntryFactory(issue=issue, section=section, position=2, arxiv_id="2407.00002")
     data = form_data(client.get(change_url(issue)), "issue_form")
     data["entries-0-arxiv_id"], data["entries-1-arxiv_id"] = (
         data["entries-1-arxiv_id"], data["entries-0-arxiv_id"])
@@ -190,8 +191,9 @@ def entry_form(client, **fields):
 
 def test_the_entry_form_refuses_a_paper_the_issue_already_covers(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1, title="Already here", arxiv_id="2407.01219")
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1, title="Already here",
+                 arxiv_id="2407.01219")
     data = entry_form(client, issue=str(issue.pk), section=str(section.pk), position="2",
                       title="Again", arxiv_id="https://arxiv.org/abs/2407.01219v3")
     response = client.post(ADD_ENTRY, data)
@@ -202,10 +204,11 @@ def test_the_entry_form_refuses_a_paper_the_issue_already_covers(client, editor_
 
 def test_moving_an_entry_into_an_issue_that_covers_its_paper_is_refused(client, editor_user):
     client.force_login(editor_user)
-    section = make_section()
-    here, there = make_issue(), make_issue()
-    make_entry(here, section, position=1, title="Here", arxiv_id="2407.01219")
-    moving = make_entry(there, section, position=1, title="Moving", arxiv_id="2407.01219")
+    section = SectionFactory()
+    here, there = IssueFactory(), IssueFactory()
+    EntryFactory(issue=here, section=section, position=1, title="Here", arxiv_id="2407.01219")
+    moving = EntryFactory(issue=there, section=section, position=1, title="Moving",
+                          arxiv_id="2407.01219")
     url = reverse("admin:papers_entry_change", args=[moving.pk])
     data = form_data(client.get(url), "entry_form")
     data["issue"] = str(here.pk)
@@ -218,9 +221,9 @@ def test_moving_an_entry_into_an_issue_that_covers_its_paper_is_refused(client, 
 
 def test_a_new_entry_on_its_own_gets_the_next_free_position(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1)
-    make_entry(issue, section, position=2)
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1)
+    EntryFactory(issue=issue, section=section, position=2)
     data = entry_form(client, issue=str(issue.pk), section=str(section.pk),
                       title="Next", arxiv_id="2407.00042")
     assert data["position"] == "1"  # the form's default
@@ -231,9 +234,9 @@ def test_a_new_entry_on_its_own_gets_the_next_free_position(client, editor_user)
 
 def test_a_typed_position_that_is_taken_is_explained(client, editor_user):
     client.force_login(editor_user)
-    issue, section = make_issue(), make_section(name="RAG")
-    make_entry(issue, section, position=1)
-    make_entry(issue, section, position=2, title="Second")
+    issue, section = IssueFactory(), SectionFactory(name="RAG")
+    EntryFactory(issue=issue, section=section, position=1)
+    EntryFactory(issue=issue, section=section, position=2, title="Second")
     data = entry_form(client, issue=str(issue.pk), section=str(section.pk), position="2",
                       title="Mine", arxiv_id="2407.00042")
     response = client.post(ADD_ENTRY, data)

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from editorial import arxiv_client
 from editorial.arxiv_client import ArxivUnavailable, PaperMetadata
 from editorial.management.commands import fill_arxiv_metadata
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def arxiv_answers(monkeypatch):
 
 @pytest.fixture
 def issue_and_section():
-    return make_issue(), make_section()
+    return {"issue": IssueFactory(), "section": SectionFactory()}
 
 
 def fill(*args):
@@ -61,9 +61,9 @@ def test_fills_what_is_missing_and_keeps_what_the_editor_wrote(
     arxiv_answers, issue_and_section
 ):
     arxiv_answers("normal.xml")
-    bigcodebench = make_entry(*issue_and_section, arxiv_id="2406.15877", title="", authors="")
-    longrag = make_entry(*issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
-                         authors="")
+    bigcodebench = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
+    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
+                           authors="")
 
     stdout, _ = fill()
 
@@ -81,10 +81,10 @@ def test_fills_what_is_missing_and_keeps_what_the_editor_wrote(
 
 def test_complete_entries_are_not_looked_at(arxiv_answers, issue_and_section):
     arxiv_answers()  # any request would fail: none may be made
-    complete = make_entry(*issue_and_section, arxiv_id="2406.15877", title="Mine",
-                          authors="Someone")
-    make_entry(*issue_and_section, arxiv_id="", url="https://example.org/paper", title="",
-               authors="")
+    complete = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="Mine",
+                            authors="Someone")
+    EntryFactory(**issue_and_section, arxiv_id="", url="https://example.org/paper", title="",
+                 authors="")
 
     stdout, _ = fill()
 
@@ -95,8 +95,8 @@ def test_complete_entries_are_not_looked_at(arxiv_answers, issue_and_section):
 
 def test_overwrite_replaces_the_editors_text(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
-    longrag = make_entry(*issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
-                         authors="Jiang et al.")
+    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
+                           authors="Jiang et al.")
 
     fill("--overwrite")
 
@@ -111,9 +111,9 @@ def test_a_paper_in_several_issues_is_asked_once_and_filled_everywhere(
     arxiv_answers, issue_and_section
 ):
     arxiv_answers("normal.xml")  # a second request would find no answer left
-    section = issue_and_section[1]
-    first = make_entry(issue_and_section[0], section, arxiv_id="2406.15877", authors="")
-    again = make_entry(make_issue(), section, arxiv_id="2406.15877", authors="")
+    section = issue_and_section["section"]
+    first = EntryFactory(**issue_and_section, arxiv_id="2406.15877", authors="")
+    again = EntryFactory(issue=IssueFactory(), section=section, arxiv_id="2406.15877", authors="")
 
     fill()
 
@@ -124,9 +124,9 @@ def test_a_paper_in_several_issues_is_asked_once_and_filled_everywhere(
 
 def test_ids_arxiv_does_not_know_are_counted_and_left_alone(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
-    make_entry(*issue_and_section, arxiv_id="2406.15877", authors="")
-    unknown = make_entry(*issue_and_section, arxiv_id="2406.99999", title="Draft title",
-                         authors="")
+    EntryFactory(**issue_and_section, arxiv_id="2406.15877", authors="")
+    unknown = EntryFactory(**issue_and_section, arxiv_id="2406.99999", title="Draft title",
+                           authors="")
 
     stdout, _ = fill()
 
@@ -137,7 +137,7 @@ def test_ids_arxiv_does_not_know_are_counted_and_left_alone(arxiv_answers, issue
 
 def test_dry_run_saves_nothing_and_says_what_it_would_do(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
-    entry = make_entry(*issue_and_section, arxiv_id="2406.15877", title="", authors="")
+    entry = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
 
     stdout, _ = fill("--dry-run")
 
@@ -154,7 +154,7 @@ def test_unreachable_arxiv_stops_with_its_message_and_changes_nothing(
         raise URLError(OSError(101, "Network is unreachable"))
 
     monkeypatch.setattr(urllib.request, "urlopen", no_route)
-    entry = make_entry(*issue_and_section, arxiv_id="2406.15877", title="", authors="")
+    entry = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
     saved_at = entry.updated_at
 
     with pytest.raises(CommandError, match=r"无法连接 arXiv.*Network is unreachable"):
@@ -170,8 +170,8 @@ def test_batches_done_before_arxiv_went_away_stay_saved(
     monkeypatch.setattr(fill_arxiv_metadata, "BATCH_SIZE", 1)
     arxiv_answers("normal.xml", ArxivUnavailable("无法连接 arXiv（timed out）"))
     # Batches go in id order: LongRAG (2406.15319) first, then BigCodeBench.
-    longrag = make_entry(*issue_and_section, arxiv_id="2406.15319", authors="")
-    bigcodebench = make_entry(*issue_and_section, arxiv_id="2406.15877", authors="")
+    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", authors="")
+    bigcodebench = EntryFactory(**issue_and_section, arxiv_id="2406.15877", authors="")
 
     with pytest.raises(CommandError, match="timed out"):
         fill()
@@ -187,8 +187,8 @@ def test_a_malformed_answer_fails_its_batch_and_the_run_goes_on(
 ):
     monkeypatch.setattr(fill_arxiv_metadata, "BATCH_SIZE", 1)
     arxiv_answers("malformed.xml", "normal.xml")
-    longrag = make_entry(*issue_and_section, arxiv_id="2406.15319", authors="")
-    bigcodebench = make_entry(*issue_and_section, arxiv_id="2406.15877", authors="")
+    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", authors="")
+    bigcodebench = EntryFactory(**issue_and_section, arxiv_id="2406.15877", authors="")
 
     stdout, stderr = fill()
 
@@ -208,7 +208,7 @@ def test_a_value_that_does_not_fit_the_field_fails_that_entry(monkeypatch, issue
     monkeypatch.setattr(
         fill_arxiv_metadata, "fetch_metadata", lambda ids: {"2406.15877": too_long}
     )
-    entry = make_entry(*issue_and_section, arxiv_id="2406.15877", title="", authors="")
+    entry = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
 
     stdout, stderr = fill()
 

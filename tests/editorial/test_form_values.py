@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from papers.models import Entry, Issue
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +25,8 @@ def crlf(text):
 
 
 def test_an_unchanged_publication_time_is_not_a_change(client, publisher_user):
-    issue = make_issue(published_at=WITH_SECONDS, intro="第一段。\n\n第二段。")
-    make_entry(issue, make_section(), summary="一行\n二行")
+    issue = IssueFactory(published_at=WITH_SECONDS, intro="第一段。\n\n第二段。")
+    EntryFactory(issue=issue, section=SectionFactory(), summary="一行\n二行")
     client.force_login(publisher_user)
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     page = client.get(url)
@@ -45,7 +45,7 @@ def test_an_unchanged_publication_time_is_not_a_change(client, publisher_user):
 
 
 def test_a_changed_publication_time_is_stored(client, publisher_user):
-    issue = make_issue(published_at=WITH_SECONDS)
+    issue = IssueFactory(published_at=WITH_SECONDS)
     client.force_login(publisher_user)
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     data = form_data(client.get(url), "issue_form")
@@ -70,8 +70,8 @@ def test_text_saved_from_the_admin_has_lf_line_ends(client, editor_user,
                                                     title, intro, summary, authors):
     client.force_login(editor_user)
     Issue.objects.all().delete()
-    issue = make_issue(status=Issue.Status.DRAFT)
-    entry = make_entry(issue, make_section())
+    issue = IssueFactory(status=Issue.Status.DRAFT)
+    entry = EntryFactory(issue=issue, section=SectionFactory())
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     data = form_data(client.get(url), "issue_form")
     data.update({"title": title, "intro": intro, "entries-0-summary": summary,
@@ -87,7 +87,7 @@ def test_text_saved_from_the_admin_has_lf_line_ends(client, editor_user,
 
 def test_the_entry_form_stores_lf_too(client, editor_user):
     client.force_login(editor_user)
-    entry = make_entry(make_issue(), make_section())
+    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory())
     url = reverse("admin:papers_entry_change", args=[entry.pk])
     data = form_data(client.get(url), "entry_form")
     data["summary"] = "甲\r\n乙\r丙"

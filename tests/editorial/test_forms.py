@@ -5,9 +5,9 @@ import pytest
 from django.urls import reverse
 
 from papers.models import Entry
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
-from tests.editorial.test_merge import error_text, signed_in
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import error_text, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_without_history_every_difference_is_asked_and_the_text_kept(
         editor_user, publisher_user):
     """Rows saved outside the admin have no version to merge from: each field
     that differs is a question, never a silent overwrite."""
-    issue = make_issue(title="原来的标题", intro="原来的导言")
+    issue = IssueFactory(title="原来的标题", intro="原来的导言")
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     first, second = signed_in(editor_user), signed_in(publisher_user)
     first_form = form_data(first.get(url), "issue_form")
@@ -43,8 +43,8 @@ def test_without_history_every_difference_is_asked_and_the_text_kept(
 
 
 def test_an_entry_edited_on_its_own_meanwhile_blocks_the_stale_inline(editor_user, publisher_user):
-    issue, section = make_issue(), make_section()
-    entry = make_entry(issue, section, summary="原摘要")
+    issue, section = IssueFactory(), SectionFactory()
+    entry = EntryFactory(issue=issue, section=section, summary="原摘要")
     issue_url = reverse("admin:papers_issue_change", args=[issue.pk])
     entry_url = reverse("admin:papers_entry_change", args=[entry.pk])
     issue_editor, entry_editor = signed_in(editor_user), signed_in(publisher_user)
@@ -63,7 +63,7 @@ def test_an_entry_edited_on_its_own_meanwhile_blocks_the_stale_inline(editor_use
 
 
 def test_two_saves_of_an_entry_on_its_own(editor_user, publisher_user):
-    entry = make_entry(make_issue(), make_section(), title="Old")
+    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory(), title="Old")
     url = reverse("admin:papers_entry_change", args=[entry.pk])
     first, second = signed_in(editor_user), signed_in(publisher_user)
     a, b = form_data(first.get(url), "entry_form"), form_data(second.get(url), "entry_form")
@@ -76,7 +76,7 @@ def test_two_saves_of_an_entry_on_its_own(editor_user, publisher_user):
 
 
 def test_a_form_without_its_token_cannot_overwrite(editor_user):
-    issue = make_issue(title="T")
+    issue = IssueFactory(title="T")
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     client = signed_in(editor_user)
     client.get(url)
@@ -93,7 +93,7 @@ def test_with_history_the_message_names_exactly_the_fields_merged(editor_user, p
     from django.contrib.messages import get_messages
 
     with reversion.create_revision():
-        issue = make_issue(title="原标题", intro="原导言")
+        issue = IssueFactory(title="原标题", intro="原导言")
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     first, second = signed_in(editor_user), signed_in(publisher_user)
     a, b = form_data(first.get(url), "issue_form"), form_data(second.get(url), "issue_form")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from reversion.models import Version
 
 from papers.models import Issue
-from tests.conftest import make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def edited_issue(client, publisher_user):
     """An issue written in the admin with one tagged entry, then edited once."""
-    section = make_section()
+    section = SectionFactory()
     client.force_login(publisher_user)
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     data.update(title="第一版标题", slug="history", period_start="2024-07-01",
@@ -326,7 +326,7 @@ def save_in_admin(client, issue, change):
 def test_any_restore_keeps_publication_and_brings_back_that_versions_content(
     client, editor_user, publisher_user, actions, pick, role
 ):
-    section = make_section()
+    section = SectionFactory()
     client.force_login(publisher_user)
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     slug = f"any-{next(_slugs)}"

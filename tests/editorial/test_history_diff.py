@@ -13,6 +13,7 @@ from editorial import history
 from editorial.history import EntryState, IssueState, Piece, text_diff, tokens
 from tests.editorial.test_admin import form_data
 from tests.editorial.test_history import edited_issue  # noqa: F401  (a fixture)
+from tests.factories import UserFactory
 
 
 def test_english_is_split_into_words_and_chinese_into_characters():
@@ -134,9 +135,7 @@ def test_untrusted_text_is_escaped_on_every_history_page(client, edited_issue): 
 
 @pytest.mark.django_db
 def test_an_editor_without_view_permission_sees_no_history(client, edited_issue):  # noqa: F811
-    from django.contrib.auth.models import User
-
-    client.force_login(User.objects.create_user("nobody", password="x", is_staff=True))
+    client.force_login(UserFactory(username="nobody", is_staff=True))
     newer, older = Version.objects.get_for_object(edited_issue)
     for url, params in (
         (reverse("admin:papers_issue_history", args=[edited_issue.pk]), {}),

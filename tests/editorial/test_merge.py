@@ -7,7 +7,6 @@ import pytest
 import reversion
 from bs4 import BeautifulSoup
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,8 +14,9 @@ from reversion.models import Version
 
 from editorial import merge
 from papers.models import MAX_POSITION, Entry, Issue
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import fill_entry, form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import error_text, signed_in
 
 # The rules --------------------------------------------------------------------
 
@@ -56,17 +56,6 @@ def test_values_compare_as_the_form_shows_them():
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def error_text(response):
-    soup = BeautifulSoup(response.content.decode(), "html.parser")
-    return " ".join(n.get_text(" ", strip=True) for n in soup.select(".errornote, .errorlist"))
-
-
 def message_text(response):
     return " ".join(str(m) for m in get_messages(response.wsgi_request))
 
@@ -74,11 +63,11 @@ def message_text(response):
 def versioned_issue(entries=2, **fields):
     """An issue and its entries as one revision, as an admin save leaves them."""
     with reversion.create_revision():
-        issue = make_issue(status=Issue.Status.DRAFT, title="原标题", intro="原导言", **fields)
-        section = make_section()
+        issue = IssueFactory(status=Issue.Status.DRAFT, title="原标题", intro="原导言", **fields)
+        section = SectionFactory()
         for n in range(entries):
-            make_entry(issue, section, position=n + 1, title=f"Paper {n}",
-                       summary=f"原摘要 {n}", tags=["幻觉"])
+            EntryFactory(issue=issue, section=section, position=n + 1, title=f"Paper {n}",
+                         summary=f"原摘要 {n}", tags=["幻觉"])
     return issue
 
 
@@ -327,8 +316,9 @@ def test_a_crafted_row_cannot_pull_in_an_entry_of_another_issue(editor_user):
     client = signed_in(editor_user)
     draft = versioned_issue(entries=1)
     with reversion.create_revision():
-        live = make_issue(status=Issue.Status.PUBLISHED, title="已发布的一期")
-        victim = make_entry(live, make_section(), title="Published paper", summary="公开摘要")
+        live = IssueFactory(status=Issue.Status.PUBLISHED, title="已发布的一期")
+        victim = EntryFactory(issue=live, section=SectionFactory(), title="Published paper",
+                              summary="公开摘要")
     data = form_data(client.get(url_of(draft)), "issue_form")
     n = int(data["entries-INITIAL_FORMS"])
     for key in [key for key in data if key.startswith(f"entries-{n}-")]:
@@ -348,7 +338,7 @@ def test_an_entry_moved_to_another_issue_meanwhile_stays_moved(editor_user, publ
     mover, stale = signed_in(editor_user), signed_in(publisher_user)
     issue = versioned_issue(entries=2)
     with reversion.create_revision():
-        other = make_issue(status=Issue.Status.DRAFT, title="另一期")
+        other = IssueFactory(status=Issue.Status.DRAFT, title="另一期")
     moved = issue.entries.order_by("position").first()
     stale_form = form_data(stale.get(url_of(issue)), "issue_form")
     entry_url = reverse("admin:papers_entry_change", args=[moved.pk])

@@ -3,24 +3,18 @@
 import time
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from editorial import presence
 from papers.models import Issue
-from tests.conftest import make_issue
+from tests.factories import IssueFactory
+from tests.support.admin import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_leaving_the_page_removes_the_notice_at_once(editor_user, publisher_user):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     editor, publisher = signed_in(editor_user), signed_in(publisher_user)
     editor.get(url)
@@ -35,7 +29,7 @@ def test_leaving_the_page_removes_the_notice_at_once(editor_user, publisher_user
 
 def test_without_a_beacon_the_notice_goes_within_a_minute(editor_user, publisher_user,
                                                           monkeypatch):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now)
     presence.mark_editing(issue, publisher_user)
@@ -47,7 +41,7 @@ def test_without_a_beacon_the_notice_goes_within_a_minute(editor_user, publisher
 
 
 def test_the_page_beats_often_enough_and_says_where_to_leave(editor_user, settings):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     client = signed_in(editor_user)
     html = client.get(reverse("admin:papers_issue_change", args=[issue.pk])).content.decode()
     assert reverse("admin:papers_issue_leave", args=[issue.pk]) in html
@@ -56,7 +50,7 @@ def test_the_page_beats_often_enough_and_says_where_to_leave(editor_user, settin
 
 
 def test_leaving_needs_a_post_and_the_right_to_edit(client, db, editor_user):
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     leave = reverse("admin:papers_issue_leave", args=[issue.pk])
     assert client.post(leave).status_code == 302  # not signed in: to the login page
     client.force_login(editor_user)

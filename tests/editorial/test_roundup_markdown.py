@@ -16,7 +16,7 @@ from editorial.roundup_markdown import (
     parse_roundup,
 )
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,11 +123,12 @@ def test_the_export_reads_like_the_article(seed):
 
 
 def test_the_export_numbers_papers_in_stored_order_with_sorted_tags():
-    section = make_section(name="RAG", slug="rag")
-    issue = make_issue(slug="gaps")
-    make_entry(issue, section, position=20, title="Later", tags=["b", "a"])
-    make_entry(issue, section, position=10, title="Earlier", tags=["幻觉", "RAG", "agents"],
-               authors="Ada, Grace", arxiv_id="", url="https://example.org/p.pdf")
+    section = SectionFactory(name="RAG", slug="rag")
+    issue = IssueFactory(slug="gaps")
+    EntryFactory(issue=issue, section=section, position=20, title="Later", tags=["b", "a"])
+    EntryFactory(issue=issue, section=section, position=10, title="Earlier",
+                 tags=["幻觉", "RAG", "agents"],
+                 authors="Ada, Grace", arxiv_id="", url="https://example.org/p.pdf")
 
     text = export_roundup(issue)
 
@@ -137,16 +138,17 @@ def test_the_export_numbers_papers_in_stored_order_with_sorted_tags():
 
 
 def test_windows_line_endings_in_a_summary_export_as_plain_newlines():
-    issue = make_issue(intro="第一段\r\n\r\n第二段")
-    make_entry(issue, make_section(), summary="一\r\n\r\n- 二\r\n- 三")
+    issue = IssueFactory(intro="第一段\r\n\r\n第二段")
+    EntryFactory(issue=issue, section=SectionFactory(), summary="一\r\n\r\n- 二\r\n- 三")
     text = export_roundup(issue)
     assert "\r" not in text
     assert "第一段\n\n第二段" in text and "一\n\n- 二\n- 三\n" in text
 
 
 def test_export_refuses_text_that_would_not_come_back():
-    issue = make_issue()
-    make_entry(issue, make_section(), title="Paper", summary="前言\n\n## 方法\n\n正文")
+    issue = IssueFactory()
+    EntryFactory(issue=issue, section=SectionFactory(), title="Paper",
+                 summary="前言\n\n## 方法\n\n正文")
     with pytest.raises(RoundupExportError) as refused:
         export_roundup(issue)
     assert "《Paper》" in str(refused.value)

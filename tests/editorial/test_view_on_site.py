@@ -8,7 +8,7 @@ from bs4 import BeautifulSoup
 from django.utils import timezone
 
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +44,8 @@ def landing(client, href):
 def test_an_issue_not_yet_public_opens_its_preview(client, editor, state):
     fields = {"status": Issue.Status.DRAFT} if state == "draft" else {
         "status": Issue.Status.SCHEDULED, "published_at": LATER}
-    issue = make_issue(**fields)
-    entry = make_entry(issue, make_section())
+    issue = IssueFactory(**fields)
+    entry = EntryFactory(issue=issue, section=SectionFactory())
     preview = f"/admin/papers/issue/{issue.pk}/preview/"
 
     [href], [inline_href] = view_on_site_links(client, f"/admin/papers/issue/{issue.pk}/change/")
@@ -59,8 +59,8 @@ def test_an_issue_not_yet_public_opens_its_preview(client, editor, state):
 
 
 def test_a_published_issue_and_its_entries_open_the_public_pages(client, editor):
-    issue = make_issue(slug="live-issue")
-    entry = make_entry(issue, make_section())
+    issue = IssueFactory(slug="live-issue")
+    entry = EntryFactory(issue=issue, section=SectionFactory())
 
     [href], [inline_href] = view_on_site_links(client, f"/admin/papers/issue/{issue.pk}/change/")
     assert landing(client, href) == (200, "/issues/live-issue/")
@@ -72,7 +72,7 @@ def test_a_published_issue_and_its_entries_open_the_public_pages(client, editor)
 
 
 def test_a_scheduled_issue_whose_time_has_come_is_public(client, editor):
-    issue = make_issue(status=Issue.Status.SCHEDULED, slug="due",
-                       published_at=timezone.now() - datetime.timedelta(minutes=1))
+    issue = IssueFactory(status=Issue.Status.SCHEDULED, slug="due",
+                         published_at=timezone.now() - datetime.timedelta(minutes=1))
     [href], _ = view_on_site_links(client, f"/admin/papers/issue/{issue.pk}/change/")
     assert landing(client, href) == (200, "/issues/due/")

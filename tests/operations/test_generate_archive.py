@@ -20,7 +20,7 @@ from papers import search
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, SearchDocument, Section, Tag, TaggedEntry
 from reading import page_cache
-from tests.conftest import make_entry, make_issue
+from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,8 +163,8 @@ def test_the_database_index_agrees_with_the_documents(output):
 
 def test_the_index_follows_edits_after_generating(output):
     """On SQLite the FTS5 insert trigger was dropped for the bulk load: it is back."""
-    entry = make_entry(Issue.objects.published().first(), Section.objects.first(),
-                       position=999, summary="一篇关于甲骨文破译的新论文。")
+    entry = EntryFactory(issue=Issue.objects.published().first(), section=Section.objects.first(),
+                         position=999, summary="一篇关于甲骨文破译的新论文。")
     found = search.search(Entry.objects.all(), search.parse_query("甲骨文破译"))
     assert list(found.values_list("pk", flat=True)) == [entry.pk]
 
@@ -180,7 +180,7 @@ def test_pages_cached_before_are_not_served_after():
 
 
 def test_it_refuses_a_database_that_holds_issues():
-    make_issue()
+    IssueFactory()
     refused = r"Refusing to generate: the database already has issues \(1\)"
     with pytest.raises(CommandError, match=refused):
         generate()

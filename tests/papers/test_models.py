@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, Section, Tag
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,33 +19,34 @@ def integrity_error(create):
 
 
 def test_slugs_are_unique_in_the_database():
-    issue = make_issue(slug="2024-07-h1")
-    section = make_section(slug="rag", name="RAG")
-    integrity_error(lambda: make_issue(slug=issue.slug))
-    integrity_error(lambda: make_section(slug=section.slug))
-    integrity_error(lambda: make_section(name="RAG"))
+    issue = IssueFactory(slug="2024-07-h1")
+    section = SectionFactory(slug="rag", name="RAG")
+    integrity_error(lambda: IssueFactory(slug=issue.slug))
+    integrity_error(lambda: SectionFactory(slug=section.slug))
+    integrity_error(lambda: SectionFactory(name="RAG"))
 
 
 def test_one_position_per_entry_within_an_issue_section():
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, position=1)
-    integrity_error(lambda: make_entry(issue, section, position=1))
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, position=1)
+    integrity_error(lambda: EntryFactory(issue=issue, section=section, position=1))
     # The same position is fine in another section or another issue.
-    make_entry(issue, make_section(), position=1)
-    make_entry(make_issue(), section, position=1)
+    EntryFactory(issue=issue, section=SectionFactory(), position=1)
+    EntryFactory(issue=IssueFactory(), section=section, position=1)
 
 
 def test_period_end_on_or_after_period_start():
     start = datetime.date(2024, 6, 16)
-    make_issue(period_start=start, period_end=start)
+    IssueFactory(period_start=start, period_end=start)
     day_before = start - datetime.timedelta(days=1)
-    integrity_error(lambda: make_issue(period_start=start, period_end=day_before))
+    integrity_error(lambda: IssueFactory(period_start=start, period_end=day_before))
 
 
 def test_an_entry_needs_an_arxiv_id_or_a_url():
-    issue, section = make_issue(), make_section()
-    integrity_error(lambda: make_entry(issue, section, arxiv_id="", url=""))
-    make_entry(issue, section, arxiv_id="", url="https://openreview.net/forum?id=abc")
+    issue, section = IssueFactory(), SectionFactory()
+    integrity_error(lambda: EntryFactory(issue=issue, section=section, arxiv_id="", url=""))
+    EntryFactory(issue=issue, section=section, arxiv_id="",
+                 url="https://openreview.net/forum?id=abc")
 
 
 def test_a_public_issue_needs_a_publication_time():
@@ -63,13 +64,14 @@ def test_tag_names_are_unique_ignoring_case():
 
 
 def test_arxiv_ids_are_normalised_on_save():
-    entry = make_entry(make_issue(), make_section(), arxiv_id="https://arxiv.org/abs/2406.15877v2")
+    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory(),
+                         arxiv_id="https://arxiv.org/abs/2406.15877v2")
     entry.refresh_from_db()
     assert entry.arxiv_id == "2406.15877"
 
 
 def test_full_clean_reports_a_bad_arxiv_id_on_its_field():
-    entry = Entry(issue=make_issue(), section=make_section(), title="t", summary="s",
+    entry = Entry(issue=IssueFactory(), section=SectionFactory(), title="t", summary="s",
                   arxiv_id="arxiv.org/nonsense")
     with pytest.raises(ValidationError) as error:
         entry.full_clean()
@@ -78,25 +80,26 @@ def test_full_clean_reports_a_bad_arxiv_id_on_its_field():
 
 def test_published_is_the_only_public_definition():
     now, second = timezone.now(), datetime.timedelta(seconds=1)
-    public = make_issue(status=Issue.Status.PUBLISHED, published_at=now - 60 * second)
-    due = make_issue(status=Issue.Status.SCHEDULED, published_at=now - second)
-    future = make_issue(status=Issue.Status.SCHEDULED, published_at=now + 3600 * second)
-    draft = make_issue(status=Issue.Status.DRAFT)
+    public = IssueFactory(status=Issue.Status.PUBLISHED, published_at=now - 60 * second)
+    due = IssueFactory(status=Issue.Status.SCHEDULED, published_at=now - second)
+    future = IssueFactory(status=Issue.Status.SCHEDULED, published_at=now + 3600 * second)
+    draft = IssueFactory(status=Issue.Status.DRAFT)
     assert set(Issue.objects.published()) == {public, due}
-    section = make_section()
-    entries = {issue: make_entry(issue, section) for issue in (public, due, future, draft)}
+    section = SectionFactory()
+    entries = {issue: EntryFactory(issue=issue, section=section)
+               for issue in (public, due, future, draft)}
     assert set(Entry.objects.published()) == {entries[public], entries[due]}
 
 
 def test_publishing_without_a_time_takes_now():
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     issue.status = Issue.Status.PUBLISHED
     issue.full_clean()
     assert issue.published_at is not None and issue.published_at <= timezone.now()
 
 
 def test_scheduling_requires_a_time():
-    issue = make_issue(status=Issue.Status.DRAFT)
+    issue = IssueFactory(status=Issue.Status.DRAFT)
     issue.status = Issue.Status.SCHEDULED
     with pytest.raises(ValidationError) as error:
         issue.full_clean()
@@ -104,8 +107,9 @@ def test_scheduling_requires_a_time():
 
 
 def test_markdown_is_rendered_and_sanitised_when_saved():
-    issue = make_issue(intro="**导言** <script>alert(1)</script>")
-    entry = make_entry(issue, make_section(), summary="*摘要* <img src=x onerror=alert(1)>")
+    issue = IssueFactory(intro="**导言** <script>alert(1)</script>")
+    entry = EntryFactory(issue=issue, section=SectionFactory(),
+                         summary="*摘要* <img src=x onerror=alert(1)>")
     assert issue.intro_html == render_markdown(issue.intro)
     assert "<strong>导言</strong>" in issue.intro_html and "<script" not in issue.intro_html
     assert "<em>摘要</em>" in entry.summary_html and "onerror" not in entry.summary_html
@@ -116,9 +120,9 @@ def test_markdown_is_rendered_and_sanitised_when_saved():
 
 
 def test_derived_html_is_right_after_loaddata(tmp_path):
-    section = make_section(slug="s", name="S")
-    issue = make_issue(slug="loaded", intro="**一**")
-    make_entry(issue, section, position=1, summary="*二*")
+    section = SectionFactory(slug="s", name="S")
+    issue = IssueFactory(slug="loaded", intro="**一**")
+    EntryFactory(issue=issue, section=section, position=1, summary="*二*")
     path = tmp_path / "dump.json"
     call_command("dumpdata", "papers.section", "papers.issue", "papers.entry",
                  natural_foreign=True, natural_primary=True, output=str(path), verbosity=0)
@@ -131,9 +135,9 @@ def test_derived_html_is_right_after_loaddata(tmp_path):
 
 
 def test_absolute_urls():
-    issue = make_issue(slug="2024-07-h1")
-    section = make_section(slug="rag")
-    entry = make_entry(issue, section, arxiv_id="cs/0112017", tags=["幻觉检测"])
+    issue = IssueFactory(slug="2024-07-h1")
+    section = SectionFactory(slug="rag")
+    entry = EntryFactory(issue=issue, section=section, arxiv_id="cs/0112017", tags=["幻觉检测"])
     tag = Tag.objects.get(name="幻觉检测")
     assert issue.get_absolute_url() == "/issues/2024-07-h1/"
     assert section.get_absolute_url() == "/sections/rag/"
@@ -144,16 +148,16 @@ def test_absolute_urls():
 
 
 def test_tags_match_ignoring_case():
-    issue, section = make_issue(), make_section()
-    first = make_entry(issue, section, tags=["RAG"])
-    second = make_entry(issue, section, tags=["rag"])
+    issue, section = IssueFactory(), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, tags=["RAG"])
+    second = EntryFactory(issue=issue, section=section, tags=["rag"])
     assert Tag.objects.count() == 1
     assert list(first.tags.names()) == list(second.tags.names()) == ["RAG"]
 
 
 def test_a_section_in_use_cannot_be_deleted():
-    section = make_section()
-    make_entry(make_issue(), section)
+    section = SectionFactory()
+    EntryFactory(issue=IssueFactory(), section=section)
     with pytest.raises(Exception) as error, transaction.atomic():
         section.delete()
     assert "ProtectedError" in type(error.value).__name__

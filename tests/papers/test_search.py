@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from papers import search
 from papers.models import Entry, Issue, SearchDocument, Tag
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,22 +77,23 @@ def test_a_quoted_phrase_matches_as_a_phrase(client, seed):
 
 
 def test_title_matches_rank_above_summary_matches(client, db):
-    issue, section = make_issue(), make_section()
-    make_entry(issue, section, title="Something else", arxiv_id="2407.00001",
-               summary="这篇论文顺带提到了蒸馏。")
-    make_entry(issue, section, title="Distillation for small models", arxiv_id="2407.00002",
-               summary="关于小模型。")
+    issue, section = IssueFactory(), SectionFactory()
+    EntryFactory(issue=issue, section=section, title="Something else", arxiv_id="2407.00001",
+                 summary="这篇论文顺带提到了蒸馏。")
+    EntryFactory(issue=issue, section=section, title="Distillation for small models",
+                 arxiv_id="2407.00002", summary="关于小模型。")
     _, ids = found(client, "distillation")
     assert ids == ["2407.00002"]
-    make_entry(issue, section, title="知识蒸馏的新方法", arxiv_id="2407.00003",
-               summary="一篇关于压缩的论文。")
+    EntryFactory(issue=issue, section=section, title="知识蒸馏的新方法", arxiv_id="2407.00003",
+                 summary="一篇关于压缩的论文。")
     _, ids = found(client, "蒸馏")
     assert ids == ["2407.00003", "2407.00001"]
 
 
 def test_results_are_highlighted_and_escaped(client, db):
-    make_entry(make_issue(), make_section(), title="Hallucination <b>bold</b> probes",
-               summary="<script>alert(1)</script>语义熵探针可以低成本发现**幻觉**。")
+    EntryFactory(issue=IssueFactory(), section=SectionFactory(),
+                 title="Hallucination <b>bold</b> probes",
+                 summary="<script>alert(1)</script>语义熵探针可以低成本发现**幻觉**。")
     response, _ = found(client, "幻觉 hallucination")
     html = response.content.decode()
     assert "<mark>Hallucination</mark> &lt;b&gt;bold&lt;/b&gt; probes" in html
@@ -130,9 +131,9 @@ def test_punctuation_only_says_why_nothing_is_found(client, seed):
 
 
 def test_edits_deletions_and_retagging_reach_the_index(client, db):
-    issue, section = make_issue(), make_section(name="旧栏目名")
-    entry = make_entry(issue, section, title="Original title", arxiv_id="2407.10001",
-                       summary="最初的摘要", tags=["最初标签"])
+    issue, section = IssueFactory(), SectionFactory(name="旧栏目名")
+    entry = EntryFactory(issue=issue, section=section, title="Original title",
+                         arxiv_id="2407.10001", summary="最初的摘要", tags=["最初标签"])
     assert found(client, "original")[1] == ["2407.10001"]
     entry.title = "Rewritten title"
     entry.save()
@@ -154,8 +155,9 @@ def test_edits_deletions_and_retagging_reach_the_index(client, db):
 
 
 def test_only_published_entries_are_found_and_publishing_is_followed(client, db, monkeypatch):
-    draft = make_issue(status=Issue.Status.DRAFT)
-    make_entry(draft, make_section(), title="Secret draft paper", arxiv_id="2407.20001")
+    draft = IssueFactory(status=Issue.Status.DRAFT)
+    EntryFactory(issue=draft, section=SectionFactory(), title="Secret draft paper",
+                 arxiv_id="2407.20001")
     assert found(client, "secret")[1] == []
     draft.publish()
     assert found(client, "secret")[1] == ["2407.20001"]
@@ -205,7 +207,8 @@ def test_rebuild_command_catches_up_after_bulk_updates(client, db):
 
     from django.core.management import call_command
 
-    make_entry(make_issue(), make_section(), title="Before", arxiv_id="2407.30001")
+    EntryFactory(issue=IssueFactory(), section=SectionFactory(), title="Before",
+                 arxiv_id="2407.30001")
     Entry.objects.update(title="Bulk renamed")  # update() sends no signals
     assert found(client, "renamed")[1] == []
     out = StringIO()
@@ -219,10 +222,10 @@ def test_rebuild_command_catches_up_after_bulk_updates(client, db):
 
 def test_a_query_with_many_matches_ranks_the_newest_window_of_them(client, db, monkeypatch):
     monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
-    issue, section = make_issue(), make_section()
+    issue, section = IssueFactory(), SectionFactory()
     # Added oldest first, as an archive grows.
-    added = [make_entry(issue, section, position=n, arxiv_id=f"2407.{40000 + n}",
-                        title=f"Paper {n}", summary="关于对齐的研究。") for n in range(1, 6)]
+    added = [EntryFactory(issue=issue, section=section, position=n, arxiv_id=f"2407.{40000 + n}",
+                          title=f"Paper {n}", summary="关于对齐的研究。") for n in range(1, 6)]
     response, ids = found(client, "对齐")
     assert sorted(ids) == sorted(e.arxiv_id for e in added[-3:])
     assert response.context["paginator"].count == 3
@@ -236,11 +239,12 @@ def test_a_query_with_many_matches_ranks_the_newest_window_of_them(client, db, m
 
 def test_the_window_is_taken_after_the_other_filters(client, db, monkeypatch):
     monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
-    issue, section = make_issue(), make_section()
-    tagged = make_entry(issue, section, position=1, arxiv_id="2407.50001",
-                        summary="对齐的老论文。", tags=["安全"])
+    issue, section = IssueFactory(), SectionFactory()
+    tagged = EntryFactory(issue=issue, section=section, position=1, arxiv_id="2407.50001",
+                          summary="对齐的老论文。", tags=["安全"])
     for n in range(2, 6):
-        make_entry(issue, section, position=n, arxiv_id=f"2407.5000{n}", summary="对齐的新论文。")
+        EntryFactory(issue=issue, section=section, position=n, arxiv_id=f"2407.5000{n}",
+                     summary="对齐的新论文。")
     response, ids = found(client, "对齐", tag="安全")
     assert ids == [tagged.arxiv_id]
     assert response.context["search_window_full"] is False
@@ -249,11 +253,12 @@ def test_the_window_is_taken_after_the_other_filters(client, db, monkeypatch):
 
 def test_drafts_do_not_take_places_in_the_window(client, db, monkeypatch):
     monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
-    section = make_section()
-    public = make_issue()
-    older = [make_entry(public, section, position=n, arxiv_id=f"2407.6000{n}",
-                        summary="幻觉检测。") for n in (1, 2)]
-    draft = make_issue(status=Issue.Status.DRAFT)
+    section = SectionFactory()
+    public = IssueFactory()
+    older = [EntryFactory(issue=public, section=section, position=n, arxiv_id=f"2407.6000{n}",
+                          summary="幻觉检测。") for n in (1, 2)]
+    draft = IssueFactory(status=Issue.Status.DRAFT)
     for n in (3, 4, 5):
-        make_entry(draft, section, position=n, arxiv_id=f"2407.6000{n}", summary="幻觉检测。")
+        EntryFactory(issue=draft, section=section, position=n, arxiv_id=f"2407.6000{n}",
+                     summary="幻觉检测。")
     assert sorted(found(client, "幻觉")[1]) == sorted(e.arxiv_id for e in older)

@@ -35,9 +35,9 @@ def test_an_entrys_tags_are_listed_by_name_whatever_the_order_they_were_added(db
     """taggit drops the model's ordering; without one, SQLite and PostgreSQL list
     an entry's tags in different orders (the backup round trip showed it)."""
     from papers.models import Entry
-    from tests.conftest import make_entry, make_issue, make_section
+    from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
-    entry = make_entry(make_issue(), make_section())
+    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory())
     for name in ["zeta", "alpha", "mu"]:
         entry.tags.add(name)
     assert [tag.name for tag in entry.tags.all()] == ["alpha", "mu", "zeta"]

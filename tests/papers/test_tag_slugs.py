@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from papers.models import Entry, Issue, Section, Tag
 from papers.slugs import tag_slug_base
-from tests.conftest import make_entry, make_issue, make_section
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_a_duplicate_name_is_still_refused():
 def test_the_database_refuses_an_empty_slug():
     with pytest.raises(IntegrityError), transaction.atomic():
         Tag.objects.bulk_create([Tag(name="空", slug="")])
-    section = make_section()
+    section = SectionFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Section.objects.filter(pk=section.pk).update(slug="")
 
@@ -161,8 +161,8 @@ def test_the_database_refuses_an_empty_slug():
 
 @pytest.fixture
 def published_entry(db):
-    issue = make_issue(slug="tags-issue")
-    return make_entry(issue, make_section(name="标签栏目", slug="tag-section"))
+    issue = IssueFactory(slug="tags-issue")
+    return EntryFactory(issue=issue, section=SectionFactory(name="标签栏目", slug="tag-section"))
 
 
 @settings(settings.get_profile("tag-names"), max_examples=40)
@@ -236,8 +236,8 @@ def write_bad_rows(issue):
     would: empty and unroutable slugs, past every check but the database's."""
     bad_tag = Tag.objects.create(name="坏标签")
     odd_tag = Tag.objects.create(name="怪标签")
-    make_entry(issue, Section.objects.get(slug="rag"), tags=[bad_tag, odd_tag],
-               arxiv_id="2407.99999", position=99)
+    EntryFactory(issue=issue, section=Section.objects.get(slug="rag"), tags=[bad_tag, odd_tag],
+                 arxiv_id="2407.99999", position=99)
     with connection.constraint_checks_disabled(), connection.cursor() as cursor:
         table = Tag._meta.db_table
         # The empty slug is refused by a check constraint; one that no URL
@@ -299,7 +299,7 @@ def test_the_migration_repairs_empty_and_unroutable_slugs(db):
 
     repair = import_module("papers.migrations.0005_nonempty_slugs")
     Tag.objects.bulk_create([Tag(name="🔥", slug="fire"), Tag(name="坏", slug="a b")])
-    section = make_section(name="节", slug="ok")
+    section = SectionFactory(name="节", slug="ok")
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {Section._meta.db_table} SET slug = %s WHERE id = %s",
                        ["no/slug", section.pk])

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from papers.models import Entry, Issue, Section
 from reading.views import ENTRIES_PER_PAGE
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,9 @@ def api_ids(client, query="", page_size=100):
 
 
 def test_issues_newest_first_with_absolute_urls_and_counts(client, seed):
-    older = make_issue(slug="older", published_at=seed.published_at - datetime.timedelta(days=30))
-    newer = make_issue(slug="newer")
-    make_entry(newer, make_section())
+    older = IssueFactory(slug="older", published_at=seed.published_at - datetime.timedelta(days=30))
+    newer = IssueFactory(slug="newer")
+    EntryFactory(issue=newer, section=SectionFactory())
     data = get_json(client, "/api/issues")
     assert data["count"] == 3
     assert [issue["slug"] for issue in data["items"]] == ["newer", seed.slug, older.slug]
@@ -99,7 +99,8 @@ def test_an_entry_has_its_links_tags_section_and_issue(client, seed):
 
 
 def test_an_entry_without_an_arxiv_id_links_to_its_own_url(client):
-    entry = make_entry(make_issue(), make_section(), arxiv_id="", url="https://example.org/paper")
+    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory(), arxiv_id="",
+                         url="https://example.org/paper")
     data = get_json(client, f"/api/entries/{entry.pk}")
     assert data["url"] == "https://example.org/paper"
     assert data["links"] == {"abstract": None, "pdf": None}
@@ -130,10 +131,10 @@ PAGE_QUERIES = [
 
 
 def test_entries_filter_and_search_exactly_as_the_entries_page(client, seed):
-    newer = make_issue()  # listed first, though its entries are the newest rows
+    newer = IssueFactory()  # listed first, though its entries are the newest rows
     for position in (2, 1):
-        make_entry(newer, Section.objects.get(slug="rag"), position=position,
-                   tags=["长上下文", "基准测试"], summary="检索能否减少幻觉（hallucination）？")
+        EntryFactory(issue=newer, section=Section.objects.get(slug="rag"), position=position,
+                     tags=["长上下文", "基准测试"], summary="检索能否减少幻觉（hallucination）？")
     for query in PAGE_QUERIES:  # one test: the seed takes seconds to load
         page = client.get(f"/entries/?{query}")
         assert page.status_code == 200, query
@@ -195,8 +196,8 @@ def visible(client, draft_issue, draft_entry):
 @pytest.mark.parametrize("status", [Issue.Status.DRAFT, Issue.Status.SCHEDULED])
 def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed, status):
     when = timezone.now() + datetime.timedelta(days=1) if status == Issue.Status.SCHEDULED else None
-    issue = make_issue(status=status, slug="secret", published_at=when)
-    entry = make_entry(issue, make_section(), tags=["秘密标签", "长上下文"])
+    issue = IssueFactory(status=status, slug="secret", published_at=when)
+    entry = EntryFactory(issue=issue, section=SectionFactory(), tags=["秘密标签", "长上下文"])
     public_count = Entry.objects.published().filter(tags__name="长上下文").count()
     hidden = dict.fromkeys(["issues", "issue", "entries", "entry", "tag", "in tag", "by issue"],
                            False)
@@ -303,8 +304,8 @@ BUDGET = 8
 
 def add_entries(issue, sections, start, stop):
     for n in range(start, stop):
-        make_entry(issue, sections[n % len(sections)], position=n,
-                   tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(issue=issue, section=sections[n % len(sections)], position=n,
+                     tags=["common", "shared", f"t{n % 7}"])
 
 
 def queries_per_url(client, first):
@@ -317,9 +318,9 @@ def queries_per_url(client, first):
 
 
 def test_every_endpoint_runs_the_same_queries_for_20_and_60_entries(client):
-    issue = make_issue(slug="budget")
-    sections = [make_section(slug=f"s{i}") for i in range(3)]
-    make_issue(slug="another")
+    issue = IssueFactory(slug="budget")
+    sections = [SectionFactory(slug=f"s{i}") for i in range(3)]
+    IssueFactory(slug="another")
     add_entries(issue, sections, 0, 20)
     first = issue.entries.first().pk
     with_20 = queries_per_url(client, first)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from papers.models import Entry, Issue
 from reading.citations import bibtex_entry, bibtex_for_entries, escape_tex
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 HOSTILE = '</script><script>alert(1)</script>" onload="alert(2)'
 
@@ -134,7 +134,8 @@ def test_a_paper_citation_downloads_as_a_bib_file(client, seed):
 
 @pytest.mark.django_db
 def test_an_old_style_paper_downloads_too(client):
-    make_entry(make_issue(), make_section(), arxiv_id="cs/0112017", title="Old Paper")
+    EntryFactory(issue=IssueFactory(), section=SectionFactory(), arxiv_id="cs/0112017",
+                 title="Old Paper")
     response = client.get("/papers/cs/0112017/cite.bib")
     assert response["Content-Disposition"] == 'attachment; filename="arxiv-cs-0112017.bib"'
     assert "eprint = {cs/0112017}" in response.content.decode()
@@ -157,12 +158,12 @@ def test_an_issue_downloads_all_its_papers_in_order(client, seed):
 
 @pytest.mark.django_db
 def test_drafts_and_unpublished_papers_have_no_bib(client):
-    section = make_section()
-    draft = make_issue(status=Issue.Status.DRAFT, slug="draft")
-    later = make_issue(status=Issue.Status.SCHEDULED, slug="later",
-                       published_at=timezone.now() + datetime.timedelta(days=1))
-    make_entry(draft, section, arxiv_id="2407.00001")
-    make_entry(later, section, arxiv_id="2407.00002")
+    section = SectionFactory()
+    draft = IssueFactory(status=Issue.Status.DRAFT, slug="draft")
+    later = IssueFactory(status=Issue.Status.SCHEDULED, slug="later",
+                         published_at=timezone.now() + datetime.timedelta(days=1))
+    EntryFactory(issue=draft, section=section, arxiv_id="2407.00001")
+    EntryFactory(issue=later, section=section, arxiv_id="2407.00002")
     for url in ["/issues/draft/papers.bib", "/issues/later/papers.bib",
                 "/papers/2407.00001/cite.bib", "/papers/2407.00002/cite.bib",
                 "/issues/nowhere/papers.bib", "/papers/2407.99999/cite.bib"]:
@@ -171,10 +172,11 @@ def test_drafts_and_unpublished_papers_have_no_bib(client):
 
 @pytest.mark.django_db
 def test_a_paper_also_in_a_draft_is_cited_from_the_published_issue(client):
-    section = make_section()
-    make_entry(make_issue(), section, arxiv_id="2407.00003", title="Published Title")
-    make_entry(make_issue(status=Issue.Status.DRAFT), section, arxiv_id="2407.00003",
-               title="Secret Draft Title")
+    section = SectionFactory()
+    EntryFactory(issue=IssueFactory(), section=section, arxiv_id="2407.00003",
+                 title="Published Title")
+    EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT), section=section,
+                 arxiv_id="2407.00003", title="Secret Draft Title")
     for url in ["/papers/2407.00003/cite.bib", "/papers/2407.00003/"]:
         html = client.get(url).content.decode()
         assert "Published Title" in html and "Secret Draft Title" not in html
@@ -198,7 +200,7 @@ def test_the_paper_page_links_every_version_and_shows_its_citation(client, seed)
 
 @pytest.mark.django_db
 def test_a_paper_older_than_arxiv_html_gets_no_html_link(client):
-    make_entry(make_issue(), make_section(), arxiv_id="2301.00001")
+    EntryFactory(issue=IssueFactory(), section=SectionFactory(), arxiv_id="2301.00001")
     page = soup(client.get("/papers/2301.00001/"))
     assert [a.get_text() for a in page.select(".paper-links a")] == ["arXiv 摘要页", "PDF"]
 
@@ -212,20 +214,23 @@ def test_the_issue_page_offers_its_bib_file(client, seed):
 
 @pytest.mark.django_db
 def test_related_entries_are_ranked_by_shared_tags_without_drafts(client):
-    section = make_section()
-    issue, older = make_issue(), make_issue()
-    make_entry(issue, section, arxiv_id="2406.00001", tags=["a", "b", "c"])
-    make_entry(older, section, arxiv_id="2406.00001", tags=["d"])  # the paper again
-    three = make_entry(issue, section, arxiv_id="2406.00003", tags=["a", "b", "c", "x"])
-    make_entry(older, section, arxiv_id="2406.00003", tags=["a", "b"])  # covered twice
-    two = make_entry(issue, section, arxiv_id="2406.00002", tags=["b", "d", "y"])
-    web = make_entry(issue, section, arxiv_id="", url="https://example.org/", tags=["c", "d"])
-    ones = [make_entry(older, section, tags=["a"]) for _ in range(3)]
-    make_entry(issue, section, tags=["x", "y", "z"])  # nothing shared
-    draft = make_issue(status=Issue.Status.DRAFT)
-    make_entry(draft, section, title="Draft Twin", tags=["a", "b", "c", "d"])
-    draft_tags_only = make_entry(issue, section, tags=["secret"])
-    make_entry(draft, section, arxiv_id="2406.00001", tags=["secret"])
+    section = SectionFactory()
+    issue, older = IssueFactory(), IssueFactory()
+    EntryFactory(issue=issue, section=section, arxiv_id="2406.00001", tags=["a", "b", "c"])
+    EntryFactory(issue=older, section=section, arxiv_id="2406.00001", tags=["d"])  # the paper again
+    three = EntryFactory(issue=issue, section=section, arxiv_id="2406.00003",
+                         tags=["a", "b", "c", "x"])
+    EntryFactory(issue=older, section=section, arxiv_id="2406.00003",
+                 tags=["a", "b"])  # covered twice
+    two = EntryFactory(issue=issue, section=section, arxiv_id="2406.00002", tags=["b", "d", "y"])
+    web = EntryFactory(issue=issue, section=section, arxiv_id="", url="https://example.org/",
+                       tags=["c", "d"])
+    ones = [EntryFactory(issue=older, section=section, tags=["a"]) for _ in range(3)]
+    EntryFactory(issue=issue, section=section, tags=["x", "y", "z"])  # nothing shared
+    draft = IssueFactory(status=Issue.Status.DRAFT)
+    EntryFactory(issue=draft, section=section, title="Draft Twin", tags=["a", "b", "c", "d"])
+    draft_tags_only = EntryFactory(issue=issue, section=section, tags=["secret"])
+    EntryFactory(issue=draft, section=section, arxiv_id="2406.00001", tags=["secret"])
 
     related = client.get("/papers/2406.00001/").context["related_entries"]
     assert related[:3] == [three, two, web]
@@ -236,10 +241,10 @@ def test_related_entries_are_ranked_by_shared_tags_without_drafts(client):
 
 @pytest.mark.django_db
 def test_related_entries_show_on_the_paper_page(client):
-    section = make_section()
-    issue = make_issue()
-    make_entry(issue, section, tags=["长上下文"], arxiv_id="2406.00001")
-    other = make_entry(issue, section, tags=["长上下文"], title="Another Paper")
+    section = SectionFactory()
+    issue = IssueFactory()
+    EntryFactory(issue=issue, section=section, tags=["长上下文"], arxiv_id="2406.00001")
+    other = EntryFactory(issue=issue, section=section, tags=["长上下文"], title="Another Paper")
     page = soup(client.get("/papers/2406.00001/"))
     link = page.select_one(".related-list a")
     assert link.get_text() == "Another Paper" and link["href"] == other.get_paper_url()
@@ -288,8 +293,9 @@ def test_the_issue_page_lists_its_papers_as_scholarly_articles(client, seed):
 
 @pytest.mark.django_db
 def test_a_url_only_entry_is_an_article_at_its_url(client):
-    issue = make_issue()
-    make_entry(issue, make_section(), arxiv_id="", url="https://example.org/p", title="Web")
+    issue = IssueFactory()
+    EntryFactory(issue=issue, section=SectionFactory(), arxiv_id="", url="https://example.org/p",
+                 title="Web")
     article = json_ld(soup(client.get(issue.get_absolute_url())))["itemListElement"][0]["item"]
     assert article["url"] == "https://example.org/p"
     assert "identifier" not in article and "datePublished" not in article
@@ -354,9 +360,9 @@ def test_a_bad_host_header_is_still_a_400(client, seed):
 
 @pytest.mark.django_db
 def test_hostile_text_stays_inside_json_ld_and_meta_tags(client):
-    issue = make_issue(title=HOSTILE)
-    make_entry(issue, make_section(), arxiv_id="2406.00001", title=HOSTILE,
-               authors=HOSTILE, tags=[HOSTILE[:50]])
+    issue = IssueFactory(title=HOSTILE)
+    EntryFactory(issue=issue, section=SectionFactory(), arxiv_id="2406.00001", title=HOSTILE,
+                 authors=HOSTILE, tags=[HOSTILE[:50]])
     for url in ["/papers/2406.00001/", issue.get_absolute_url()]:
         html = client.get(url).content.decode()
         assert "<script>alert" not in html

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,19 +53,22 @@ def exact_second(moment):
 @pytest.fixture
 def archive(db):
     """Two published issues: a long-context section and tags shared between them."""
-    section = make_section(name="长上下文", slug="long-context")
-    other = make_section(name="RAG", slug="rag")
-    latest = make_issue(title="第二期：长上下文专题", slug="second")
-    older = make_issue(title="第一期", slug="first",
-                       published_at=latest.published_at - datetime.timedelta(days=14))
+    section = SectionFactory(name="长上下文", slug="long-context")
+    other = SectionFactory(name="RAG", slug="rag")
+    latest = IssueFactory(title="第二期：长上下文专题", slug="second")
+    older = IssueFactory(title="第一期", slug="first",
+                         published_at=latest.published_at - datetime.timedelta(days=14))
     entries = {
-        "risky": make_entry(latest, section, title="Attention & Memory: <Scaling> Laws",
-                            summary="**加粗**的摘要。<script>alert('pwned')</script>",
-                            tags=["长上下文", "RAG"]),
-        "both": make_entry(older, section, title="Old Long Paper", tags=["长上下文", "RAG"]),
-        "one": make_entry(older, other, title="Only Long Context", tags=["长上下文"]),
-        "none": make_entry(latest, other, title="Untagged Retrieval", arxiv_id="",
-                           url="https://example.org/paper"),
+        "risky": EntryFactory(issue=latest, section=section,
+                              title="Attention & Memory: <Scaling> Laws",
+                              summary="**加粗**的摘要。<script>alert('pwned')</script>",
+                              tags=["长上下文", "RAG"]),
+        "both": EntryFactory(issue=older, section=section, title="Old Long Paper",
+                             tags=["长上下文", "RAG"]),
+        "one": EntryFactory(issue=older, section=other, title="Only Long Context",
+                            tags=["长上下文"]),
+        "none": EntryFactory(issue=latest, section=other, title="Untagged Retrieval", arxiv_id="",
+                             url="https://example.org/paper"),
     }
     return {"latest": latest, "older": older, "section": section, **entries}
 
@@ -88,7 +91,7 @@ def test_issues_feed_lists_published_issues_newest_first(client, archive, fmt):
 
 def test_issues_feed_has_atom_updated_dates_and_keeps_the_latest_20(client, archive):
     for days in range(1, 25):
-        make_issue(published_at=archive["older"].published_at - datetime.timedelta(days=days))
+        IssueFactory(published_at=archive["older"].published_at - datetime.timedelta(days=days))
     feed = read_feed(client, "/feeds/issues.atom")
     assert len(feed.entries) == 20
     assert feed.entries[0].title == archive["latest"].title
@@ -189,10 +192,10 @@ def test_unknown_tag_or_section_feed_is_a_404(client, archive):
 @pytest.fixture
 def draft(archive):
     """A draft issue with its own tag and section, and a tag shared with the public."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
-    make_entry(issue, make_section(name="草稿专用栏目", slug="draft-only"),
-               title="Secret Draft Paper", summary="草稿里的秘密摘要",
-               tags=["草稿专用标签", "长上下文"])
+    issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
+    EntryFactory(issue=issue, section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
+                 title="Secret Draft Paper", summary="草稿里的秘密摘要",
+                 tags=["草稿专用标签", "长上下文"])
     return issue
 
 
@@ -260,7 +263,8 @@ SUFFIXES = {"application/atom+xml": ".atom", "application/rss+xml": ".rss"}
 
 
 def test_every_page_links_its_own_feed_and_the_feed_answers(client, archive):
-    make_entry(archive["latest"], archive["section"], arxiv_id="2406.10001", position=50)
+    EntryFactory(issue=archive["latest"], section=archive["section"], arxiv_id="2406.10001",
+                 position=50)
     for page, feed in PAGES_AND_FEEDS.items():
         response = client.get(page)
         assert response.status_code in (200, 404), page
@@ -303,16 +307,16 @@ def queries_per_feed(client):
 
 def add_entries(issues, sections, start, stop):
     for n in range(start, stop):
-        make_entry(issues[n % len(issues)], sections[n % len(sections)], position=n,
-                   tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(issue=issues[n % len(issues)], section=sections[n % len(sections)], position=n,
+                     tags=["common", "shared", f"t{n % 7}"])
 
 
 def test_feeds_run_the_same_few_queries_for_5_and_50_entries(client, db):
-    issues = [make_issue(slug="budget")] + [make_issue() for _ in range(2)]
-    sections = [make_section(slug=f"s{i}") for i in range(3)]
+    issues = [IssueFactory(slug="budget")] + [IssueFactory() for _ in range(2)]
+    sections = [SectionFactory(slug=f"s{i}") for i in range(3)]
     add_entries(issues, sections, 0, 5)
     with_5 = queries_per_feed(client)
-    issues += [make_issue() for _ in range(5)]
+    issues += [IssueFactory() for _ in range(5)]
     add_entries(issues, sections, 5, 50)
     with_50 = queries_per_feed(client)
     assert with_5 == with_50

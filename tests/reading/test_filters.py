@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 
 from papers.models import Entry
-from tests.conftest import make_entry, make_issue
+from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,9 @@ def test_several_tags_mean_entries_with_all_of_them(client, seed):
 
 
 def test_section_and_issue_filters_combine_with_tags(client, seed):
-    other = make_issue(slug="other")
-    make_entry(other, seed.entries.get(arxiv_id="2406.15319").section, tags=["长上下文"],
-               arxiv_id="2407.11111")
+    other = IssueFactory(slug="other")
+    EntryFactory(issue=other, section=seed.entries.get(arxiv_id="2406.15319").section,
+                 tags=["长上下文"], arxiv_id="2407.11111")
     _, ids = found(client, "section=rag")
     assert "2407.11111" in ids and "2406.15319" in ids
     _, ids = found(client, f"section=rag&tag={quote('长上下文')}&issue={seed.slug}")
@@ -100,7 +100,7 @@ def test_bad_filters_give_an_empty_result_with_a_message(client, seed, query, me
 
 
 def test_a_draft_issue_cannot_be_selected(client, seed):
-    make_issue(status="draft", slug="secret-draft")
+    IssueFactory(status="draft", slug="secret-draft")
     response, ids = found(client, "issue=secret-draft")
     assert ids == set()
     assert "没有这一期" in response.content.decode()

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from papers.models import Entry, Issue, Section
 from reading import page_cache
-from tests.conftest import make_entry, make_issue
 from tests.editorial.test_admin import form_data
+from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_the_cache_can_be_switched_off(client, seed, settings):
 
 def test_errors_are_not_cached(client, seed):
     assert client.get("/issues/not-yet/").status_code == 404
-    make_issue(slug="not-yet", title="刚刚发布的一期")
+    IssueFactory(slug="not-yet", title="刚刚发布的一期")
     assert client.get("/issues/not-yet/").status_code == 200
 
 
@@ -211,12 +211,12 @@ def test_a_scheduled_issue_appears_when_its_time_comes_without_any_save(
     client, seed, monkeypatch
 ):
     due = timezone.now() + datetime.timedelta(hours=1)
-    scheduled = make_issue(slug="2024-07-h1", title="定时发布的下一期",
-                           status=Issue.Status.SCHEDULED, published_at=due,
-                           period_start=datetime.date(2024, 7, 1),
-                           period_end=datetime.date(2024, 7, 15))
-    make_entry(scheduled, seed.entries.first().section, title="Scheduled Paper",
-               arxiv_id="2407.00001")
+    scheduled = IssueFactory(slug="2024-07-h1", title="定时发布的下一期",
+                             status=Issue.Status.SCHEDULED, published_at=due,
+                             period_start=datetime.date(2024, 7, 1),
+                             period_end=datetime.date(2024, 7, 15))
+    EntryFactory(issue=scheduled, section=seed.entries.first().section, title="Scheduled Paper",
+                 arxiv_id="2407.00001")
     paths = ["/", "/issues/", "/entries/", "/feeds/issues.atom", "/en/"]
     before = read_all(client, paths)
     assert not any("Scheduled Paper" in html or "定时发布的下一期" in html
@@ -247,8 +247,9 @@ def test_previews_and_admin_pages_are_never_cached(admin_client, entry):
         response = admin_client.get(url)
         assert "no-store" in response["Cache-Control"] or "private" in response["Cache-Control"]
     # A draft's preview: no public page shows the draft, before or after.
-    draft = make_issue(status=Issue.Status.DRAFT, slug="draft-x", title="草稿不公开")
-    make_entry(draft, entry.section, title="Draft Only Paper", arxiv_id="2407.00002")
+    draft = IssueFactory(status=Issue.Status.DRAFT, slug="draft-x", title="草稿不公开")
+    EntryFactory(issue=draft, section=entry.section, title="Draft Only Paper",
+                 arxiv_id="2407.00002")
     draft_preview = reverse("admin:papers_issue_preview", args=[draft.pk])
     assert "Draft Only Paper" in admin_client.get(draft_preview).content.decode()
     Entry.objects.filter(title="Draft Only Paper").get().save()

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +35,8 @@ BUDGET = 8
 
 def add_entries(issue, sections, start, stop):
     for n in range(start, stop):
-        make_entry(issue, sections[n % len(sections)], position=n, arxiv_id=f"2406.{10000 + n}",
-                   tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(issue=issue, section=sections[n % len(sections)], position=n,
+                     arxiv_id=f"2406.{10000 + n}", tags=["common", "shared", f"t{n % 7}"])
 
 
 def queries_per_page(client, prefix=""):
@@ -51,10 +51,11 @@ def queries_per_page(client, prefix=""):
 
 
 def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
-    issue = make_issue(slug="budget")
-    sections = [make_section(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
+    issue = IssueFactory(slug="budget")
+    sections = [SectionFactory(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
     # An older issue covering the same paper, so the paper page lists two.
-    make_entry(make_issue(), sections[0], position=1, arxiv_id="2406.10000", tags=["common"])
+    EntryFactory(issue=IssueFactory(), section=sections[0], position=1, arxiv_id="2406.10000",
+                 tags=["common"])
     add_entries(issue, sections, 0, 20)
     with_20 = queries_per_page(client)
     add_entries(issue, sections, 20, 200)
@@ -65,8 +66,9 @@ def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
 
 
 def test_english_pages_run_the_same_queries_as_chinese_ones(client):
-    issue = make_issue(slug="budget")
-    sections = [make_section(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
-    make_entry(make_issue(), sections[0], position=1, arxiv_id="2406.10000", tags=["common"])
+    issue = IssueFactory(slug="budget")
+    sections = [SectionFactory(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
+    EntryFactory(issue=IssueFactory(), section=sections[0], position=1, arxiv_id="2406.10000",
+                 tags=["common"])
     add_entries(issue, sections, 0, 20)
     assert queries_per_page(client, "/en") == queries_per_page(client)

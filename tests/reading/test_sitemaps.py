@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,12 +54,12 @@ def test_sitemap_lists_static_pages_issues_sections_tags_and_papers(client, seed
 
 
 def test_a_paper_covered_twice_is_one_url_dated_by_its_latest_issue(client, db):
-    section = make_section()
-    older = make_issue(published_at=timezone.now() - datetime.timedelta(days=30))
-    newer = make_issue(published_at=timezone.now() - datetime.timedelta(days=2))
-    make_entry(older, section, arxiv_id="2406.15877")
-    make_entry(newer, section, arxiv_id="2406.15877")
-    make_entry(newer, section, arxiv_id="", url="https://example.org/no-arxiv")
+    section = SectionFactory()
+    older = IssueFactory(published_at=timezone.now() - datetime.timedelta(days=30))
+    newer = IssueFactory(published_at=timezone.now() - datetime.timedelta(days=2))
+    EntryFactory(issue=older, section=section, arxiv_id="2406.15877")
+    EntryFactory(issue=newer, section=section, arxiv_id="2406.15877")
+    EntryFactory(issue=newer, section=section, arxiv_id="", url="https://example.org/no-arxiv")
     papers = {url: lastmod for url, lastmod in sitemap(client).items() if "/papers/" in url}
     assert papers == {f"{SITE}/papers/2406.15877/": day(newer.published_at)}
 
@@ -67,9 +67,9 @@ def test_a_paper_covered_twice_is_one_url_dated_by_its_latest_issue(client, db):
 @pytest.fixture
 def draft(seed):
     """A draft with its own section and tag, and a tag it shares with the seed."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期", slug="draft-issue")
-    make_entry(issue, make_section(name="草稿专用栏目", slug="draft-only"),
-               arxiv_id="2407.00001", tags=["草稿专用标签", "基准测试"])
+    issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期", slug="draft-issue")
+    EntryFactory(issue=issue, section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
+                 arxiv_id="2407.00001", tags=["草稿专用标签", "基准测试"])
     return issue
 
 

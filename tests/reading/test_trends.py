@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from papers.models import Issue, Tag
 from reading import trends
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & co'
@@ -23,14 +23,14 @@ HOSTILE = '<script>alert("x")</script> & co'
 
 @pytest.fixture
 def section(db):
-    return make_section()
+    return SectionFactory()
 
 
 def issue_with(section, *tag_lists, **fields):
     """A published issue with one entry per list of tags."""
-    issue = make_issue(**fields)
+    issue = IssueFactory(**fields)
     for tags in tag_lists:
-        make_entry(issue, section, tags=tags)
+        EntryFactory(issue=issue, section=section, tags=tags)
     return issue
 
 
@@ -67,8 +67,8 @@ def test_only_the_top_tags_of_the_last_issues(section):
 
 def test_a_drafts_tags_are_never_counted_or_named(section):
     issue_with(section, ["公开标签"])
-    draft = make_issue(status=Issue.Status.DRAFT)
-    make_entry(draft, section, tags=["草稿专用标签", "公开标签"])
+    draft = IssueFactory(status=Issue.Status.DRAFT)
+    EntryFactory(issue=draft, section=section, tags=["草稿专用标签", "公开标签"])
     data = trends.topic_trends()
     assert data.issues != [] and draft not in data.issues
     assert [(item.tag.name, item.counts) for item in data.tags] == [("公开标签", (1,))]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.models import Issue
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +16,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def draft(seed):
     """A draft issue that shares a section with the seed, with its own tag."""
-    issue = make_issue(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
+    issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
     section = seed.entries.first().section
-    make_entry(issue, section, title="Secret Draft Paper", arxiv_id="2407.00001",
-               summary="草稿里的秘密摘要", tags=["草稿专用标签", "基准测试"])
-    make_section(name="草稿专用栏目", slug="draft-only")
+    EntryFactory(issue=issue, section=section, title="Secret Draft Paper", arxiv_id="2407.00001",
+                 summary="草稿里的秘密摘要", tags=["草稿专用标签", "基准测试"])
+    SectionFactory(name="草稿专用栏目", slug="draft-only")
     return issue
 
 
@@ -40,8 +40,8 @@ def test_home_without_any_issue(client, db):
 
 
 def test_archive_lists_published_issues_newest_first(client, seed):
-    older = make_issue(published_at=seed.published_at - datetime.timedelta(days=14),
-                       title="更早的一期")
+    older = IssueFactory(published_at=seed.published_at - datetime.timedelta(days=14),
+                         title="更早的一期")
     response = client.get("/issues/")
     assert list(response.context["issues"]) == [seed, older]
     assert response.context["issues"][0].entry_count == 20
@@ -49,7 +49,7 @@ def test_archive_lists_published_issues_newest_first(client, seed):
 
 def test_archive_is_paginated(client, db):
     for _ in range(25):
-        make_issue()
+        IssueFactory()
     first = client.get("/issues/")
     second = client.get("/issues/?page=2")
     assert len(first.context["issues"]) == 20 and len(second.context["issues"]) == 5
@@ -78,7 +78,7 @@ def test_entries_list_counts_and_paginates(client, seed):
 
 
 def test_tag_index_with_counts_and_a_chinese_tag_page(client, seed):
-    make_entry(seed, seed.entries.first().section, position=99, tags=["幻觉检测"])
+    EntryFactory(issue=seed, section=seed.entries.first().section, position=99, tags=["幻觉检测"])
     response = client.get("/tags/")
     counts = {tag.name: tag.entry_count for tag in response.context["tags"]}
     assert counts["基准测试"] == seed.entries.filter(tags__name="基准测试").count()
@@ -98,8 +98,9 @@ def test_section_index_and_page(client, seed):
 
 
 def test_paper_page_lists_every_issue_that_covered_it(client, seed):
-    later = make_issue(title="后来的一期")
-    make_entry(later, make_section(), arxiv_id="2406.15877", title=seed.entries.first().title)
+    later = IssueFactory(title="后来的一期")
+    EntryFactory(issue=later, section=SectionFactory(), arxiv_id="2406.15877",
+                 title=seed.entries.first().title)
     response = client.get("/papers/2406.15877/")
     assert response.status_code == 200
     assert [e.issue for e in response.context["entries"]] == [later, seed]
@@ -108,7 +109,8 @@ def test_paper_page_lists_every_issue_that_covered_it(client, seed):
 
 
 def test_old_style_paper_ids_work_in_urls(client, seed):
-    make_entry(seed, seed.entries.first().section, position=50, arxiv_id="cs/0112017")
+    EntryFactory(issue=seed, section=seed.entries.first().section, position=50,
+                 arxiv_id="cs/0112017")
     assert client.get("/papers/cs/0112017/").status_code == 200
 
 
@@ -146,8 +148,8 @@ def test_drafts_appear_on_no_public_page(client, draft):
 
 
 def test_a_scheduled_issue_appears_when_its_time_comes(client, seed):
-    scheduled = make_issue(status=Issue.Status.SCHEDULED, slug="soon",
-                           published_at=timezone.now() + datetime.timedelta(hours=1))
+    scheduled = IssueFactory(status=Issue.Status.SCHEDULED, slug="soon",
+                             published_at=timezone.now() + datetime.timedelta(hours=1))
     assert client.get("/issues/soon/").status_code == 404
     Issue.objects.filter(pk=scheduled.pk).update(
         published_at=timezone.now() - datetime.timedelta(seconds=1)

@@ -40,7 +40,7 @@ from django.db import close_old_connections
 
 from digestsite.wsgi import application
 from papers.models import Issue, Section
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 SLOW_SECONDS = 1.0
 # A slow answer is asked for again after each of these pauses (seconds).
@@ -115,15 +115,16 @@ def api_archive(db):
     call_command("load_seed", verbosity=0)
     seed = Issue.objects.get(slug="2024-06-h2")
     rag = Section.objects.get(slug="rag")
-    other = make_section(name="多模态与智能体", slug="multimodal-agents")
+    other = SectionFactory(name="多模态与智能体", slug="multimodal-agents")
     for n in range(2):
-        issue = make_issue(
+        issue = IssueFactory(
             slug=f"2024-0{7 + n}-h1",
             published_at=seed.published_at + datetime.timedelta(days=14 * (n + 1)),
         )
         for m in range(6):
-            make_entry(issue, rag if m % 2 else other, tags=["幻觉", f"标签{m}"])
-    make_entry(make_issue(status=Issue.Status.DRAFT, slug="draft-issue"), other, tags=["草稿"])
+            EntryFactory(issue=issue, section=rag if m % 2 else other, tags=["幻觉", f"标签{m}"])
+    EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"), section=other,
+                 tags=["草稿"])
 
 
 @pytest.fixture

@@ -60,9 +60,12 @@ from tests.security.xss_vectors import (
     EMBEDS,
     EVENT_HANDLERS,
     FOREIGN_CONTENT,
+    PAPER_IDS,
     SCRIPT_TAGS,
     URLS,
     VECTORS,
+    joined,
+    pack,
 )
 
 # ----------------------------------------------------------------- the detector
@@ -234,27 +237,6 @@ def collapse(text):
 
 
 # ------------------------------------------------------------ placing the corpus
-
-PAPER_IDS = [f"2406.9{k:04d}" for k in range(6)]
-SEPARATOR = " "
-
-
-def pack(indexes, limit):
-    """Vectors (by index) grouped greedily so that each group, joined, fits
-    ``limit`` characters: many vectors per name, none of them cut."""
-    groups, current = [], []
-    for i in indexes:
-        candidate = [*current, i]
-        if current and len(SEPARATOR.join(VECTORS[j] for j in candidate)) > limit:
-            groups.append(current)
-            candidate = [i]
-        current = candidate
-    return [*groups, current] if current else groups
-
-
-def joined(group):
-    return SEPARATOR.join(VECTORS[i] for i in group)
-
 
 @dataclass
 class HostileArchive:

@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from papers.models import Issue, Section, Tag
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,24 +99,27 @@ def archive(django_db_setup, django_db_blocker):
         call_command("load_seed", verbosity=0)
         seed = Issue.objects.get(slug="2024-06-h2")
         rag = Section.objects.get(slug="rag")
-        extra = make_section(name="多模态与智能体", slug="multimodal-agents")
+        extra = SectionFactory(name="多模态与智能体", slug="multimodal-agents")
         for n in range(3):
-            issue = make_issue(
+            issue = IssueFactory(
                 slug=f"2024-0{7 + n}-h1", title=f"2024年{7 + n}月上半月论文",
                 published_at=seed.published_at + datetime.timedelta(days=14 * (n + 1)),
             )
             for m in range(8):
-                make_entry(
-                    issue, rag if m % 2 else extra, tags=["幻觉", "智能体", f"标签{m}"],
+                EntryFactory(
+                    issue=issue, section=rag if m % 2 else extra,
+                    tags=["幻觉", "智能体", f"标签{m}"],
                     title=f"Agents & <RAG> {n}.{m}", summary=f"第{m}篇：检索增强与**对齐**。",
                 )
-        make_entry(issue, extra, arxiv_id="cs/0112017", tags=["旧论文"])
-        make_entry(issue, extra, arxiv_id="", url="https://example.org/paper", tags=["无编号"])
-        make_entry(make_issue(status=Issue.Status.DRAFT, slug="draft-issue"), extra, tags=["草稿"])
-        make_entry(
-            make_issue(status=Issue.Status.SCHEDULED, slug="scheduled-issue",
-                       published_at=seed.published_at + datetime.timedelta(days=3650)),
-            extra, tags=["定时"],
+        EntryFactory(issue=issue, section=extra, arxiv_id="cs/0112017", tags=["旧论文"])
+        EntryFactory(issue=issue, section=extra, arxiv_id="", url="https://example.org/paper",
+                     tags=["无编号"])
+        EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"),
+                     section=extra, tags=["草稿"])
+        EntryFactory(
+            issue=IssueFactory(status=Issue.Status.SCHEDULED, slug="scheduled-issue",
+                               published_at=seed.published_at + datetime.timedelta(days=3650)),
+            section=extra, tags=["定时"],
         )
         Known.tags = tuple(Tag.objects.order_by("slug").values_list("slug", flat=True))
         Known.sections = tuple(Section.objects.order_by("slug").values_list("slug", flat=True))

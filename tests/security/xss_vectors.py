@@ -243,3 +243,30 @@ VECTORS = [
     *SCRIPT_TAGS, *BREAKOUTS, *URLS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS,
     *CSS, *ENCODED, *MARKDOWN, *OTHER_FORMATS,
 ]
+
+
+# Placing the corpus: both hostile archives (the parsers' in
+# tests/security/test_hostile_content.py, the browser's in
+# tests/browser/test_hostile_content.py) fill their fields this way.
+
+# The arXiv ids their entries cite, so that paper pages hold the corpus too.
+PAPER_IDS = [f"2406.9{k:04d}" for k in range(6)]
+# Between the vectors packed into one field.
+SEPARATOR = " "
+
+
+def pack(indexes, limit):
+    """Vectors (by index) grouped greedily so that each group, joined, fits
+    ``limit`` characters: many vectors per name, none of them cut."""
+    groups, current = [], []
+    for i in indexes:
+        candidate = [*current, i]
+        if current and len(SEPARATOR.join(VECTORS[j] for j in candidate)) > limit:
+            groups.append(current)
+            candidate = [i]
+        current = candidate
+    return [*groups, current] if current else groups
+
+
+def joined(group):
+    return SEPARATOR.join(VECTORS[i] for i in group)
