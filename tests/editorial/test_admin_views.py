@@ -10,10 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from bench.common.admin_form import form_data
 from editorial import arxiv_client
 from papers.models import Issue
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from bs4 import BeautifulSoup
 from django.apps import apps
 from django.contrib.auth.models import Permission, User
 
+from bench.common.admin_form import form_data
 from papers.models import Issue, Section, Tag
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from papers.models import Issue
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

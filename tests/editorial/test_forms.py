@@ -4,9 +4,9 @@ and asks the editor only where both changed the same field."""
 import pytest
 from django.urls import reverse
 
+from bench.common.admin_form import form_data
 from papers.models import Entry
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 from tests.editorial.test_merge import error_text, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from papers.models import Issue
 from tests.conftest import make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

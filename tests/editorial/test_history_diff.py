@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from editorial import history
 from editorial.history import EntryState, IssueState, Piece, text_diff, tokens
-from tests.editorial.test_admin import form_data
 from tests.editorial.test_history import edited_issue  # noqa: F401  (a fixture)
 
 

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from editorial import merge
 from papers.models import MAX_POSITION, Entry, Issue
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import fill_entry, form_data
+from tests.editorial.test_admin import fill_entry
 
 # The rules --------------------------------------------------------------------
 

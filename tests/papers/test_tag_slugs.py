@@ -20,10 +20,10 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section, Tag
 from papers.slugs import tag_slug_base
 from tests.conftest import make_entry, make_issue, make_section
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section
 from reading import page_cache
 from tests.conftest import make_entry, make_issue
-from tests.editorial.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 
