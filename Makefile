@@ -54,10 +54,10 @@ check: setup ## Django's checks and a check that no migration is missing
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench-search: setup ## search latency at 100,000 generated entries (see docs/search-benchmark.md)
-	$(PY) bench/search_latency.py --fixture --database sqlite
-	$(PY) bench/search_latency.py --entries 100000 --database sqlite
-	$(PY) bench/search_latency.py --fixture --database postgres
-	$(PY) bench/search_latency.py --entries 100000 --database postgres
+	$(PY) -m bench.search.latency --fixture --database sqlite
+	$(PY) -m bench.search.latency --entries 100000 --database sqlite
+	$(PY) -m bench.search.latency --fixture --database postgres
+	$(PY) -m bench.search.latency --entries 100000 --database postgres
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache locale/*/LC_MESSAGES/*.mo
@@ -66,10 +66,10 @@ clean:
 BENCH_ARGS ?=
 .PHONY: bench
 bench: setup ## req/s and latency under gunicorn + wrk, SQLite and PostgreSQL (docs/benchmarks.md)
-	$(PY) bench/http_load.py --database both $(BENCH_ARGS)
+	$(PY) -m bench.http.load --database both $(BENCH_ARGS)
 
 # `make soak SOAK_ARGS="--duration 40"` passes options to the script.
 SOAK_ARGS ?=
 .PHONY: soak
 soak: setup ## load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)
-	$(PY) bench/soak.py $(SOAK_ARGS)
+	$(PY) -m bench.soak.run $(SOAK_ARGS)

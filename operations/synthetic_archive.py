@@ -2,7 +2,7 @@
 
 Why it exists: the seed roundup has twenty entries, and how search, facets and
 pages behave at 100,000 entries can only be seen on an archive of that size.
-The search benchmark (bench/search_latency.py), ``manage.py generate_archive``
+The search benchmark (bench/search/latency.py), ``manage.py generate_archive``
 and the tests of the index at scale all make it here, one way, so that the
 figures they report are about the same archive.
 

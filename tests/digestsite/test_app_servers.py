@@ -22,14 +22,8 @@ Redis (``REDIS_URL``). Without them, the tests are skipped and say why.
 import contextlib
 import http.client
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -39,15 +33,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
-from bench.soak_load import form_fields
+from bench.common import site_server
+from bench.common.admin_form import form_fields
+from bench.common.site_server import GUNICORN, HOST
 from papers.models import Entry
 
-BASE_DIR = Path(settings.BASE_DIR)
-GUNICORN = Path(sys.executable).parent / "gunicorn"
-HOST = "127.0.0.1"
 ISSUE_SLUG = "2024-06-h2"  # the seed roundup
 PASSWORD = "two-servers-editor-password"
-START_LIMIT = 60  # seconds for a server to answer
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL")
 
 pytestmark = [
@@ -111,13 +103,7 @@ class Browser:
         assert headers["Location"].startswith("/admin/papers/entry/")
 
 
-# -- The servers ------------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+# -- The servers (bench/common/site_server.py) ------------------------------------------------
 
 
 def test_database_url():
@@ -137,60 +123,22 @@ def server_env(shared_cache):
     needs collected static files in the project's STATIC_ROOT, which the
     settings do not let a test move; caching, the database and sessions are
     the same either way."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CACHE_URL")}
-    env.update(DATABASE_URL=test_database_url(), DJANGO_DEBUG="1", DIGEST_PAGE_CACHE="1",
-               DJANGO_SECRET_KEY="two-servers-test", DJANGO_ALLOWED_HOSTS="127.0.0.1",
-               DJANGO_LOG_LEVEL="WARNING")
-    if shared_cache:
-        env["REDIS_URL"] = REDIS_URL
-    return env
-
-
-def wait_until_serving(process, port, log):
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server on port {port} exited: {log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            conn = http.client.HTTPConnection(HOST, port, timeout=5)
-            try:
-                conn.request("GET", "/robots.txt")
-                if conn.getresponse().status == 200:
-                    return
-            finally:
-                conn.close()
-        time.sleep(0.2)
-    pytest.fail(f"the server on port {port} did not answer within {START_LIMIT} s")
+    return site_server.site_env(test_database_url(), redis_url=REDIS_URL if shared_cache else None,
+                                debug=True)
 
 
 @contextlib.contextmanager
 def two_servers(tmp_path, shared_cache):
     """Servers A and B (ports), one gunicorn master with one worker each."""
-    processes, ports = [], []
+    env = server_env(shared_cache)
+    servers = [site_server.SiteServer(site_server.free_port(), env, tmp_path / f"server-{name}.log")
+               for name in ("a", "b")]
     try:
-        for name in ("a", "b"):
-            port = free_port()
-            log = tmp_path / f"server-{name}.log"
-            with open(log, "w") as out:
-                processes.append((subprocess.Popen(
-                    [str(GUNICORN), "digestsite.wsgi:application", "--bind", f"{HOST}:{port}",
-                     "--workers", "1", "--log-level", "warning"],
-                    cwd=BASE_DIR, env=server_env(shared_cache), stdout=out,
-                    stderr=subprocess.STDOUT, start_new_session=True), port, log))
-            ports.append(port)
-        for process, port, log in processes:
-            wait_until_serving(process, port, log)
-        yield ports
-    finally:
-        for process, _, _ in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process, _, _ in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        with site_server.serving(servers):
+            yield [server.port for server in servers]
+    except site_server.ServerError as error:
+        logs = "\n".join(f"{server.log}:\n{server.log_tail()}" for server in servers)
+        pytest.fail(f"{error}\n{logs}")
 
 
 @pytest.fixture

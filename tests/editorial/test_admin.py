@@ -4,8 +4,10 @@ import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import Permission, User
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Tag
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import fill_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -20,36 +22,6 @@ def editor(client):
     )
     client.force_login(user)
     return user
-
-
-def form_data(response, form_id):
-    """Every field of the admin form as the browser would submit it."""
-    # Decoded as the response says: left to guess, BeautifulSoup took a page of
-    # mostly ASCII with a few "⟦" for Cyrillic once.
-    page = response.content.decode(response.charset or "utf-8")
-    form = BeautifulSoup(page, "html.parser").find("form", id=form_id)
-    assert form is not None, f"no form #{form_id}"
-    data = {}
-    for field in form.find_all(["input", "textarea", "select"]):
-        name = field.get("name")
-        if not name or field.get("type") in ("submit", "button", "file"):
-            continue
-        if field.get("type") in ("checkbox", "radio"):
-            if field.has_attr("checked"):
-                data[name] = field.get("value", "on")
-        elif field.name == "textarea":
-            data[name] = field.text.lstrip("\r\n")
-        elif field.name == "select":
-            chosen = field.find("option", selected=True)
-            data[name] = chosen["value"] if chosen else ""
-        else:
-            data[name] = field.get("value", "")
-    return data
-
-
-def fill_entry(data, index, **fields):
-    for name, value in fields.items():
-        data[f"entries-{index}-{name}"] = value
 
 
 def test_an_editor_writes_an_issue_with_entries_and_tags_then_readers_see_it(client, editor):

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from bench.common.admin_form import form_data
 from editorial import arxiv_client
 from papers.models import Issue
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db

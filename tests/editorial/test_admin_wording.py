@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 from django.apps import apps
 from django.contrib.auth.models import Permission, User
 
+from bench.common.admin_form import form_data
 from papers.models import Issue, Section, Tag
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db

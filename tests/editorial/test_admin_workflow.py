@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from papers.models import Issue
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -48,11 +48,11 @@ from hypothesis.stateful import (
 )
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from editorial import roundup_markdown
 from papers.arxiv import normalize_arxiv_id
 from papers.models import Entry, Issue, Tag
 from papers.tag_input import parse_tags
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.common.admin_form import form_data
 from editorial import roundup_markdown
 from papers.models import Entry
-from tests.editorial.test_admin import fill_entry, form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
+from tests.support.admin import fill_entry
 
 pytestmark = pytest.mark.django_db
 

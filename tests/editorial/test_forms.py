@@ -4,8 +4,8 @@ and asks the editor only where both changed the same field."""
 import pytest
 from django.urls import reverse
 
+from bench.common.admin_form import form_data
 from papers.models import Entry
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 from tests.support.admin import error_text, signed_in
 

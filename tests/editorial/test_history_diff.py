@@ -9,10 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from editorial import history
 from editorial.history import EntryState, IssueState, Piece, text_diff, tokens
-from tests.editorial.test_admin import form_data
-from tests.editorial.test_history import edited_issue  # noqa: F401  (a fixture)
 from tests.factories import UserFactory
 
 
@@ -84,7 +83,7 @@ def test_publication_is_reported_apart_from_content():
 
 
 @pytest.mark.django_db
-def test_the_history_list_says_who_when_and_what(client, edited_issue):  # noqa: F811
+def test_the_history_list_says_who_when_and_what(client, edited_issue):
     page = client.get(reverse("admin:papers_issue_history", args=[edited_issue.pk]))
     rows = BeautifulSoup(page.content, "html.parser").select("#change-history tbody tr")
     assert len(rows) == 2
@@ -95,7 +94,7 @@ def test_the_history_list_says_who_when_and_what(client, edited_issue):  # noqa:
 
 
 @pytest.mark.django_db
-def test_the_compare_view_shows_content_only_entry_by_entry(client, edited_issue):  # noqa: F811
+def test_the_compare_view_shows_content_only_entry_by_entry(client, edited_issue):
     newer, older = Version.objects.get_for_object(edited_issue)
     url = reverse("admin:papers_issue_compare", args=[edited_issue.pk])
     page = client.get(url, {"version_id1": older.pk, "version_id2": newer.pk})
@@ -113,7 +112,7 @@ def test_the_compare_view_shows_content_only_entry_by_entry(client, edited_issue
 
 
 @pytest.mark.django_db
-def test_untrusted_text_is_escaped_on_every_history_page(client, edited_issue):  # noqa: F811
+def test_untrusted_text_is_escaped_on_every_history_page(client, edited_issue):
     hostile = '<img src=x onerror=alert(1)>"&'
     url = reverse("admin:papers_issue_change", args=[edited_issue.pk])
     data = form_data(client.get(url), "issue_form")
@@ -134,7 +133,7 @@ def test_untrusted_text_is_escaped_on_every_history_page(client, edited_issue): 
 
 
 @pytest.mark.django_db
-def test_an_editor_without_view_permission_sees_no_history(client, edited_issue):  # noqa: F811
+def test_an_editor_without_view_permission_sees_no_history(client, edited_issue):
     client.force_login(UserFactory(username="nobody", is_staff=True))
     newer, older = Version.objects.get_for_object(edited_issue)
     for url, params in (

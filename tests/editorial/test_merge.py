@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from editorial import merge
 from papers.models import MAX_POSITION, Entry, Issue
-from tests.editorial.test_admin import fill_entry, form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
-from tests.support.admin import error_text, signed_in
+from tests.support.admin import error_text, fill_entry, signed_in
 
 # The rules --------------------------------------------------------------------
 

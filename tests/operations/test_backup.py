@@ -387,7 +387,7 @@ def postgres_server_url():
 class ScratchPostgres:
     """A database on the given server, named after the URL's database (so that
     it stays in the caller's name space), this process and a random part;
-    dropped on exit, whatever happened. bench/scratch.py does the same for
+    dropped on exit, whatever happened. bench/common/scratch.py does the same for
     the benchmarks but only on the fixed local server; this one takes the server
     from the URL, as CI gives it."""
 

@@ -20,9 +20,9 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section, Tag
 from papers.slugs import tag_slug_base
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section
 from reading import page_cache
-from tests.editorial.test_admin import form_data
 from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db

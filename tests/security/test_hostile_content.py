@@ -50,11 +50,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from reversion.models import Version
 
+from bench.common.admin_form import form_data
 from papers import search
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, Section, Tag
 from reading import feeds
-from tests.editorial.test_admin import form_data
 from tests.security.xss_vectors import (
     CSS,
     EMBEDS,

@@ -15,3 +15,9 @@ def error_text(response):
     """The page's error note and field errors, as one line of text."""
     soup = BeautifulSoup(response.content.decode(), "html.parser")
     return " ".join(n.get_text(" ", strip=True) for n in soup.select(".errornote, .errorlist"))
+
+
+def fill_entry(data, index, **fields):
+    """Set the fields of inline entry row ``index`` in an issue form's data."""
+    for name, value in fields.items():
+        data[f"entries-{index}-{name}"] = value

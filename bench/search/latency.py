@@ -2,9 +2,9 @@
 
 Run from the project folder (docs/search-benchmark.md has the figures)::
 
-    .venv/bin/python bench/search_latency.py --entries 100000 --database sqlite
-    .venv/bin/python bench/search_latency.py --entries 100000 --database postgres
-    .venv/bin/python bench/search_latency.py --fixture --database sqlite   # the seed's 20
+    .venv/bin/python -m bench.search.latency --entries 100000 --database sqlite
+    .venv/bin/python -m bench.search.latency --entries 100000 --database postgres
+    .venv/bin/python -m bench.search.latency --fixture --database sqlite   # the seed's 20
 
 The script uses its own databases only and makes them afresh: SQLite at
 /tmp/bench-search.sqlite3, PostgreSQL ``bench_search`` on 127.0.0.1:5432
@@ -34,13 +34,11 @@ import os
 import platform
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from scratch import ScratchDatabase
+from bench.common.scratch import ScratchDatabase
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 SCRATCH = ScratchDatabase("/tmp/bench-search.sqlite3", "bench_search")
 STATIC_ROOT = Path("/tmp/bench-search-static")
 TARGET_MS = 50
@@ -81,7 +79,6 @@ def configure(database):
     os.environ["DJANGO_SECRET_KEY"] = "bench-search-latency-not-a-secret"
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(BASE_DIR))
     import django
 
     django.setup()
@@ -275,7 +272,8 @@ def markdown_table(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.search.latency",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--issues", type=int,

@@ -1,9 +1,10 @@
 """The soak's verdicts and report: phases, rules, console table, docs/soak.md.
 
 Kept apart from the running so that the rules can be read in one place. Every
-figure comes from the raw records of bench/soak_load.py and the fault times of
-bench/soak.py; the JSON (docs/soak.json) holds them summed up, and the
-Markdown is made from the JSON.
+figure comes from the raw records of bench/soak/clients.py and the fault times
+of bench/soak/run.py; the JSON (docs/soak.json) holds them summed up, and the
+Markdown is made from the JSON: the template bench/soak/report.md, filled with
+the figures and tables made here.
 
 A reader's answer belongs to the phase in which it *ended*: a request sent
 just before PostgreSQL stopped and answered after is judged as an answer during
@@ -15,9 +16,12 @@ import platform
 import re
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
+from string import Template
 
-import http_report
+from bench.common import provenance
 
+TEMPLATE = Path(__file__).resolve().with_name("report.md")
 SCHEMA = 1
 MARKER = re.compile(r"SOAK-[0-9a-f]{6}-\d+-\d{4}")
 PHASES = [
@@ -69,7 +73,7 @@ def log_kinds(text):
 
 
 def relative_command(command):
-    return http_report.relative_command(command)
+    return provenance.relative_command(command)
 
 
 def percentile(values, share):
@@ -288,13 +292,13 @@ def build(args, argv, plan, run, meta):
     report = {
         "schema": SCHEMA,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"{relative_command(['.venv/bin/python'])} {relative_command(argv)}",
+        "command": provenance.run_command("bench.soak.run", argv),
         "gunicorn": meta["gunicorn"],
-        "machine": http_report.machine(),
+        "machine": provenance.machine(),
         "versions": {"python": platform.python_version(), "django": version("django"),
                      "gunicorn": version("gunicorn"), "psycopg": version("psycopg"),
                      "redis-py": version("redis"), **run["versions"]},
-        "code": http_report.code_version(),
+        "code": provenance.code_version(),
         "loadavg": [round(x, 2) for x in (*meta["load_before"], *meta["load_after"])],
         "seconds": meta["seconds"],
         "setup_seconds": plan["setup_seconds"],
@@ -415,6 +419,12 @@ def console(report):
 
 
 def markdown(report):
+    """docs/soak.md: the template filled with this report's figures."""
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(markdown_figures(report))
+
+
+def markdown_figures(report):
+    """What the template shows, each figure formatted as it is printed."""
     m, v, s, e = report["machine"], report["versions"], report["settings"], report["events"]
     load = report["loadavg"]
     editors = report["editors"]
@@ -424,142 +434,46 @@ def markdown(report):
     if report["notes"]:
         verdict += "\n\nNot exercised in this run:\n\n" + "\n".join(
             f"- {n}" for n in report["notes"])
-    messages = "\n".join(f"- {x}" for x in editors["refusal_messages"]) or "- (none)"
     anomalies = "\n".join(
         f"- {a['editor']} {a['marker']} at {a['ended']} s ({a['phase']}): HTTP {a['status']}, "
-        f"{a['verdict']}: {a['message']}" for a in editors["anomalies"][:20]) or "- (none)"
-    events = "\n".join(f"| {EVENTS.get(name, name)} | {at} |"
-                       for name, at in sorted(e.items(), key=lambda item: item[1]))
+        f"{a['verdict']}: {a['message']}" for a in editors["anomalies"][:20])
     logs = "\n".join(
         f"| {x['server']} | {count} | `{kind}` |"
-        for x in report["server_logs"] for kind, count in x["kinds"].items()) or "| - | - | - |"
-    return f"""# Soak: load with PostgreSQL restarted and Redis stopped
-
-Written by `bench/soak.py` (`make soak`) on {report['started'][:10]}; the whole run took
-{report['seconds'] / 60:.1f} minutes (set-up {report['setup_seconds']} s). Code: commit
-`{report['code']['commit'][:12]}`{_dirty(report['code'])}. Raw figures: `docs/soak.json`.
-
-{verdict}
-
-**The machine**: load average {load[0]} / {load[1]} / {load[2]} (1/5/15 min) before
-the run and {load[3]} / {load[4]} / {load[5]} after, on {m['cores']} cores; the readers, editors,
-gunicorn workers, PostgreSQL and Redis all share them, so the load generator takes cores from
-the servers it measures. Read the throughput as a floor; the rules (errors, recovery, saves)
-do not depend on it.
-
-## What is run
-
-- A private PostgreSQL {v['postgresql']} cluster and a private Redis {v['redis']} (the soak's
-  own, on their own ports in a temporary folder; the machine's shared ones are never touched),
-  Redis with Debian's snapshot settings (saved at shutdown, reloaded at start).
-- The site: `migrate`, `generate_archive` ({report['data']['entries']:,} entries in
-  {report['data']['issues']:,} issues, seed roundup included), editor accounts in the Editor
-  group, `collectstatic`.
-- {s['servers']} gunicorn masters × {s['workers']} sync workers on different ports, all on that
-  database and Redis, `DJANGO_DEBUG=0`, `DJANGO_HTTPS=0` (plain HTTP on loopback), persistent
-  health-checked database connections (`conn_max_age=60`):
-
-  ```sh
-  {report['gunicorn']}
-  ```
-- {s['readers']} concurrent readers for {s['duration']} s over {report['urls']} public URLs
-  (home, archive, issues, tag/section/two-tag filters, searches in Chinese and English,
-  papers, feeds, `/en/` pages, API, sitemap), each request to a server chosen at random, a
-  fresh connection each (gunicorn's sync workers close them), `Accept-Encoding: gzip`.
-- A prober per server: every second a search nobody made before (never cached, so it needs
-  the database){', every other second `/healthz`' if report['healthz'] else ''}.
-- {s['editors']} editors signed in through the admin login form: {s['editors'] - 1} save
-  entries of the newest issue, one the introduction of the issue before it (its page carries
-  all its entries inline), each save a unique marker appended to the text, the form posted as
-  the browser would (edit-conflict token included), through a random server. Around the
-  Redis outage the editors are held: before Redis stops (no save in flight; then every
-  edited page is read through every server, so Redis's snapshot holds them), they edit while
-  it is down, and are held again before it starts, to the end. Their last saves are thus
-  made while the site cannot tell Redis, and the pages read at the end show whether the
-  site still serves what it cached before them.
-
-Command: `{report['command']}`
-
-## Timeline
-
-| event | s |
-| --- | ---: |
-{events}
-| end of load | {s['duration']} |
-
-A clean 503 (the site's page, with `Retry-After`) is allowed from PostgreSQL's stop until
-{s['recovery_limit']} s after it accepts connections again; anything else that is not a 200
-(another status, a 503 outside that window, a reset or timed-out connection) is an error.
-
-## Readers, per phase
-
-Each answer counts in the phase in which it ended. `ok` is a 200.
-
-{phase_table(report)}
-
-Over time (2-second buckets, by the time each answer ended):
-
-{timeline_table(report)}
-
-## Recovery, per server
-
-The prober sends a never-cached search to each server once a second, whether or not the
-previous one has been answered. The table gives its first 200 after PostgreSQL accepted
-connections again: when it ended and when it was sent (both counted from PostgreSQL's
-return; "sent at +0.0" means a request sent while the database was still down was served
-once it was back), and how long it took. Under load every request first waits in the queue
-in front of the workers, so "sent at" measures the site's own recovery and "took" the queue
-that every reader shares. The last 503 (readers and prober) is also counted from
-PostgreSQL's return; a negative figure means no 503 was answered once it was back.
-
-{server_table(report)}
-
-## Editors' saves
-
-Every attempt is compared with the database after the run: *stored* (the admin redirected,
-and the marker is in the text), *refused-503* (the site's 503 page, the marker is not
-stored), *refused-form* (the form came back with an error note), *stored although refused*
-(refused, yet in the database), *LOST* (the admin said stored, the database does not have
-it), *UNCLEAR* (any other answer).
-
-{editor_table(report)}
-
-Refusal messages shown in the form:
-
-{messages}
-
-Anomalies:
-
-{anomalies}
-
-After the run every edited issue page was read through every server: {sum(c['fresh'] for c in
-fresh)} of {len(fresh)} showed the latest stored marker.
-
-## Server logs
-
-What the gunicorn processes logged, by level and message (request paths left out). The
-site logs each 503 it answers while the database is away, with the exception.
-
-| server | lines | kind |
-| --- | ---: | --- |
-{logs}
-
-## Machine and versions
-
-|  |  |
-| --- | --- |
-| CPU | {m['cpu']} |
-| cores | {m['cores']} |
-| memory | {m['memory_gib']} GiB |
-| OS | {m['os']}, kernel {m['kernel']} |
-| Python | {v['python']} |
-| Django | {v['django']} |
-| gunicorn | {v['gunicorn']} |
-| psycopg | {v['psycopg']} |
-| redis-py | {v['redis-py']} |
-| PostgreSQL | {v['postgresql']} |
-| Redis | {v['redis']} |
-"""
+        for x in report["server_logs"] for kind, count in x["kinds"].items())
+    return {
+        "date": report["started"][:10],
+        "minutes": f"{report['seconds'] / 60:.1f}",
+        "setup_seconds": report["setup_seconds"],
+        "commit": report["code"]["commit"][:12],
+        "dirty": _dirty(report["code"]),
+        "verdict": verdict,
+        **dict(zip(("load_1", "load_5", "load_15", "load_1_after", "load_5_after",
+                    "load_15_after"), load, strict=True)),
+        "entries": f"{report['data']['entries']:,}",
+        "issues": f"{report['data']['issues']:,}",
+        **{key: s[key] for key in ("servers", "workers", "readers", "duration", "editors",
+                                   "recovery_limit")},
+        "entry_editors": s["editors"] - 1,
+        "gunicorn": report["gunicorn"],
+        "urls": report["urls"],
+        "healthz": ", every other second `/healthz`" if report["healthz"] else "",
+        "command": report["command"],
+        "events": "\n".join(f"| {EVENTS.get(name, name)} | {at} |"
+                            for name, at in sorted(e.items(), key=lambda item: item[1])),
+        "phase_table": phase_table(report),
+        "timeline_table": timeline_table(report),
+        "server_table": server_table(report),
+        "editor_table": editor_table(report),
+        "messages": "\n".join(f"- {x}" for x in editors["refusal_messages"]) or "- (none)",
+        "anomalies": anomalies or "- (none)",
+        "fresh": sum(c["fresh"] for c in fresh),
+        "pages_read": len(fresh),
+        "logs": logs or "| - | - | - |",
+        **{key: m[key] for key in ("cpu", "cores", "memory_gib", "os", "kernel")},
+        **{key: v[key] for key in ("python", "django", "psycopg", "postgresql", "redis")},
+        "gunicorn_version": v["gunicorn"],
+        "redis_py": v["redis-py"],
+    }
 
 
 def _dirty(code):

@@ -1,6 +1,6 @@
 """The soak's look into the database, run as a child process with the site's settings.
 
-bench/soak.py never imports Django itself: it starts and stops the database
+bench/soak/run.py never imports Django itself: it starts and stops the database
 under the site, and a process holding Django connections across those faults
 would measure itself. So what needs the ORM runs here, once before the load
 (``prepare``: editor accounts, the URLs and the entries to edit, chosen from
@@ -15,11 +15,8 @@ import argparse
 import itertools
 import json
 import os
-import sys
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 EDITOR_PASSWORD = "soak-editor-password-not-secret"
 # Searches readers type: Chinese two- and four-character words, English words, an id.
 SEARCHES = ["幻觉", "推理", "对齐", "检索增强生成", "大模型", "微调", "基准", "hallucination",
@@ -28,7 +25,6 @@ SEARCHES = ["幻觉", "推理", "对齐", "检索增强生成", "大模型", "�
 
 def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digestsite.settings")
-    sys.path.insert(0, str(BASE_DIR))
     import django
 
     django.setup()

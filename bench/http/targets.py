@@ -1,8 +1,9 @@
-"""Choose the URLs that bench/http_load.py loads, from the database it measures.
+"""Choose the URLs that bench/http/load.py loads, from the database it measures.
 
-bench/http_load.py drives two databases from one process, and Django can be set
-up only once per process, so it runs this script in a child process with the
-same environment gunicorn gets (DATABASE_URL, DJANGO_DEBUG=0, ...). The choice
+bench/http/load.py drives two databases from one process, and Django can be set
+up only once per process, so it runs this module (``python -m
+bench.http.targets``) in a child process with the same environment gunicorn
+gets (DATABASE_URL, DJANGO_DEBUG=0, ...). The choice
 has to come from the data: the generated archive's slugs, tags and arXiv ids
 are not known in advance, and the seed fixture has other ones.
 
@@ -23,7 +24,6 @@ import os
 import sys
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 # How many of the most used tags to pair up when looking for two that co-occur:
 # the pair count is one GROUP BY over their links, cheap at any archive size.
 TOP_TAGS = 30
@@ -31,7 +31,6 @@ TOP_TAGS = 30
 
 def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digestsite.settings")
-    sys.path.insert(0, str(BASE_DIR))
     import django
 
     django.setup()

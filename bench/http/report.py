@@ -1,24 +1,24 @@
-"""The report of bench/http_load.py: machine, versions, targets, console and Markdown.
+"""The report of bench/http/load.py: versions, targets, console and Markdown.
 
 Kept apart from the measuring so that each module reads in one sitting, and so
 that the JSON (docs/benchmarks.json) is the one source: the Markdown and the
-verdicts are made from it, and a later run can be compared with it.
+verdicts are made from it, and a later run can be compared with it. The
+Markdown's prose is the template bench/http/report.md; the figures and tables
+that fill it are made here.
 """
 
-import contextlib
-import hashlib
-import os
 import platform
-import shlex
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from string import Template
 from urllib.parse import unquote
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from bench.common.provenance import code_version, machine, relative_command, run_command
+
+TEMPLATE = Path(__file__).resolve().with_name("report.md")
 SCHEMA = 1
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 MODE_NAMES = {"redis": "page cache on (Redis)", "none": "page cache off"}
@@ -32,28 +32,7 @@ SEARCH_SCALE = 100_000
 ISSUE_TRANSFER_BYTES = 60_000
 
 
-# -- Machine and versions ---------------------------------------------------------
-
-
-def first_line_with(path, prefix):
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(prefix):
-                return line.split(":" if ":" in line else "=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "unknown"
-
-
-def machine():
-    mem_kb = first_line_with("/proc/meminfo", "MemTotal").split()[0]
-    return {
-        "cpu": first_line_with("/proc/cpuinfo", "model name"),
-        "cores": os.cpu_count(),
-        "memory_gib": round(int(mem_kb) / 1024 / 1024, 1) if mem_kb.isdigit() else None,
-        "os": first_line_with("/etc/os-release", "PRETTY_NAME"),
-        "kernel": platform.release(),
-    }
+# -- Versions ---------------------------------------------------------------------
 
 
 def wrk_version():
@@ -80,49 +59,14 @@ def versions(services):
 # -- The report -------------------------------------------------------------------
 
 
-def relative_command(command):
-    """A command line as typed from the project folder (no absolute venv path)."""
-    # A path inside the folder, not one that only starts with the same letters
-    # (/tmp/ci-soak.md beside a clone in /tmp/ci).
-    parts = [str(Path(p).relative_to(BASE_DIR)) if Path(p).is_relative_to(BASE_DIR) else p
-             for p in command]
-    return shlex.join(parts)
-
-
-# The site's code, for the fingerprint: not the benchmarks, their reports or the tests.
-SITE_PATHSPEC = [".", ":!bench", ":!docs", ":!tests"]
-
-
-def git(*arguments):
-    result = subprocess.run(["git", *arguments], cwd=BASE_DIR, capture_output=True)
-    return result.stdout if result.returncode == 0 else b""
-
-
-def code_version():
-    """Which code was measured: the commit, the files that differ from it, and
-    a fingerprint of those differences. Other engineers edit the site while a
-    run goes on; taken before each database's run, the fingerprint shows when
-    the two databases did not run the same code."""
-    changed = git("status", "--porcelain", "--", *SITE_PATHSPEC).decode().splitlines()
-    digest = hashlib.sha256(git("diff", "HEAD", "--binary", "--", *SITE_PATHSPEC))
-    untracked = git("ls-files", "--others", "--exclude-standard", "-z", "--", *SITE_PATHSPEC)
-    for name in sorted(filter(None, untracked.split(b"\0"))):
-        digest.update(name)
-        with contextlib.suppress(OSError):
-            digest.update((BASE_DIR / name.decode()).read_bytes())
-    return {"commit": git("rev-parse", "HEAD").decode().strip() or "unknown",
-            "changed_files": len(changed), "fingerprint": digest.hexdigest()[:12]}
-
-
 def start_report(args, argv, gunicorn_command, modes, services):
-    python = relative_command([sys.executable])
     return {
         "schema": SCHEMA,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"{python} {relative_command(argv)}",
+        "command": run_command("bench.http.load", argv),
         "gunicorn": relative_command(gunicorn_command),
         "wrk": (f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency "
-                "--timeout 30s -s bench/wrk_report.lua http://127.0.0.1:{port}{url}"
+                "--timeout 30s -s bench/http/wrk_report.lua http://127.0.0.1:{port}{url}"
                 .replace("{port}", str(args.port))),
         "settings": {
             "entries": None if args.fixture else args.entries,
@@ -256,12 +200,37 @@ def compared(old, new):
 
 
 def markdown(report):
-    parts = [
-        header(report), method(report), machine_table(report), versions_table(report),
-        commands(report), data_section(report), figures(report), targets_table(report),
-        size_section(report), NOTES,
-    ]
-    return "\n\n".join(part.strip("\n") for part in parts) + "\n"
+    """docs/benchmarks.md: the template filled with this report's figures."""
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(markdown_figures(report))
+
+
+def markdown_figures(report):
+    """What the template shows, each figure formatted as it is printed."""
+    settings, code = report["settings"], report["code"]
+    warnings = [code_warning(report), load_warning(report)]
+    return {
+        "date": report["started"][:10],
+        "data": "the seed fixture" if settings["fixture"] else f"{settings['entries']:,} entries",
+        "databases": " and ".join(DATABASE_NAMES[d] for d in report["runs"]),
+        "minutes": f"{report['duration_s'] / 60:.1f}",
+        "commit": code["commit"][:12],
+        "dirty": (f" with {code['changed_files']} changed or new files of the site not yet "
+                  f"committed (fingerprint `{code['fingerprint']}`)"
+                  if code["changed_files"] else ""),
+        "warnings": "".join(f"\n\n{warning}" for warning in warnings if warning),
+        **{key: settings[key] for key in ("workers", "port", "threads", "connections",
+                                           "warmup_s", "duration_s")},
+        "cores": report["machine"]["cores"],
+        "machine_table": machine_table(report),
+        "versions_table": versions_table(report),
+        "command": report["command"],
+        "gunicorn": report["gunicorn"],
+        "wrk": report["wrk"],
+        "data_table": data_table(report),
+        "figures": figures(report),
+        "targets_table": targets_table(report),
+        "size_table": size_table(report),
+    }
 
 
 def table(rows, head):
@@ -270,30 +239,13 @@ def table(rows, head):
     return "\n".join(lines)
 
 
-def header(report):
-    settings = report["settings"]
-    data = "the seed fixture" if settings["fixture"] else f"{settings['entries']:,} entries"
-    databases = " and ".join(DATABASE_NAMES[d] for d in report["runs"])
-    code = report["code"]
-    dirty = (f" with {code['changed_files']} changed or new files of the site not yet committed "
-             f"(fingerprint `{code['fingerprint']}`)" if code["changed_files"] else "")
-    return f"""
-# HTTP benchmark: requests per second and latency
-
-Written by `bench/http_load.py` (`make bench`) on {report['started'][:10]}: {data}, on
-{databases}; the whole run took {report['duration_s'] / 60:.1f} minutes. Code: commit
-`{report['code']['commit'][:12]}`{dirty}. The raw figures are in `docs/benchmarks.json`;
-`--compare docs/benchmarks.json` on a later run prints the change page by page.
-{code_warning(report)}{load_warning(report)}"""
-
-
 def code_warning(report):
     """The site's code seen before each database's run, if it was not the same."""
     seen = {run["code"]["fingerprint"] for run in report["runs"].values()}
     if len(seen) < 2:
         return ""
-    return ("\n**The code changed during the run** (someone edited the site): the databases "
-            "did not run the same code; see `code` under each run in the JSON.\n")
+    return ("**The code changed during the run** (someone edited the site): the databases "
+            "did not run the same code; see `code` under each run in the JSON.")
 
 
 def load_warning(report):
@@ -302,52 +254,17 @@ def load_warning(report):
     cores = report["machine"]["cores"] or 1
     if not loads or max(loads) <= cores + 1:
         return ""
-    return (f"\n**The machine was busy**: the load average went from {min(loads)} to "
+    return (f"**The machine was busy**: the load average went from {min(loads)} to "
             f"{max(loads)} on {cores} cores (this benchmark alone makes about {cores + 1}), "
             "so other work competed for the CPU and the figures are noisy; compare the two "
-            "ceilings of each table to see how much.\n")
-
-
-def method(report):
-    s = report["settings"]
-    cores = report["machine"]["cores"]
-    return f"""
-## What is measured
-
-The site runs as production runs it: gunicorn with {s['workers']} sync workers
-(2 x cores + 1), `DJANGO_DEBUG=0`, static files collected and served by WhiteNoise, on
-127.0.0.1:{s['port']}. wrk loads one URL at a time with {s['threads']} threads and
-{s['connections']} connections: {s['warmup_s']} s of warm-up, then {s['duration_s']} s
-measured. Latency is per request, from wrk's histogram (p50, p95, p99); a wrk timeout of
-30 s keeps slow requests in the figures.
-
-**The ceiling.** The issue page's own HTML, copied into `STATIC_ROOT/bench-http/issue-page.html`
-and served by the same gunicorn through WhiteNoise (settings.py fixes `STATIC_ROOT` to the
-project's `staticfiles/`; the copy is removed after the run). It costs the same server, the
-same loopback and the same wrk as a page, without the site, so **ratio = page req/s ÷ static
-req/s** is the site's own cost, and it can be compared across machines better than req/s.
-It is measured first and again last in each cache mode, and the ratio is to the mean of the
-two, because the machine's load drifts during a run. wrk sends no `Accept-Encoding`, so
-both are sent uncompressed. A page much smaller than the issue page (the paper page, a
-search) can score above 1: the ceiling is the issue page's size, not the page's.
-
-**Cache modes.** `page cache on`: `REDIS_URL=redis://127.0.0.1:6379/15` (flushed before each
-database's run; the warm-up fills it). `page cache off`: `DIGEST_PAGE_CACHE=0` and no
-`REDIS_URL`, every request computed.
-
-**Shared cores.** This machine has {cores} cores, and wrk, the gunicorn workers, the
-database and Redis all share them: wrk's own CPU time is taken from the server, so req/s are
-lower than on a server loaded from another machine, and the ceiling suffers the same way.
-Read the ratios more than the absolute figures. Other engineers' jobs may run at the same
-time; the load average at the start and end of each run is in the tables.
-"""
+            "ceilings of each table to see how much.")
 
 
 def machine_table(report):
     m = report["machine"]
     rows = [("CPU", m["cpu"]), ("cores", m["cores"]), ("memory", f"{m['memory_gib']} GiB"),
             ("OS", f"{m['os']}, kernel {m['kernel']}")]
-    return "## Machine\n\n" + table(rows, ["", ""])
+    return table(rows, ["", ""])
 
 
 def versions_table(report):
@@ -355,35 +272,10 @@ def versions_table(report):
              "whitenoise": "WhiteNoise", "psycopg": "psycopg", "sqlite": "SQLite",
              "postgresql": "PostgreSQL", "redis": "Redis", "wrk": "wrk"}
     rows = [(names[k], v) for k, v in report["versions"].items()]
-    return "## Versions\n\n" + table(rows, ["", ""])
+    return table(rows, ["", ""])
 
 
-def commands(report):
-    return f"""
-## Commands
-
-```sh
-make bench    # = .venv/bin/python bench/http_load.py --database both (100,000 entries)
-{report['command']}    # this run
-```
-
-gunicorn, with `DJANGO_DEBUG=0 DJANGO_SECRET_KEY=… DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
-DATABASE_URL=…` and the cache variables above:
-
-```sh
-{report['gunicorn']}
-```
-
-wrk, per URL, after the same command with `-d{report['settings']['warmup_s']}s` as warm-up
-(the search also once more with `-t1 -c1`, one reader alone):
-
-```sh
-{report['wrk']}
-```
-"""
-
-
-def data_section(report):
+def data_table(report):
     rows = []
     for database, run in report["runs"].items():
         d, c = run["data"], run["data"]["counts"]
@@ -395,14 +287,11 @@ def data_section(report):
         ))
     head = ["database", "public entries", "public issues", "tags", "issue page",
             "two tags (entries with both)", "paper (entries)", "set-up"]
-    return ("## Data\n\nThe URLs are chosen from the data (`bench/http_targets.py`): the "
-            "second-newest public issue (the newest is the home page), the two of the 30 "
-            "most used tags that most often mark the same entry, the paper covered most "
-            "often.\n\n" + table(rows, head))
+    return table(rows, head)
 
 
 def figures(report):
-    out = ["## Figures"]
+    out = []
     for database, run in report["runs"].items():
         for mode, measured in run["modes"].items():
             load = measured["loadavg"]
@@ -436,11 +325,10 @@ def targets_table(report):
         value = "-" if v["value"] is None else f"{v['value']:,}"
         rows.append((v["target"], DATABASE_NAMES[v["database"]], v["note"], value,
                      v["limit"], met_text(v["met"])))
-    return "## Targets\n\n" + table(rows, ["target", "database", "page / how", "measured",
-                                           "limit", "verdict"])
+    return table(rows, ["target", "database", "page / how", "measured", "limit", "verdict"])
 
 
-def size_section(report):
+def size_table(report):
     rows = []
     for database, run in report["runs"].items():
         d = run["data"]
@@ -450,26 +338,4 @@ def size_section(report):
                      f"{d['issue_page_gzip6_bytes']:,}", f"{d['issue_page_brotli5_bytes']:,}"))
     head = ["database", "issue page, bytes", "sent for `Accept-Encoding: gzip, br`",
             "gzip -6 would be", "Brotli q5 would be"]
-    return ("## Issue page size\n\nThe body gunicorn sends when asked with "
-            "`Accept-Encoding: gzip, br` (compressed only if the site compresses), and what "
-            "gzip or Brotli would make of it.\n\n" + table(rows, head))
-
-
-NOTES = """
-## Weak points of this benchmark
-
-- wrk and the server share the machine's cores (see above); a load generator on another
-  machine would give higher req/s for everything, the ceiling included.
-- gunicorn's sync workers close the connection after each response, so every request pays a
-  TCP connect on loopback; the ceiling pays it too.
-- One URL per page kind: the figures are for those pages (chosen as described under Data),
-  not an average over the archive. With the page cache on, the warm-up fills the cache, so
-  the cached figures are hit rates of 100%; the first visit of each page costs what the
-  uncached figures say.
-- A slow page completes few requests in 10 s (the `requests` column): its p99 is then
-  close to the slowest of a few dozen, not a stable percentile.
-- The search target is judged on one connection (p95 of a reader alone, page cache off);
-  the loaded p50/p99 are in the tables.
-- The generated archive's text is synthetic; its word frequencies decide how many entries
-  a search matches.
-"""
+    return table(rows, head)

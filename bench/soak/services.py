@@ -17,13 +17,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from bench.common.site_server import HOST, port_in_use
+
 PG_BIN_ROOT = Path("/usr/lib/postgresql")
 PG_USER = "postgres"
 # Debian's /etc/redis/redis.conf snapshot points: saved at shutdown too.
@@ -32,19 +32,6 @@ REDIS_SAVE = "3600 1 300 100 60 10000"
 
 class ServiceError(RuntimeError):
     pass
-
-
-def port_free(port):
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) != 0
-
-
-def free_port(preferred):
-    """``preferred`` when nothing listens there, else the next free one up to 100 above."""
-    for port in range(preferred, preferred + 100):
-        if port_free(port):
-            return port
-    raise ServiceError(f"no free port in {preferred}-{preferred + 99}")
 
 
 def wait_for(check, limit, what):
@@ -116,7 +103,7 @@ class PrivatePostgres:
                           "stop", check=check)
 
     def ready(self):
-        return not port_free(self.port) and self._as_postgres(
+        return port_in_use(self.port) and self._as_postgres(
             "pg_isready", "-h", HOST, "-p", str(self.port), "-t", "1", check=False
         ).returncode == 0
 

@@ -12,7 +12,8 @@ share the timeline's zero.
 Editors are real admin sessions: they sign in through the login form (CSRF
 cookie and token), open an entry's or an issue's change form, and post it back
 as the browser would (every field as rendered, the edit-conflict token
-included) with a unique marker appended to the text. Each attempt's outcome is
+included: bench/common/admin_form.py) with a unique marker appended to the
+text. Each attempt's outcome is
 what the editor would have seen: the admin's redirect after a save (stored),
 the form again with an error note (refused, with the message), the site's 503
 page (refused), or anything else (unclear: an error).
@@ -31,10 +32,12 @@ import urllib.request
 import uuid
 import zlib
 
+from bench.common.admin_form import form_fields
+
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 PROBE_INTERVAL = 1.0  # seconds between two probes of one server
-USER_AGENT = "paper-digest-soak/1 (+bench/soak.py)"
+USER_AGENT = "paper-digest-soak/1 (+bench/soak/run.py)"
 # Outcomes of an editor's save attempt.
 STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-503", "unclear"
 
@@ -182,37 +185,6 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def form_fields(html, form_id):
-    """What a browser would submit from the form: every named field as rendered
-    (checkboxes only when checked, a select's selected options)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    form = soup.find("form", id=form_id)
-    if form is None:
-        raise ValueError(f"no form #{form_id} on the page")
-    fields = []
-    for element in form.find_all(["input", "select", "textarea"]):
-        name = element.get("name")
-        if not name or element.has_attr("disabled"):
-            continue
-        if element.name == "textarea":
-            fields.append((name, element.get_text().removeprefix("\n")))
-        elif element.name == "select":
-            chosen = element.find_all("option", selected=True)
-            if not chosen and not element.has_attr("multiple"):
-                chosen = element.find_all("option")[:1]
-            fields += [(name, option.get("value", option.get_text())) for option in chosen]
-        else:
-            kind = element.get("type", "text").lower()
-            if kind in ("submit", "button", "image", "file", "reset"):
-                continue
-            if kind in ("checkbox", "radio") and not element.has_attr("checked"):
-                continue
-            fields.append((name, element.get("value", "on" if kind == "checkbox" else "")))
-    return fields
-
-
 def error_message(html):
     """The admin's error note and field errors, as the editor reads them."""
     from bs4 import BeautifulSoup
@@ -226,7 +198,7 @@ class Gate:
     """Lets the editors edit (open) or holds them (closed), and tells when all
     are held: no save of theirs in flight. The soak holds them around the
     Redis stop and restart, so that the saves made while Redis is down are the
-    last ones (bench/soak.py's Faults)."""
+    last ones (bench/soak/run.py's Faults)."""
 
     def __init__(self):
         self.open = threading.Event()
@@ -331,7 +303,7 @@ class Editor(threading.Thread):
             self.form_failures.append({"at": opened, "status": status, "target": f"{kind}:{pk}"})
             time.sleep(0.5)
             return
-        fields = form_fields(body.decode("utf-8", "replace"), f"{kind}_form")
+        fields = form_fields(body, f"{kind}_form")
         text_field = "summary" if kind == "entry" else "intro"
         marker = f"SOAK-{self.run_id}-{self.number}-{turn:04d}"
         fields = [(name, f"{value.rstrip()}\n\n{marker}" if name == text_field else value)

@@ -2,23 +2,24 @@
 
 Run from the project folder (``make soak`` runs it at the defaults)::
 
-    .venv/bin/python bench/soak.py                  # 60 s of load, the faults on a timeline
-    .venv/bin/python bench/soak.py --duration 40    # shorter, the timeline scaled to fit
+    .venv/bin/python -m bench.soak.run                  # 60 s of load, the faults on a timeline
+    .venv/bin/python -m bench.soak.run --duration 40    # shorter, the timeline scaled to fit
 
 What it does, and why this way:
 
-- It makes its OWN PostgreSQL cluster and redis-server (bench/soak_services.py)
+- It makes its OWN PostgreSQL cluster and redis-server (bench/soak/services.py)
   on free ports, because it stops and restarts them: the machine's shared
   PostgreSQL (5432) and Redis (6379) serve other people's tests and CI.
 - It migrates, loads a generated archive (``generate_archive``, a few thousand
   entries) and the seed roundup, creates editor accounts, collects static files.
 - It starts several gunicorn masters (``--servers``, each with ``--workers``
-  sync workers, DJANGO_DEBUG=0) on different ports, all on the same database
-  and Redis, as several application servers behind a load balancer would be.
+  sync workers, DJANGO_DEBUG=0: bench/common/site_server.py) on different
+  ports, all on the same database and Redis, as several application servers
+  behind a load balancer would be.
 - 64 readers (``--readers``) load a realistic mix of public URLs, spread over
   the servers, for ``--duration`` seconds; a prober per server asks for a
   never-cached search every second; editors (``--editors``) sign in to the admin
-  and save entries and an issue with unique markers (bench/soak_load.py).
+  and save entries and an issue with unique markers (bench/soak/clients.py).
 - Faults, on a timeline: at 25% of the run PostgreSQL is stopped (fast
   shutdown) for ``--pg-down`` seconds and started again; from half-way Redis is
   stopped (SIGTERM, so it saves its snapshot) for ``--redis-down`` seconds and
@@ -28,7 +29,7 @@ What it does, and why this way:
   holds, and every edited page is read from every server, which must show the
   latest stored text (no page cached before an edit served after it).
 
-The rules (bench/soak_report.py), any broken one makes the exit status 1:
+The rules (bench/soak/report.py), any broken one makes the exit status 1:
 every reader answer is a 200, except the site's clean 503 page while
 PostgreSQL is down and for ``--recovery-limit`` seconds after it is back; each
 server answers the prober with a 200 within that limit; every save the client
@@ -41,12 +42,12 @@ the run ends, Ctrl-C included.
 """
 
 import argparse
+import asyncio
 import contextlib
 import json
 import multiprocessing
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -54,20 +55,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import soak_load
-import soak_report
-from soak_services import PrivatePostgres, PrivateRedis, ServiceError, free_port, make_root
+from bench.common import site_server
+from bench.common.site_server import BASE_DIR, HOST, SiteServer
+from bench.soak import clients
+from bench.soak import report as soak_report
+from bench.soak.services import PrivatePostgres, PrivateRedis, make_root
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(__file__).resolve().parent
-VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 DATABASE = "soak"
 # How long to wait for an editor's last request after the deadline.
-REQUEST_JOIN = soak_load.REQUEST_TIMEOUT + 5
-# Variables of the caller's environment that would point the site elsewhere.
-SCRUBBED_ENV = ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DIGEST_PAGE_CACHE", "DJANGO_DEBUG",
-                "DJANGO_SETTINGS_MODULE", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS")
+REQUEST_JOIN = clients.REQUEST_TIMEOUT + 5
 
 
 def progress(message):
@@ -78,48 +74,24 @@ def fail(message):
     sys.exit(f"soak: {message}")
 
 
-def stop_on_signals():
-    """SIGTERM and SIGHUP end the run like Ctrl-C, through the clean-up below."""
-
-    def raise_exit(signum, frame):
-        raise SystemExit(f"soak: stopped by signal {signum}")
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, raise_exit)
-
-
 # -- The site's environment and set-up ----------------------------------------------------
 
 
 def site_env(postgres, redis):
-    """Production settings (digestsite/settings.py) on the private services.
-    DJANGO_HTTPS=0: plain HTTP on loopback, as the settings allow for this."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    env.update(
-        DJANGO_DEBUG="0",
-        DJANGO_HTTPS="0",
-        DJANGO_SECRET_KEY="soak-run-not-a-secret",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=postgres.url(DATABASE),
-        REDIS_URL=redis.url(0),
-        DJANGO_LOG_LEVEL=env.get("DJANGO_LOG_LEVEL", "WARNING"),
-    )
-    return env
+    """Production settings (digestsite/settings.py) on the private services."""
+    return site_server.site_env(postgres.url(DATABASE), redis_url=redis.url(0))
 
 
-def manage(env, *arguments, timeout=600):
-    result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        fail(f"`manage.py {' '.join(arguments)}` failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
+def manage(env, *arguments):
+    return site_server.manage(env, *arguments, timeout=600)
 
 
-def soak_django(env, *arguments):
-    result = subprocess.run([sys.executable, str(BENCH_DIR / "soak_django.py"), *arguments],
+def site_data(env, *arguments):
+    """bench/soak/site_data.py in a child process: its JSON answer."""
+    result = subprocess.run([sys.executable, "-m", "bench.soak.site_data", *arguments],
                             cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
-        fail(f"soak_django.py {arguments[0]} failed:\n{result.stdout}{result.stderr}")
+        fail(f"bench.soak.site_data {arguments[0]} failed:\n{result.stdout}{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -133,7 +105,7 @@ def set_up_site(env, args):
            "--tags", str(max(20, args.entries // 20)), "--verbosity", "0")
     manage(env, "load_seed")
     manage(env, "collectstatic", "--noinput")
-    plan = soak_django(env, "prepare", "--editors", str(args.editors))
+    plan = site_data(env, "prepare", "--editors", str(args.editors))
     plan["setup_seconds"] = round(time.monotonic() - started, 1)
     return plan
 
@@ -141,62 +113,44 @@ def set_up_site(env, args):
 # -- Gunicorn ------------------------------------------------------------------------------
 
 
-def gunicorn_command(port, args):
-    app = ["digestsite.wsgi:application"]
-    if args.without_lost_write_recovery:
-        app = ["soak_wsgi:application", "--pythonpath", "bench"]
-    return [str(VENV_BIN / "gunicorn"), *app, "--bind", f"{HOST}:{port}",
-            "--workers", str(args.workers), "--timeout", "30", "--log-level", "warning"]
+def server_options(args):
+    """Gunicorn's options besides the port; ``--without-lost-write-recovery``
+    serves bench/soak/wsgi_without_recovery.py instead of the site's WSGI app."""
+    app = ("bench.soak.wsgi_without_recovery:application" if args.without_lost_write_recovery
+           else site_server.SITE_APP)
+    return {"workers": args.workers, "app": app, "timeout": 30}
 
 
 class Servers:
-    """Several gunicorn masters, each in its own process group, logs in the temp folder."""
+    """Several gunicorn masters (bench/common/site_server.py), logs in the temp folder."""
 
     def __init__(self, env, args, root):
         self.env, self.args, self.root = env, args, root
-        self.ports, self.processes, self.logs = [], [], []
+        self.servers = []
+
+    @property
+    def ports(self):
+        return [server.port for server in self.servers]
+
+    @property
+    def logs(self):
+        return [server.log for server in self.servers]
 
     def start(self):
         port = self.args.port
         for number in range(self.args.servers):
-            port = free_port(port)
-            log_path = self.root / f"gunicorn-{number}.log"
-            with open(log_path, "w") as log:
-                self.processes.append(subprocess.Popen(
-                    gunicorn_command(port, self.args), cwd=BASE_DIR, env=self.env,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            self.ports.append(port)
-            self.logs.append(log_path)
+            port = site_server.free_port(port)
+            self.servers.append(SiteServer(port, self.env, self.root / f"gunicorn-{number}.log",
+                                           **server_options(self.args)).start())
             port += 1
-        for process, port in zip(self.processes, self.ports, strict=True):
-            self.wait_until_serving(process, port)
-
-    @staticmethod
-    def wait_until_serving(process, port, limit=60):
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise ServiceError(f"gunicorn on port {port} exited with {process.returncode}")
-            with contextlib.suppress(OSError, ConnectionError, TimeoutError):
-                status, _, _ = soak_load.asyncio.run(soak_load.fetch(port, "/robots.txt", 5))
-                if status == 200:
-                    return
-            time.sleep(0.3)
-        raise ServiceError(f"gunicorn on port {port} did not answer within {limit} s")
+        for server in self.servers:
+            server.wait_until_serving()
 
     def stop(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        site_server.stop_all(self.servers)
 
     def log_summary(self):
-        """What the servers logged, by kind (bench/soak_report.py's log_kinds)."""
+        """What the servers logged, by kind (bench/soak/report.py's log_kinds)."""
         summary = []
         for number, path in enumerate(self.logs):
             text = path.read_text(errors="replace") if path.exists() else ""
@@ -215,19 +169,19 @@ def check_urls(ports, urls):
         bad = []
         for number, target in enumerate(urls):
             port = ports[number % len(ports)]
-            status, _, _ = await soak_load.fetch(port, target["url"])
+            status, _, _ = await clients.fetch(port, target["url"])
             if status != 200:
                 bad.append(f"{target['url']} -> {status} (port {port})")
         return bad
 
-    bad = soak_load.asyncio.run(check_all())
+    bad = asyncio.run(check_all())
     if bad:
         fail("some URLs do not answer 200 before any fault:\n  " + "\n  ".join(bad[:20]))
 
 
 def healthz_available(port):
     with contextlib.suppress(Exception):
-        status, _, _ = soak_load.asyncio.run(soak_load.fetch(port, "/healthz", 10))
+        status, _, _ = asyncio.run(clients.fetch(port, "/healthz", 10))
         return status in (200, 503)
     return False
 
@@ -238,7 +192,7 @@ def healthz_available(port):
 class Faults(threading.Thread):
     """Stops and starts the private services at their times; records when.
 
-    Around the Redis outage it also holds the editors (soak_load.Gate): held
+    Around the Redis outage it also holds the editors (clients.Gate): held
     and the edited pages read (so cached) just before Redis stops, editing
     while it is down, held again before it starts, and held to the end. So
     Redis saves a snapshot with those pages in it, the last saves are made
@@ -303,11 +257,11 @@ class Faults(threading.Thread):
         read may render and cache it, the second is then a hit."""
 
         async def read_all():
-            reads = [soak_load.fetch(port, page) for port in self.ports for page in self.pages]
-            return await soak_load.asyncio.gather(*reads, return_exceptions=True)
+            reads = [clients.fetch(port, page) for port in self.ports for page in self.pages]
+            return await asyncio.gather(*reads, return_exceptions=True)
 
         for _ in range(2):
-            soak_load.asyncio.run(read_all())
+            asyncio.run(read_all())
 
 
 # -- The run -------------------------------------------------------------------------------
@@ -315,7 +269,7 @@ class Faults(threading.Thread):
 
 def run_load(plan, servers, postgres, redis, args):
     """Readers (child process), editors (threads) and faults, from one zero."""
-    run_id = soak_load.new_run_id()
+    run_id = clients.new_run_id()
     t0 = time.monotonic() + 1.0
     deadline = t0 + args.duration
     urls = plan["urls"]
@@ -324,11 +278,11 @@ def run_load(plan, servers, postgres, redis, args):
               "run_id": run_id, "healthz": healthz_available(servers.ports[0])}
     queue = multiprocessing.get_context("fork").Queue()
     readers = multiprocessing.get_context("fork").Process(
-        target=soak_load.run_readers, args=(config, queue), daemon=True)
+        target=clients.run_readers, args=(config, queue), daemon=True)
     readers.start()  # before any thread of ours exists: fork with threads is unsafe
     entry_targets = [t for t in plan["targets"] if t["model"] == "entry"]
     issue_target = [t for t in plan["targets"] if t["model"] == "issue"]
-    gate = soak_load.Gate()
+    gate = clients.Gate()
     pages = sorted({f"/issues/{t['issue']}/" for t in plan["targets"]})
     faults = Faults(postgres, redis, t0, args, gate, servers.ports, pages)
     editors = []
@@ -336,7 +290,7 @@ def run_load(plan, servers, postgres, redis, args):
         last = number == len(plan["editors"]) - 1
         mine = issue_target if last and issue_target else entry_targets[number::max(
             1, len(plan["editors"]) - 1)] or entry_targets
-        editors.append(soak_load.Editor(number, username, plan["password"], servers.ports,
+        editors.append(clients.Editor(number, username, plan["password"], servers.ports,
                                         mine, (t0, deadline), run_id, args.seed + number, gate))
     for editor in editors:
         editor.start()
@@ -365,16 +319,17 @@ def freshness(plan, servers, texts):
             continue
         latest = markers[-1]
         for number, port in enumerate(servers.ports):
-            status, headers, body = soak_load.asyncio.run(
-                soak_load.fetch(port, f"/issues/{target['issue']}/"))
-            page = soak_load.decoded(headers, body).decode("utf-8", "replace")
+            status, headers, body = asyncio.run(
+                clients.fetch(port, f"/issues/{target['issue']}/"))
+            page = clients.decoded(headers, body).decode("utf-8", "replace")
             checks.append({"target": f"{target['model']}:{target['pk']}", "server": number,
                            "status": status, "marker": latest, "fresh": latest in page})
     return checks
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.soak.run",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (default 60)")
     parser.add_argument("--readers", type=int, default=64, help="concurrent readers (64)")
     parser.add_argument("--editors", type=int, default=4,
@@ -398,8 +353,9 @@ def parse_args(argv=None):
     parser.add_argument("--json", type=Path,
                         help="figures (default docs/soak.json; /tmp/soak-check.json for a check)")
     parser.add_argument("--without-lost-write-recovery", action="store_true",
-                        help="serve bench/soak_wsgi.py, which switches off the renewal of "
-                             "the page cache after lost writes: the run must then fail")
+                        help="serve bench/soak/wsgi_without_recovery.py, which switches off "
+                             "the renewal of the page cache after lost writes: the run must "
+                             "then fail")
     parser.add_argument("--keep-logs", action="store_true",
                         help="copy the servers' logs to /tmp/soak-logs before clean-up")
     args = parser.parse_args(argv)
@@ -416,13 +372,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    stop_on_signals()
+    site_server.exit_on_signals("soak")
     os.chdir(BASE_DIR)
     started = time.monotonic()
     load_before = os.getloadavg()
     root = make_root()
-    postgres = PrivatePostgres(free_port(args.pg_port), root)
-    redis = PrivateRedis(free_port(args.redis_port), root)
+    postgres = PrivatePostgres(site_server.free_port(args.pg_port), root)
+    redis = PrivateRedis(site_server.free_port(args.redis_port), root)
     servers = None
     try:
         progress(f"private PostgreSQL on {HOST}:{postgres.port}, Redis on {HOST}:{redis.port} "
@@ -443,7 +399,7 @@ def main(argv=None):
             redis.start()
         ids = {model: ",".join(str(t["pk"]) for t in plan["targets"] if t["model"] == model)
                for model in ("entry", "issue")}
-        texts = soak_django(env, "texts", "--entries", ids["entry"], "--issues", ids["issue"])
+        texts = site_data(env, "texts", "--entries", ids["entry"], "--issues", ids["issue"])
         run["freshness"] = freshness(plan, servers, texts)
         run["texts"] = texts
         run["server_logs"] = servers.log_summary()
@@ -453,6 +409,8 @@ def main(argv=None):
             keep.mkdir(exist_ok=True)
             for path in servers.logs:
                 shutil.copy(path, keep / path.name)
+    except site_server.ServerError as error:
+        fail(str(error))
     finally:
         if servers:
             servers.stop()
@@ -462,7 +420,8 @@ def main(argv=None):
     report = soak_report.build(args, sys.argv, plan, run, {
         "load_before": load_before, "load_after": os.getloadavg(),
         "seconds": round(time.monotonic() - started, 1),
-        "gunicorn": soak_report.relative_command(gunicorn_command(args.port, args)),
+        "gunicorn": soak_report.relative_command(
+            site_server.gunicorn_command(args.port, **server_options(args))),
     })
     print(soak_report.console(report))
     args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")

@@ -2,13 +2,14 @@
 
 Run from the project folder (``make bench`` runs both databases at the defaults)::
 
-    .venv/bin/python bench/http_load.py --database both --entries 100000
-    .venv/bin/python bench/http_load.py --database sqlite --fixture   # the seed roundup
+    .venv/bin/python -m bench.http.load --database both --entries 100000
+    .venv/bin/python -m bench.http.load --database sqlite --fixture   # the seed roundup
 
 Why this and not the test client: a page's cost in production is Django plus
 gunicorn plus the database plus the cache, with several worker processes
 competing for the cores. So the site runs under gunicorn with DJANGO_DEBUG=0
-(2 x cores + 1 sync workers unless ``--workers``) on 127.0.0.1, and wrk, a real
+(2 x cores + 1 sync workers unless ``--workers``) on 127.0.0.1
+(bench/common/site_server.py), and wrk, a real
 load generator, loads one URL at a time: a warm-up run, then a measured run
 with ``--latency``. Each figure is also given as a ratio to a static file of
 the issue page's size that the same gunicorn serves through WhiteNoise
@@ -20,7 +21,7 @@ For each database (SQLite file /tmp/bench-http.sqlite3; PostgreSQL database
 ``bench_http`` on 127.0.0.1:5432, user postgres) the script makes a fresh
 database, migrates, fills it (``manage.py generate_archive``, or the seed
 fixture with ``--fixture``), collects static files, picks the URLs from the
-data (bench/http_targets.py), then measures each cache mode:
+data (bench/http/targets.py), then measures each cache mode:
 
 - ``redis``: the page cache on, REDIS_URL=redis://127.0.0.1:6379/15, flushed first;
 - ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed.
@@ -34,12 +35,9 @@ run ends (``--keep`` keeps the database for a later ``--reuse``, which keeps it 
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,13 +46,11 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import http_report
-from scratch import POSTGRES_ADMIN_URL, ScratchDatabase
+from bench.common import site_server
+from bench.common.scratch import POSTGRES_ADMIN_URL, ScratchDatabase
+from bench.common.site_server import BASE_DIR, HOST
+from bench.http import report as http_report
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(__file__).resolve().parent
-VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 SCRATCH = ScratchDatabase("/tmp/bench-http.sqlite3", "bench_http")
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
@@ -66,13 +62,10 @@ CEILING_DIR = STATIC_ROOT / "bench-http"
 CEILING_FILE = CEILING_DIR / "issue-page.html"
 CEILING_URL = "/static/bench-http/issue-page.html"
 GENERATE_COMMAND = BASE_DIR / "operations" / "management" / "commands" / "generate_archive.py"
-WRK_SCRIPT = BENCH_DIR / "wrk_report.lua"
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 SEARCH_QUERY = "幻觉"
 # The issue page's transferred size is measured with what browsers send.
 ACCEPT_ENCODING = "gzip, br"
-# Variables of the caller's environment that would change what is measured.
-SCRUBBED_ENV = ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DIGEST_PAGE_CACHE", "DJANGO_DEBUG",
-                "DJANGO_SETTINGS_MODULE")
 
 
 def progress(message):
@@ -81,17 +74,6 @@ def progress(message):
 
 def fail(message):
     sys.exit(f"http_load: {message}")
-
-
-def stop_on_signals():
-    """SIGTERM and SIGHUP end the run like Ctrl-C does, through the finally
-    blocks that stop gunicorn and drop the scratch database."""
-
-    def raise_exit(signum, frame):
-        raise SystemExit(f"http_load: stopped by signal {signum}")
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, raise_exit)
 
 
 # -- Tools and services ---------------------------------------------------------
@@ -179,25 +161,7 @@ def cache_modes(choice):
 
 def django_env(database):
     """The production settings of digestsite/settings.py, pointed at the scratch database."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    env.update(
-        DJANGO_DEBUG="0",
-        # Plain HTTP on loopback: no redirect to https, cookies not HTTPS-only.
-        DJANGO_HTTPS="0",
-        DJANGO_SECRET_KEY="bench-http-load-not-a-secret",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=SCRATCH.url(database),
-        DJANGO_LOG_LEVEL=env.get("DJANGO_LOG_LEVEL", "WARNING"),
-    )
-    return env
-
-
-def manage(env, *arguments):
-    command = [sys.executable, "manage.py", *arguments]
-    result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        fail(f"`manage.py {' '.join(arguments)}` failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
+    return site_server.site_env(SCRATCH.url(database))
 
 
 def generate_arguments(args):
@@ -222,23 +186,23 @@ def build_archive(database, env, args):
         fail(f"--reuse, but there is no {database} database to reuse: run once with --keep")
     if not args.reuse:
         SCRATCH.create(database)
-    manage(env, "migrate", "--noinput")
+    site_server.manage(env, "migrate", "--noinput")
     if not args.reuse:
         arguments = generate_arguments(args)
         progress(f"{database}: manage.py {' '.join(arguments)}")
-        manage(env, *arguments)
+        site_server.manage(env, *arguments)
     return round(time.perf_counter() - started, 1)
 
 
 def collect_static(env):
     """DEBUG off needs the manifest of hashed names, and WhiteNoise serves what is collected."""
-    manage(env, "collectstatic", "--noinput")
+    site_server.manage(env, "collectstatic", "--noinput")
 
 
 def probe_targets(env):
-    """The URLs to load, chosen from this database's data (bench/http_targets.py)."""
+    """The URLs to load, chosen from this database's data (bench/http/targets.py)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, str(BENCH_DIR / "http_targets.py"),
+        command = [sys.executable, "-m", "bench.http.targets",
                    "--out", out.name, "--page-copy", str(CEILING_FILE)]
         result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True)
         if result.returncode != 0:
@@ -264,85 +228,29 @@ def page_urls(targets):
 # -- Gunicorn -----------------------------------------------------------------------
 
 
-def gunicorn_command(args):
-    return [str(VENV_BIN / "gunicorn"), "digestsite.wsgi:application",
-            "--bind", f"{HOST}:{args.port}", "--workers", str(args.workers),
-            "--log-level", "warning"]
-
-
 def server_env(database, mode):
-    env = django_env(database)
+    """The page cache on Redis (``redis``), or off, every request computed (``none``)."""
     if mode == "redis":
-        env["REDIS_URL"] = REDIS_URL
-    else:
-        env["DIGEST_PAGE_CACHE"] = "0"
-    return env
-
-
-def port_in_use(port):
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def get(port, url, headers=None, timeout=60):
-    """One request without following redirects: (status, headers, raw body)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request("GET", url, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def wait_until_serving(process, port, limit=60):
-    """Up when the ceiling's static file answers: Django is loaded by then."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            fail(f"gunicorn exited with {process.returncode}")
-        with contextlib.suppress(OSError):
-            get(port, CEILING_URL, timeout=5)
-            return
-        time.sleep(0.3)
-    fail(f"gunicorn did not answer within {limit} s")
-
-
-def tail(path, lines=30):
-    return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-
-
-def stop_process_group(process):
-    """SIGTERM lets gunicorn's master stop its workers; whatever is left of the
-    process group after 20 s is killed, so no worker outlives the run."""
-    if process.poll() is None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+        return site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
+    return site_server.site_env(SCRATCH.url(database), page_cache=False)
 
 
 @contextlib.contextmanager
 def gunicorn(database, mode, args):
-    """Gunicorn serving the scratch database, stopped however the block ends."""
-    if port_in_use(args.port):
+    """Gunicorn serving the scratch database, stopped however the block ends.
+    Up when the ceiling's static file answers: Django is loaded by then."""
+    if site_server.port_in_use(args.port):
         fail(f"port {args.port} is already in use: something else would be measured")
     log_path = Path(tempfile.gettempdir()) / f"bench-http-gunicorn-{args.port}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            gunicorn_command(args), cwd=BASE_DIR, env=server_env(database, mode),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    server = site_server.SiteServer(args.port, server_env(database, mode), log_path,
+                                    workers=args.workers)
     try:
-        wait_until_serving(process, args.port)
-        yield process
+        with site_server.serving([server], CEILING_URL):
+            yield server
     except (Exception, SystemExit):  # fail() exits: say what gunicorn said first
-        print(f"gunicorn's log (last lines):\n{tail(log_path)}", file=sys.stderr)
+        print(f"gunicorn's log (last lines):\n{server.log_tail()}", file=sys.stderr)
         raise
     finally:
-        stop_process_group(process)
         log_path.unlink(missing_ok=True)
 
 
@@ -353,7 +261,7 @@ def check_urls(port, pages):
     """Every URL must answer 200 itself: a redirect or an error page would be
     measured instead of the page and look fast."""
     for _, _, url in pages:
-        status, _, _ = get(port, url)
+        status, _, _ = site_server.get(port, url)
         if status != 200:
             fail(f"{url} answered {status}, not 200")
 
@@ -361,13 +269,13 @@ def check_urls(port, pages):
 def transfer_size(port, url):
     """What the issue page costs on the wire for a browser that accepts gzip
     and Brotli: the body as sent (compressed only if the server compresses)."""
-    status, headers, body = get(port, url, {"Accept-Encoding": ACCEPT_ENCODING})
+    status, headers, body = site_server.get(port, url, {"Accept-Encoding": ACCEPT_ENCODING})
     encoding = {k.lower(): v for k, v in headers.items()}.get("content-encoding", "identity")
     return {"status": status, "content_encoding": encoding, "bytes": len(body)}
 
 
 def wrk(port, url, args, threads=None, connections=None, duration=None):
-    """One wrk run; the figures from bench/wrk_report.lua's JSON line.
+    """One wrk run; the figures from bench/http/wrk_report.lua's JSON line.
 
     ``--timeout 30s`` because wrk drops requests slower than its default 2 s
     from the latency figures: a slow page would look faster than it is."""
@@ -457,6 +365,7 @@ def run_database(database, modes, args):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog="python -m bench.http.load",
         description="Requests/s and latency of the public pages under gunicorn, measured by wrk."
     )
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
@@ -502,17 +411,20 @@ def cleanup(databases, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    stop_on_signals()
+    site_server.exit_on_signals("http_load")
     os.chdir(BASE_DIR)
     ensure_wrk()
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     modes = cache_modes(args.cache)
     previous = json.loads(args.compare.read_text()) if args.compare else None
     services = {"postgresql": postgres_version(), "redis": redis_version()}
-    report = http_report.start_report(args, sys.argv, gunicorn_command(args), modes, services)
+    gunicorn_command = site_server.gunicorn_command(args.port, args.workers)
+    report = http_report.start_report(args, sys.argv, gunicorn_command, modes, services)
     try:
         for database in databases:
             report["runs"][database] = run_database(database, modes, args)
+    except site_server.ServerError as error:
+        fail(str(error))
     finally:
         cleanup(databases, args)
     http_report.finish_report(report)

@@ -1,4 +1,4 @@
--- wrk's summary as one JSON line, for bench/http_load.py.
+-- wrk's summary as one JSON line, for bench/http/load.py.
 --
 -- wrk's text report rounds (e.g. "1.23k" requests/s, "12.34ms") and has no
 -- p95, which the search target needs; done() gets the exact counts and the

@@ -1,0 +1,1 @@
+"""What the benchmarks (and the tests that run real servers) share."""

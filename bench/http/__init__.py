@@ -1,0 +1,1 @@
+"""Requests per second and latency of the public pages under gunicorn and wrk."""

@@ -1,0 +1,1 @@
+"""Latency of the search queries on a large generated archive."""
