@@ -53,7 +53,7 @@ from reversion.models import Version
 from papers import search
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, Section, Tag
-from reading import feeds
+from reading import feeds, pages
 from tests.editorial.test_admin import form_data
 from tests.security.xss_vectors import (
     CSS,
@@ -470,24 +470,47 @@ def test_the_detector_accepts_the_sites_own_scripts_and_escaped_text():
 # ------------------------------------------------------------- public pages
 
 LANGUAGES = ["", "/en"]
+# The public pages that take no arguments (reading/pages.py): the lists.
+LIST_PAGES = [page for page in pages.PAGES if page.arguments is None]
+# What the tests below walk for every hostile object, besides the lists: a
+# page, feed or file added to reading/pages.py must be added to one of them.
+WALKED_PER_OBJECT = {
+    "issue_detail", "section_detail", "tag_detail", "paper_detail",  # pages
+    "issues_feed_atom", "issues_feed_rss", "entries_feed_atom", "entries_feed_rss",  # feeds
+    "tag_feed_atom", "tag_feed_rss", "section_feed_atom", "section_feed_rss",
+    "issue_bibtex", "paper_bibtex",  # BibTeX
+}
+
+
+def test_every_public_page_feed_and_file_is_walked():
+    lists = {page.name for page in LIST_PAGES}
+    assert pages.url_names() - lists == WALKED_PER_OBJECT
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_public_lists_are_harmless(hostile, db, client, language):
+    """Every list page; the archive and the entries page by page."""
     walk = Walk(client)
     newest = hostile.issues[0]
-    walk.page(f"{language}/", shows=[newest.title, *(e.title for e in newest.entries.all())])
-    issues = len(hostile.issues)
-    for page in range(1, (issues - 1) // 20 + 2):
-        shown = hostile.issues[(page - 1) * 20:page * 20]
-        walk.page(f"{language}/issues/?page={page}", shows=[i.title for i in shown])
-    pages = (Entry.objects.published().count() - 1) // 20 + 1
-    for page in range(1, pages + 1):
-        walk.page(f"{language}/entries/?page={page}", shows=entries_page(page))
-    walk.page(f"{language}/tags/", shows=[t.name for t in hostile.tags])
-    walk.page(f"{language}/sections/", shows=[s.name for s in hostile.sections])
-    walk.page(f"{language}/trends/")
-    walk.assert_clean(at_least=pages + 6)
+    shows = {
+        "home": [newest.title, *(e.title for e in newest.entries.all())],
+        "tag_list": [t.name for t in hostile.tags],
+        "section_list": [s.name for s in hostile.sections],
+    }
+    issue_pages = (len(hostile.issues) - 1) // 20 + 1
+    entry_pages = (Entry.objects.published().count() - 1) // 20 + 1
+    for list_page in LIST_PAGES:
+        url = list_page.example_url("en" if language else settings.LANGUAGE_CODE)
+        if list_page.name == "issue_list":
+            for page in range(1, issue_pages + 1):
+                shown = hostile.issues[(page - 1) * 20:page * 20]
+                walk.page(f"{url}?page={page}", shows=[i.title for i in shown])
+        elif list_page.name == "entry_list":
+            for page in range(1, entry_pages + 1):
+                walk.page(f"{url}?page={page}", shows=entries_page(page))
+        else:
+            walk.page(url, shows=shows.get(list_page.name, ()))
+    walk.assert_clean(at_least=entry_pages + 6)
 
 
 def test_issue_pages_are_harmless(hostile, db, client):
