@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.urls import reverse
 
 from papers.models import Entry, Issue, Section, Tag
+from reading import pages
 
 
 class PageSitemap(Sitemap):
@@ -21,12 +22,13 @@ class PageSitemap(Sitemap):
 
 
 class StaticPagesSitemap(PageSitemap):
-    """The lists a reader starts from."""
+    """The pages without arguments that the registry puts in the sitemap
+    (reading.pages): the lists a reader starts from. Pages with arguments
+    have a sitemap each below, listing every public object."""
 
     def items(self):
         return [
-            "reading:home", "reading:issue_list", "reading:entry_list",
-            "reading:tag_list", "reading:section_list",
+            page.view_name for page in pages.PAGES if page.in_sitemap and page.arguments is None
         ]
 
     def location(self, name):

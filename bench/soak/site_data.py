@@ -51,6 +51,7 @@ def public_urls(limit):
     from django.db.models import Count
 
     from papers.models import Entry, Issue, Section, Tag
+    from reading import pages as registry
 
     issues = list(Issue.objects.published().order_by("-published_at")
                   .values_list("slug", flat=True)[:limit])
@@ -64,12 +65,17 @@ def public_urls(limit):
     def q(**params):
         return "?" + urlencode(params, doseq=True)
 
+    # Every public page with its feeds and files, in each language
+    # (reading/pages.py); the home page and the archive weigh more.
+    weights = {("home", "zh-hans"): 8, ("home", "en"): 2, ("issue_list", "zh-hans"): 3,
+               ("issues_feed_atom", "zh-hans"): 2}
     urls = [
-        ("home", "/", 8), ("home", "/en/", 2),
-        ("archive", "/issues/", 3), ("archive", f"/issues/{q(page=min(2, pages))}", 1),
-        ("tags", "/tags/", 1), ("sections", "/sections/", 1), ("trends", "/trends/", 1),
-        ("feed", "/feeds/issues.atom", 2), ("feed", "/feeds/issues.rss", 1),
-        ("feed", "/en/feeds/issues.atom", 1),
+        (name, url, weights.get((name, language), 1))
+        for language in registry.LANGUAGES
+        for name, url in registry.example_urls(language, feeds=True, downloads=True).items()
+    ]
+    urls += [
+        ("archive", f"/issues/{q(page=min(2, pages))}", 1),
         ("api", "/api/issues", 1), ("api", f"/api/entries{q(tag=tags[0])}", 1) if tags else None,
         ("sitemap", "/sitemap.xml", 1),
     ]

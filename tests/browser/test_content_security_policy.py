@@ -6,6 +6,7 @@ import reversion
 from django.contrib.auth.models import Group, User
 
 from papers.models import Issue
+from reading import pages
 from tests.support.browser import RECORD_VIOLATIONS
 
 PASSWORD = "a long editorial password"
@@ -29,10 +30,11 @@ def test_no_page_violates_the_policy(live_server, seed, page):
         seed.title += "（修订）"
         seed.save()
 
-    reader_pages = [
-        "/", "/issues/", seed.get_absolute_url(), "/entries/?q=幻觉&tag=RAG", "/tags/",
-        entry.get_absolute_url(), "/trends/", "/en/", "/issues/no-such-issue/",
-    ]
+    # Every public page in each language (reading/pages.py), a filtered
+    # search, an entry's place in its issue and a page that is not there.
+    reader_pages = [url for language in pages.LANGUAGES
+                    for url in pages.example_urls(language).values()]
+    reader_pages += ["/entries/?q=幻觉&tag=RAG", entry.get_absolute_url(), "/issues/no-such-issue/"]
     for address in reader_pages:
         assert violations_on(page, base + address) == [], address
 

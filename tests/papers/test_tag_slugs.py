@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section, Tag
 from papers.slugs import tag_slug_base
+from reading import pages
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,15 +55,18 @@ SLUG = re.compile(r"[-\w]+\Z")
 
 
 def public_pages(issue, tags):
-    """The pages that link an entry's tags, in both languages."""
-    paths = ["/", "/issues/", f"/issues/{issue.slug}/", "/entries/", "/tags/", "/trends/",
-             "/sections/", "/feeds/issues.atom", "/entries/feed.rss"]
-    paths += [entry.get_paper_url() for entry in issue.entries.all() if entry.arxiv_id]
+    """The pages that link an entry's tags: every public page with its feeds
+    (reading/pages.py; the example issue is the newest, ``issue``) and the
+    paper and tag pages of ``issue``, in both languages; the sitemap and the
+    API; each tag's feed."""
+    paths = [entry.get_paper_url() for entry in issue.entries.all() if entry.arxiv_id]
     paths += [f"/tags/{tag.slug}/" for tag in tags]
-    pages = [prefix + path for path in paths for prefix in ("", "/en")]
-    pages += ["/sitemap.xml", "/api/tags", "/api/entries"]
-    pages += [f"/tags/{tag.slug}/feed.atom" for tag in tags]
-    return pages
+    urls = [prefix + path for path in paths for prefix in ("", "/en")]
+    urls += [url for language in pages.LANGUAGES
+             for url in pages.example_urls(language, feeds=True).values()]
+    urls += ["/sitemap.xml", "/api/tags", "/api/entries"]
+    urls += [f"/tags/{tag.slug}/feed.atom" for tag in tags]
+    return urls
 
 
 def assert_public_pages_work(client, issue, tags):
@@ -250,12 +254,10 @@ def write_bad_rows(issue):
 
 def test_rows_no_url_can_carry_show_degraded_and_never_break_a_page(client, seed):
     write_bad_rows(seed)
-    from tests.security.test_drafts_never_leak import public_url_names
-
     visited, failures = crawl(client, ["/", "/en/", "/sitemap.xml", "/api/tags", "/api/entries",
                                        "/api/issues", "/feeds/issues.atom", "/trends/"])
     assert failures == {}
-    page_names = {name for name in public_url_names() if name.startswith("reading:")}
+    page_names = {f"{pages.NAMESPACE}:{name}" for name in pages.url_names()}
     assert page_names - visited == set()
     # The degraded links lead somewhere that works: the tag and section indexes.
     html = client.get(f"/issues/{seed.slug}/").content.decode()

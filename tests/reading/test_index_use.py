@@ -17,7 +17,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from papers.models import Entry, Issue, Section, Tag
+from papers.models import Entry, Issue, Tag
+from reading import pages
 
 pytestmark = pytest.mark.django_db
 
@@ -29,27 +30,16 @@ def archive(settings):
 
 
 def public_pages():
+    """Every public page with its feeds and files (reading/pages.py), and the
+    entries list filtered and searched."""
     issue = Issue.objects.published().order_by("-published_at").first()
     tags = list(Tag.objects.published().order_by("name")[:2])
-    section = Section.objects.published().first()
-    paper = Entry.objects.published().exclude(arxiv_id="").first().arxiv_id
     two_tags = "&".join(f"tag={quote(t.slug)}" for t in tags)
     return {
-        "home": "/",
-        "issue": f"/issues/{issue.slug}/",
-        "archive": "/issues/",
-        "entries": "/entries/",
+        **pages.example_urls(feeds=True, downloads=True),
         "entries with two tags": f"/entries/?{two_tags}",
         "entries of an issue": f"/entries/?issue={issue.slug}",
         "search": f"/entries/?q={quote('幻觉')}",
-        "tags": "/tags/",
-        "tag": f"/tags/{quote(tags[0].slug)}/",
-        "sections": "/sections/",
-        "section": f"/sections/{section.slug}/",
-        "paper": f"/papers/{paper}/",
-        "feed": "/feeds/issues.atom",
-        "tag feed": f"/tags/{quote(tags[0].slug)}/feed.atom",
-        "trends": "/trends/",
     }
 
 

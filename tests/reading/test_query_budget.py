@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reading import pages
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,20 +16,11 @@ def rendered_pages(settings):
     tests/reading/test_page_cache.py)."""
     settings.PAGE_CACHE = False
 
-PAGES = {
-    "home": "/",
-    "issue": "/issues/budget/",
-    "archive": "/issues/",
-    "entries": "/entries/",
+# Besides every public page (reading/pages.py): the filters and the search.
+FILTERED_PAGES = {
     "entries, two tags and a section": "/entries/?tag=common&tag=shared&section=s0",
-    "tags": "/tags/",
-    "tag": "/tags/common/",
-    "sections": "/sections/",
-    "section": "/sections/s0/",
-    "paper": "/papers/2406.10000/",
     "search": "/entries/?q=common",
     "search with a tag": "/entries/?q=common&tag=shared",
-    "trends": "/trends/",
 }
 BUDGET = 8
 
@@ -40,9 +32,13 @@ def add_entries(issue, sections, start, stop):
 
 
 def queries_per_page(client, prefix=""):
-    """{page: SQL queries}; ``prefix`` "/en" asks for the English pages."""
+    """{page: SQL queries}; ``prefix`` "/en" asks for the English pages.
+
+    Every public page with its example arguments: the newest issue (the one
+    with all the entries), the first tag and section, the paper that issue
+    opens with (covered twice)."""
     counts = {}
-    for name, url in PAGES.items():
+    for name, url in {**pages.example_urls(), **FILTERED_PAGES}.items():
         with CaptureQueriesContext(connection) as queries:
             response = client.get(prefix + url)
         assert response.status_code == 200, url

@@ -21,7 +21,9 @@ each phase, with the page cache on, so that a page cached while an issue was
 hidden must not outlive its publication.
 
 The probes are listed by URL name, and the test fails when a public URL name
-is registered that no probe reads: a new public surface must be added here.
+is registered that no probe reads and reveals through: every page of the
+registry of public pages (reading/pages.py) is read, and a new public surface
+needs probes here that show it would betray a hidden issue.
 """
 
 import datetime
@@ -40,6 +42,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone, translation
 
 from papers.models import Entry, Issue, Section
+from reading import pages
 
 pytestmark = pytest.mark.django_db
 
@@ -287,8 +290,6 @@ def build_probes(archive):
     add("/", {"draft": {"issue", "slug"}, "scheduled": ISSUE_PAGE})
     # papers:issue_list, papers:issue_detail, papers:issue_bibtex
     add("/issues/", each({"issue", "slug"}))
-    add("/issues/pub-issue/")  # a public page that can never show them: a control
-    add("/issues/pub-issue/papers.bib")
     # papers:entry_list, unfiltered and with every filter
     add("/entries/", each(ENTRY_LIST))
     add("/entries/feed.atom", each(ENTRY_FEED))
@@ -393,6 +394,15 @@ def build_probes(archive):
     add("/sitemap.xml", each({"slug", "section_slug", "tag_slug", "paper"}), languages=("",))
     add("/robots.txt", languages=("",))
     add("/healthz", languages=("",))
+
+    # Every public page with its feeds and files, with the registry's example
+    # arguments (reading/pages.py): the public issue's, which can never show
+    # the hidden ones (controls). A page added there is read from then on, and
+    # the test below wants a probe that shows it reveals something.
+    probed = {probe.path for probe in probes}
+    for language in pages.LANGUAGES:
+        urls = pages.example_urls(language, feeds=True, downloads=True).values()
+        probes.extend(Probe(path) for path in map(unquote, urls) if path not in probed)
     return probes
 
 

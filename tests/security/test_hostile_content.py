@@ -54,7 +54,7 @@ from bench.common.admin_form import form_data
 from papers import search
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, Section, Tag
-from reading import feeds
+from reading import feeds, pages
 from tests.security.xss_vectors import (
     CSS,
     EMBEDS,
@@ -456,20 +456,30 @@ LANGUAGES = ["", "/en"]
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_public_lists_are_harmless(hostile, db, client, language):
+    """Every public page (reading/pages.py), with its example arguments: the
+    lists, the archive and the entries page by page. The tests below walk the
+    page of every hostile issue, section, tag and paper."""
     walk = Walk(client)
     newest = hostile.issues[0]
-    walk.page(f"{language}/", shows=[newest.title, *(e.title for e in newest.entries.all())])
-    issues = len(hostile.issues)
-    for page in range(1, (issues - 1) // 20 + 2):
-        shown = hostile.issues[(page - 1) * 20:page * 20]
-        walk.page(f"{language}/issues/?page={page}", shows=[i.title for i in shown])
-    pages = (Entry.objects.published().count() - 1) // 20 + 1
-    for page in range(1, pages + 1):
-        walk.page(f"{language}/entries/?page={page}", shows=entries_page(page))
-    walk.page(f"{language}/tags/", shows=[t.name for t in hostile.tags])
-    walk.page(f"{language}/sections/", shows=[s.name for s in hostile.sections])
-    walk.page(f"{language}/trends/")
-    walk.assert_clean(at_least=pages + 6)
+    shows = {
+        "home": [newest.title, *(e.title for e in newest.entries.all())],
+        "tag_list": [t.name for t in hostile.tags],
+        "section_list": [s.name for s in hostile.sections],
+    }
+    issue_pages = (len(hostile.issues) - 1) // 20 + 1
+    entry_pages = (Entry.objects.published().count() - 1) // 20 + 1
+    urls = pages.example_urls("en" if language else settings.LANGUAGE_CODE)
+    for name, url in urls.items():
+        if name == "issue_list":
+            for page in range(1, issue_pages + 1):
+                shown = hostile.issues[(page - 1) * 20:page * 20]
+                walk.page(f"{url}?page={page}", shows=[i.title for i in shown])
+        elif name == "entry_list":
+            for page in range(1, entry_pages + 1):
+                walk.page(f"{url}?page={page}", shows=entries_page(page))
+        else:
+            walk.page(url, shows=shows.get(name, ()))
+    walk.assert_clean(at_least=entry_pages + 6)
 
 
 def test_issue_pages_are_harmless(hostile, db, client):

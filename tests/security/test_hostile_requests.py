@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from papers.models import Issue, Section, Tag
+from reading import pages
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,7 @@ class Known:
     only the 404s and empty results that pure garbage gets."""
 
     tags = sections = issues = arxiv_ids = etags = ()
+    pages = ()  # every public page (reading/pages.py), see ``archive``
     years = ("2024", "2023", "1990", "2200")
     queries = ("幻觉", "检索增强生成", "RAG", "hallucination", "2406.15877", '"long context"',
                "对齐 推理", "arXiv:2406.15877v2", "LLM-as-a-judge", "cs/0112017")
@@ -125,8 +127,12 @@ def archive(django_db_setup, django_db_blocker):
         Known.sections = tuple(Section.objects.order_by("slug").values_list("slug", flat=True))
         Known.issues = tuple(Issue.objects.order_by("slug").values_list("slug", flat=True))
         Known.arxiv_ids = ("2406.15877", "2406.18510", "cs/0112017", "2406.99999")
+        Known.pages = tuple(
+            url for language in pages.LANGUAGES
+            for url in pages.example_urls(language, feeds=True, downloads=True).values()
+        )
         etags = []
-        for path in WARM_UP_PATHS:
+        for path in Known.pages + OTHER_PATHS:
             response = CLIENT.get(path)
             assert response.status_code < 500, path
             if response.has_header("ETag"):
@@ -136,15 +142,15 @@ def archive(django_db_setup, django_db_blocker):
         transaction.set_rollback(True)
 
 
-WARM_UP_PATHS = (
-    "/", "/issues/", "/issues/2024-06-h2/", "/issues/2024-06-h2/papers.bib", "/entries/",
-    "/entries/?q=幻觉", "/entries/?tag=幻觉&section=rag", "/tags/", "/tags/幻觉/", "/sections/",
-    "/sections/rag/", "/papers/2406.15877/", "/papers/2406.15877/cite.bib", "/trends/",
-    "/feeds/issues.atom", "/feeds/issues.rss", "/entries/feed.atom", "/tags/幻觉/feed.atom",
-    "/sections/rag/feed.rss", "/sitemap.xml", "/robots.txt", "/en/", "/en/entries/?q=RAG",
-    "/en/tags/幻觉/", "/api/issues", "/api/entries?q=RAG", "/api/tags", "/api/openapi.json",
-    "/api/issues/2024-06-h2", "/admin/login/", "/no-such-page/",
+# Every public page, in both languages with its feeds and BibTeX files, is
+# ``Known.pages`` (reading/pages.py, with this archive's data); besides them,
+# searches and filters, and the site's other addresses.
+OTHER_PATHS = (
+    "/entries/?q=幻觉", "/entries/?tag=幻觉&section=rag", "/en/entries/?q=RAG",
+    "/sitemap.xml", "/robots.txt", "/api/issues", "/api/entries?q=RAG", "/api/tags",
+    "/api/openapi.json", "/api/issues/2024-06-h2", "/admin/login/", "/no-such-page/",
 )
+PUBLIC_PAGES = st.deferred(lambda: st.sampled_from(Known.pages or ("/",)))
 
 
 # Sending and checking --------------------------------------------------------------
@@ -334,7 +340,7 @@ def query_strings(draw):
     parameters: unknown names, or known ones too, repeated, real values or
     garbage, encoded every way."""
     known = {"tag": Known.tags, "section": Known.sections, "issue": Known.issues,
-             "q": Known.queries, "year": Known.years, "next": WARM_UP_PATHS,
+             "q": Known.queries, "year": Known.years, "next": Known.pages + OTHER_PATHS,
              "page": ("1", "2", "last"), "page_size": ("1", "100")}
     parts = []
     for name in draw(st.lists(st.sampled_from(["tag", "tag", "section", "issue", "year"]),
@@ -369,11 +375,10 @@ def query_strings(draw):
 # The pages that run the entries filters and the search (reading.filters).
 SEARCH_PAGES = ("/entries/", "/en/entries/", "/api/entries", "/entries/feed.atom",
                 "/en/entries/feed.rss")
-LIST_PAGES = (
-    "/", "/entries/", "/en/entries/", "/issues/", "/tags/", "/tags/幻觉/", "/en/tags/幻觉/",
-    "/sections/", "/sections/rag/", "/trends/", "/papers/2406.15877/", "/entries/feed.atom",
-    "/entries/feed.rss", "/en/entries/feed.atom", "/api/entries", "/api/issues", "/api/tags",
-    "/sitemap.xml", "/language/en/", "/language/zh-hans/", "/admin/login/",
+# The addresses besides the public pages (PUBLIC_PAGES) that read a query string.
+OTHER_LIST_PAGES = (
+    "/api/entries", "/api/issues", "/api/tags", "/sitemap.xml", "/language/en/",
+    "/language/zh-hans/", "/admin/login/",
 )
 
 
@@ -521,7 +526,8 @@ OTHER_METHODS = ("OPTIONS", "TRACE", "HEAD", "get", "GeT")
 
 
 @hostile(max_examples=900)
-@given(page=st.sampled_from(SEARCH_PAGES) | st.sampled_from(LIST_PAGES), query=query_strings())
+@given(page=st.sampled_from(SEARCH_PAGES) | PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES),
+       query=query_strings())
 @example(page="/entries/", query="q=%00")
 @example(page="/entries/", query="q=%ED%A0%80&tag=%ED%A0%80")
 @example(page="/entries/", query="q=" + "幻觉" * 10_000)
@@ -593,7 +599,8 @@ def test_paths_under_every_url_pattern(archive, path, method):
 
 
 @hostile(max_examples=900)
-@given(page=st.sampled_from(LIST_PAGES + WARM_UP_PATHS), headers=hostile_headers())
+@given(page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS),
+       headers=hostile_headers())
 @example(page="/", headers={"Accept-Language": "en-" * 300})
 @example(page="/entries/", headers={"Cookie": "django_language=" + "x" * 10_000})
 @example(page="/", headers={"Accept-Encoding": "gzip", "If-None-Match": "*"})
@@ -606,7 +613,8 @@ def test_hostile_headers(archive, page, headers):
 
 
 @hostile(max_examples=300)
-@given(host=bad_hosts, page=st.sampled_from(LIST_PAGES + WARM_UP_PATHS + ("/admin/",)))
+@given(host=bad_hosts,
+       page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS + ("/admin/",)))
 @example(host="evil.example", page="/")
 @example(host="localhost.\x00", page="/entries/")  # starts well, ends badly
 @example(host="[", page="/api/entries")
@@ -623,7 +631,8 @@ def test_a_host_header_that_is_not_ours_is_a_400(archive, host, page):
 @hostile(max_examples=700)
 @given(
     method=st.sampled_from(UNSAFE_METHODS + OTHER_METHODS),
-    path=st.sampled_from(LIST_PAGES + WARM_UP_PATHS + ("/api/entries/1", "/admin/"))
+    path=PUBLIC_PAGES
+    | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS + ("/api/entries/1", "/admin/"))
     | paths(),
     body=bodies(),
 )
@@ -655,7 +664,7 @@ def test_other_methods_and_bodies_are_refused(archive, method, path, body):
                          "/%2F%2Fevil.example", "\x00//evil.example", " //evil.example",
                          "\t//evil.example", "/\t/evil.example", "https:/\\evil.example",
                          "http://testserver@evil.example/", "/en/tags/幻觉/?q=1#x"]),
-        st.sampled_from(WARM_UP_PATHS),
+        PUBLIC_PAGES, st.sampled_from(OTHER_PATHS),
         garbage_text(),
     ),
     how=encodings,
