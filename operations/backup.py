@@ -53,6 +53,7 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from operations.errors import ArchiveNotEmpty
 from papers import search, signals
 
 FORMAT = "paper-digest-archive"
@@ -81,11 +82,8 @@ REPLACED_ON_RESTORE = {"auth.group"}
 
 
 class ArchiveError(Exception):
-    """A backup that cannot be restored here, or a database it must not go into."""
-
-
-class ArchiveNotEmpty(ArchiveError):
-    pass
+    """A backup that cannot be restored here (a database it must not go into
+    raises ``operations.errors.ArchiveNotEmpty``)."""
 
 
 # The models -------------------------------------------------------------------

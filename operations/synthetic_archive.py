@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, reset_queries, transaction
 
+from operations.errors import ArchiveNotEmpty
 from papers import search, signals, slugs
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
@@ -124,10 +125,6 @@ TAG_SUFFIXES = ["", "评测", "方法", "数据集", "检测", "优化", "攻击
                 "效率", "分析", "框架", "综述", "基准"]
 ENGLISH_TAG_SUFFIXES = ["", " eval", " method", " dataset", " theory", " efficiency"]
 TOP_TAGS = 60  # the most used tags are the plain terms; the combinations' ranks are shuffled
-
-
-class ArchiveNotEmpty(Exception):
-    """The database already holds issues: the archive is only made into an empty one."""
 
 
 def zipf_sampler(items, rng, s=1.0):
@@ -338,7 +335,7 @@ class Generator:
         issues, entries, tags = self.sizes
         with transaction.atomic():
             if existing := Issue.objects.count():
-                raise ArchiveNotEmpty(f"the database already has issues ({existing:,})")
+                raise ArchiveNotEmpty({"papers.issue": existing})
             issue_rows = self.save_issues(issues)
             sections = self.save_sections()
             tag_rows = self.save_tags(tags)
