@@ -1,8 +1,8 @@
 """Search that understands Chinese, from an index, on SQLite and PostgreSQL.
 
 Neither database segments Chinese: PostgreSQL's parser takes a run of Hanzi as
-one word and SQLite's trigram tokenizer cannot find two-character words such
-as 幻觉 or 对齐 (see DESIGN.md, known traps). So the site tokenises text itself
+one word and SQLite's trigram tokenizer needs three characters, so it cannot
+find two-character words such as 幻觉 or 对齐. So the site tokenises text itself
 and hands the databases plain space-separated tokens:
 
 - a run of Chinese characters becomes its overlapping bigrams (检索增强 →
