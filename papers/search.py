@@ -328,8 +328,8 @@ def rebuild_index(new_documents=None, *, batch_size=1000, fts_rebuild=True, phas
     They are inserted with ``bulk_create``, ``batch_size`` rows per statement.
     On SQLite with ``fts_rebuild`` the FTS5 triggers are dropped meanwhile and
     the index is rebuilt once from the documents table, which is faster than a
-    trigger per row (docs/search-benchmark.md); without it the triggers keep
-    the index in step. On PostgreSQL the tsvectors are computed by ``UPDATE``,
+    trigger per row (the search benchmark can time both); without it the
+    triggers keep the index in step. On PostgreSQL the tsvectors are computed by ``UPDATE``,
     a batch at a time.
 
     ``phase(name, total)`` (a context manager whose value has ``step(done)``)
