@@ -24,7 +24,7 @@ from taggit.models import Tag as TaggitTag
 
 from editorial import admin_links, admin_views, entry_rows, presence, roundup_markdown
 from editorial.admin_widgets import BareSectionSelectMixin
-from editorial.forms import MinuteDateTimeField, VersionedAdminForm
+from editorial.forms import EditTokenAdminForm, MinuteDateTimeField
 from editorial.history_admin import ContentHistoryAdmin
 from editorial.merge_admin import MergeAdminMixin, MergingInlineFormSetMixin
 from papers.models import Entry, Issue, Section, Tag
@@ -135,7 +135,7 @@ class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
 
 class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     model = Entry
-    form = VersionedAdminForm
+    form = EditTokenAdminForm
     formset = EntryInlineFormSet
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     extra = 1
@@ -162,7 +162,7 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
 
 @admin.register(Issue)
 class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
-    form = VersionedAdminForm
+    form = EditTokenAdminForm
     inlines = [EntryInline]
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     change_form_template = "admin/papers/issue/change_form.html"

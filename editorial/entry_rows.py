@@ -25,7 +25,7 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 
-from editorial.forms import VersionedAdminForm
+from editorial.forms import EditTokenAdminForm
 from papers import arxiv
 from papers.models import MAX_POSITION, Entry, Section
 
@@ -149,7 +149,7 @@ def check_inline_rows(formset):
         raise ValidationError(messages, code="entry_clash")
 
 
-class EntryForm(VersionedAdminForm):
+class EntryForm(EditTokenAdminForm):
     """The checks of one entry on its own page, against its issue's other
     entries: a new entry left at the default position goes last in its
     section; a taken position or a paper the issue already covers is refused

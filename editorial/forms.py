@@ -66,7 +66,7 @@ class MinuteDateTimeField(forms.SplitDateTimeField):
     """A date and time edited to the minute, as the admin's inputs show it.
 
     A stored value with seconds is unchanged when the submitted minute is
-    its minute; VersionedAdminForm then keeps the stored value as it was.
+    its minute; EditTokenAdminForm then keeps the stored value as it was.
     """
 
     def has_changed(self, initial, data):
@@ -79,9 +79,11 @@ class MinuteDateTimeField(forms.SplitDateTimeField):
         return merge.comparable(value) != merge.comparable(initial)
 
 
-class VersionedAdminForm(forms.ModelForm):
+class EditTokenAdminForm(forms.ModelForm):
     """Merges a stale save with the saves made since the form was opened.
 
+    The form of a row with an edit token (papers.models.EditTokenModel): the
+    token it saw (``seen_token``) differs from the row's when someone saved since.
     The admin builds the concrete form (model and fields) from this class.
     After a merge, ``merge_report`` says what was taken from whom (read by
     editorial.merge_admin for the message and the revision comment).

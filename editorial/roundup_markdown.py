@@ -81,7 +81,7 @@ from papers.tag_input import parse_tags
 
 
 @dataclass(frozen=True, order=True)
-class RoundupError:
+class RoundupProblem:
     """One problem in a roundup file, at a line (1-based) of that file."""
 
     line: int
@@ -146,7 +146,7 @@ class ParsedRoundup:
     title: str = ""
     intro: str = ""
     sections: list[ParsedSection] = field(default_factory=list)
-    errors: list[RoundupError] = field(default_factory=list, compare=False)
+    errors: list[RoundupProblem] = field(default_factory=list, compare=False)
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
 
@@ -307,14 +307,14 @@ def parse_roundup(text):
             section = _read_section(heading, roundup, errors)
             _reject_text(lines, heading.end, end, "栏目标题与第一篇论文之间的文字不会导入", errors)
         elif section is None:
-            errors.append(RoundupError(heading.start + 1, "论文出现在任何栏目（## 栏目名）之前"))
+            errors.append(RoundupProblem(heading.start + 1, "论文出现在任何栏目（## 栏目名）之前"))
         else:
             _read_paper(heading, lines, end, section, errors)
     if roundup.title:
         _reject_text(lines, body_start, headings[0].start, "标题之前的文字不会导入", errors)
     else:
         first_line = _first_text_line(lines, body_start, len(lines)) or body_start + 1
-        errors.append(RoundupError(first_line, "缺少标题行：“# 本期标题”"))
+        errors.append(RoundupProblem(first_line, "缺少标题行：“# 本期标题”"))
     _reject_duplicate_papers(roundup, errors)
     errors.sort()
     return roundup
@@ -323,7 +323,7 @@ def parse_roundup(text):
 def _parse_front_matter(lines, roundup, errors):
     """Read the ``---`` block into ``roundup``; return the index of the body."""
     if lines[0].strip() != "---":
-        errors.append(RoundupError(1, "文件应以 --- 信息块开头（slug、period，可选 source）"))
+        errors.append(RoundupProblem(1, "文件应以 --- 信息块开头（slug、period，可选 source）"))
         return 0
     seen = {}
     for index in range(1, len(lines)):
@@ -335,24 +335,24 @@ def _parse_front_matter(lines, roundup, errors):
             continue
         match = _FRONT_MATTER_LINE.match(line)
         if match is None:
-            errors.append(RoundupError(index + 1, "信息块未以 --- 结束（或此行不是“键: 值”）"))
+            errors.append(RoundupProblem(index + 1, "信息块未以 --- 结束（或此行不是“键: 值”）"))
             body_start = index
             break
         key = match["key"].lower()
         if key in seen:
-            errors.append(RoundupError(index + 1, f"{key} 重复（已在第 {seen[key]} 行）"))
+            errors.append(RoundupProblem(index + 1, f"{key} 重复（已在第 {seen[key]} 行）"))
         elif key not in _FRONT_MATTER_KEYS:
-            errors.append(RoundupError(
+            errors.append(RoundupProblem(
                 index + 1, f"未知的信息项“{key}”（可用：{'、'.join(_FRONT_MATTER_KEYS)}）"
             ))
         else:
             seen[key] = index + 1
             _read_front_matter_value(key, match["value"].strip(), index + 1, roundup, errors)
     else:
-        errors.append(RoundupError(1, "信息块未以 --- 结束"))
+        errors.append(RoundupProblem(1, "信息块未以 --- 结束"))
         body_start = len(lines)
     errors.extend(
-        RoundupError(1, f"信息块缺少 {key}") for key in ("slug", "period") if key not in seen
+        RoundupProblem(1, f"信息块缺少 {key}") for key in ("slug", "period") if key not in seen
     )
     return body_start
 
@@ -368,7 +368,7 @@ def _read_front_matter_value(key, value, line, roundup, errors):
         try:
             roundup.period_start, roundup.period_end = _parse_period(value)
         except ValueError:
-            errors.append(RoundupError(
+            errors.append(RoundupProblem(
                 line, f"period 应写作“2024-06-16 – 2024-06-30”，而不是“{value}”"
             ))
         # The issue's own constraints compare the period's dates.
@@ -399,16 +399,16 @@ def _structure(lines, start, errors):
         first, end = start + token.map[0], start + token.map[1]
         if token.type == "heading_open" and token.tag in _STRUCTURE_LEVELS:
             if token.markup in ("=", "-"):
-                errors.append(RoundupError(first + 1, "下一行的 === 或 --- 把这一行变成了标题："
+                errors.append(RoundupProblem(first + 1, "下一行的 === 或 --- 把这一行变成了标题："
                                            "标题请用 #，分隔线前请空一行"))
             else:
                 level = _STRUCTURE_LEVELS[token.tag]
                 headings.append(_Heading(level, tokens[index + 1].content, first, end))
         elif token.type == "fence" and not _fence_is_closed(token.markup, lines[first:end]):
-            errors.append(RoundupError(first + 1, f"代码块（{token.markup}）没有闭合"))
+            errors.append(RoundupProblem(first + 1, f"代码块（{token.markup}）没有闭合"))
         elif token.type == "paragraph_open":
             errors.extend(
-                RoundupError(number + 1, "# 号后缺空格：标题写作“### 1. 标题”，正文的 # 写成 \\#")
+                RoundupProblem(number + 1, "# 号后缺空格：标题写作“### 1. 标题”，正文的 # 写成 \\#")
                 for number in range(first, end)
                 if _HEADING_WITHOUT_SPACE.match(lines[number])
             )
@@ -431,17 +431,17 @@ def _reject_text(lines, start, end, message, errors):
     """Report text the file has no place for, which would otherwise be lost."""
     line = _first_text_line(lines, start, end)
     if line:
-        errors.append(RoundupError(line, message))
+        errors.append(RoundupProblem(line, message))
 
 
 def _read_title(heading, lines, end, roundup, errors):
     if roundup.title:
-        errors.append(RoundupError(
+        errors.append(RoundupProblem(
             heading.start + 1, f"标题只能有一个（已在第 {roundup.lines['title']} 行）"
         ))
         return
     if roundup.sections:
-        errors.append(RoundupError(heading.start + 1, "标题（# ）应在所有栏目之前"))
+        errors.append(RoundupProblem(heading.start + 1, "标题（# ）应在所有栏目之前"))
     roundup.title = heading.text
     roundup.intro = _stored_text("\n".join(lines[heading.end:end]))
     roundup.lines["title"] = heading.start + 1
@@ -457,14 +457,14 @@ def _read_section(heading, roundup, errors):
         line=heading.start + 1,
     )
     if match is None and _SECTION_ATTRIBUTES.search(heading.text):
-        errors.append(RoundupError(
+        errors.append(RoundupProblem(
             section.line, "栏目标题末尾应写作“{#网址名}”或“{#网址名 position=顺序}”"
         ))
     if not section.name:
-        errors.append(RoundupError(section.line, "栏目标题为空"))
+        errors.append(RoundupProblem(section.line, "栏目标题为空"))
     for earlier in roundup.sections:
         if earlier.name == section.name or (section.slug and earlier.slug == section.slug):
-            errors.append(RoundupError(
+            errors.append(RoundupProblem(
                 section.line,
                 f"栏目“{section.name}”已在第 {earlier.line} 行出现：同一栏目的论文请写在一起",
             ))
@@ -476,20 +476,20 @@ def _read_paper(heading, lines, end, section, errors):
     line = heading.start + 1
     match = _PAPER_HEADING.match(heading.text)
     if match is None:
-        errors.append(RoundupError(line, "论文标题应以序号开头，如“### 1. 论文标题”"))
+        errors.append(RoundupProblem(line, "论文标题应以序号开头，如“### 1. 论文标题”"))
         return
     paper = ParsedPaper(number=int(match["number"]), title=match["title"], line=line)
     # Against the previous heading, so that one slip is reported once.
     expected = section.papers[-1].number + 1 if section.papers else 1
     if paper.number != expected:
-        errors.append(RoundupError(
+        errors.append(RoundupProblem(
             line, f"序号应为 {expected}，不是 {paper.number}（每个栏目从 1 起连续编号）"
         ))
     if not paper.title:
-        errors.append(RoundupError(line, "论文标题为空"))
+        errors.append(RoundupProblem(line, "论文标题为空"))
     summary_start = _read_details(paper, lines, heading.end, end, errors)
     if not (paper.arxiv_id or paper.url or "arxiv_id" in paper.lines):
-        errors.append(RoundupError(
+        errors.append(RoundupProblem(
             line, "缺少 arXiv 链接：标题下写 https://arxiv.org/abs/编号（不在 arXiv 上的写其链接）"
         ))
     paper.summary = _stored_text("\n".join(lines[summary_start:end]))
@@ -516,7 +516,7 @@ def _read_details(paper, lines, start, end, errors):
             _read_detail(paper, detail, index + 1, errors)
         else:
             if index > first:
-                errors.append(RoundupError(index + 1, "链接、作者、标签之后应空一行再写摘要"))
+                errors.append(RoundupProblem(index + 1, "链接、作者、标签之后应空一行再写摘要"))
             return index
         index += 1
     return index
@@ -527,13 +527,13 @@ def _read_link(paper, text, line, errors):
         name, value = "arxiv_id", arxiv.normalize_arxiv_id(text)
     except ValidationError as invalid:
         if "arxiv" in text.lower():
-            errors.append(RoundupError(line, invalid.messages[0]))
+            errors.append(RoundupProblem(line, invalid.messages[0]))
             paper.lines.setdefault("arxiv_id", line)
             return
         name, value = "url", text
     if name in paper.lines:
         label = "arXiv 链接" if name == "arxiv_id" else "链接"
-        errors.append(RoundupError(line, f"{label}重复（已在第 {paper.lines[name]} 行）"))
+        errors.append(RoundupProblem(line, f"{label}重复（已在第 {paper.lines[name]} 行）"))
         return
     setattr(paper, name, value)
     paper.lines[name] = line
@@ -543,7 +543,7 @@ def _read_detail(paper, detail, line, errors):
     key = detail["key"]
     name = _DETAIL_FIELDS[key.lower()]
     if name in paper.lines:
-        errors.append(RoundupError(line, f"“{key}”重复（已在第 {paper.lines[name]} 行）"))
+        errors.append(RoundupProblem(line, f"“{key}”重复（已在第 {paper.lines[name]} 行）"))
         return
     value = detail["value"].strip()
     setattr(paper, name, parse_tags(value) if name == "tags" else value)
@@ -558,7 +558,7 @@ def _reject_duplicate_papers(roundup, errors):
         if not key:
             continue
         if key in first_lines:
-            errors.append(RoundupError(
+            errors.append(RoundupProblem(
                 paper.line, f"与第 {first_lines[key]} 行的论文重复（{key}）"
             ))
         else:
@@ -609,7 +609,7 @@ def _sections(parsed_sections, create_sections, errors):
             or Section.objects.filter(slug=heading.slug or heading.name).first()
         )
         if section is None and not create_sections:
-            errors.append(RoundupError(
+            errors.append(RoundupProblem(
                 heading.line, f"未知栏目“{heading.name}”：请先在后台新建，或导入时允许新建栏目"
             ))
         elif section is None:
@@ -623,7 +623,7 @@ def _sections(parsed_sections, create_sections, errors):
             if section.slug:
                 _save_if_valid(section, {}, heading.line, errors)
             else:
-                errors.append(RoundupError(heading.line, (
+                errors.append(RoundupProblem(heading.line, (
                     f"新栏目“{heading.name}”需要英文网址名：写作“## {heading.name} {{#slug}}”"
                 )))
         sections.append(section)
@@ -659,7 +659,7 @@ def _save_if_valid(instance, field_lines, default_line, errors):
                 "" if name == NON_FIELD_ERRORS
                 else f"{instance._meta.get_field(name).verbose_name}："
             )
-            errors.extend(RoundupError(line, f"{label}{message}") for message in messages)
+            errors.extend(RoundupProblem(line, f"{label}{message}") for message in messages)
         return False
     if unsaved:
         return False

@@ -38,10 +38,9 @@ starts a new generation.
 
 import datetime
 import gzip
-import itertools
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +53,7 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from operations.errors import ArchiveNotEmpty
 from papers import search, signals
 
 FORMAT = "paper-digest-archive"
@@ -82,11 +82,8 @@ REPLACED_ON_RESTORE = {"auth.group"}
 
 
 class ArchiveError(Exception):
-    """A backup that cannot be restored here, or a database it must not go into."""
-
-
-class ArchiveNotEmpty(ArchiveError):
-    pass
+    """A backup that cannot be restored here (a database it must not go into
+    raises ``operations.errors.ArchiveNotEmpty``)."""
 
 
 # The models -------------------------------------------------------------------
@@ -291,7 +288,7 @@ def restore(path, *, replace=False):
             _check_counts(header["counts"], counts)
             connection.check_constraints(table_names=[m._meta.db_table for m in models])
             _reset_sequences(models)
-            index_search_documents()
+            search.rebuild_index()
             signals.archive_bulk_written(sender=__name__)
     return header, counts
 
@@ -362,27 +359,3 @@ def _reset_sequences(models):
             for sql in statements:
                 cursor.execute(sql)
 
-
-def index_search_documents(batch_size=1000):
-    """Write every entry's search document, in bulk.
-
-    The same documents as ``papers.search.rebuild_index``, from the same
-    ``document_for``; that one saves entry by entry (update_or_create), which
-    took most of a restore's time at 10,000 entries. After a restore there
-    are no documents yet, so they can simply be inserted.
-    """
-    from papers.models import Entry, SearchDocument, TaggedEntry
-
-    SearchDocument.objects.all().delete()
-    tag_names = defaultdict(list)
-    links = TaggedEntry.objects.order_by("tag__name").values_list("content_object_id", "tag__name")
-    for entry_id, name in links.iterator(chunk_size=5000):
-        tag_names[entry_id].append(name)
-    entries = Entry.objects.select_related("section").order_by("pk").iterator(chunk_size=batch_size)
-    while batch := list(itertools.islice(entries, batch_size)):
-        SearchDocument.objects.bulk_create(
-            SearchDocument(entry_id=entry.pk, **search.document_for(entry, tag_names[entry.pk]))
-            for entry in batch
-        )
-    if connection.vendor == "postgresql":
-        SearchDocument.objects.update(vector=search.postgres_vector())

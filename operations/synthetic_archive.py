@@ -16,11 +16,12 @@ the same kind of skew; one known paper (``KNOWN_ARXIV_ID``) covered in several
 issues.
 
 How it stays fast: rows go in with ``bulk_create``, which sends no signals, so
-the search documents are written here too, in bulk, from
-``papers.search.document_for`` itself. On SQLite the FTS5 insert trigger is
-dropped while they go in and the index is rebuilt once (faster than a trigger
-per row); on PostgreSQL the tsvectors are computed by ``UPDATE``. Everything
-happens in one transaction: a failure leaves no half archive. For the same
+the search documents are made here too, from the entries in memory, by
+``papers.search.documents`` itself, and written by the site's one bulk writer,
+``papers.search.rebuild_index``, in large batches (on SQLite the FTS5 index is
+rebuilt once rather than by a trigger per row; on PostgreSQL the tsvectors are
+computed by ``UPDATE``). Everything happens in one transaction: a failure
+leaves no half archive. For the same
 reason the page cache is told that the archive changed (reading.page_cache).
 """
 
@@ -37,9 +38,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, reset_queries, transaction
 
+from operations.errors import ArchiveNotEmpty
 from papers import search, signals, slugs
 from papers.markdown import render_markdown
-from papers.models import Entry, Issue, SearchDocument, Section, Tag, TaggedEntry
+from papers.models import Entry, Issue, Section, Tag, TaggedEntry
 
 ISSUES = 1_000
 ENTRIES = 100_000
@@ -123,10 +125,6 @@ TAG_SUFFIXES = ["", "评测", "方法", "数据集", "检测", "优化", "攻击
                 "效率", "分析", "框架", "综述", "基准"]
 ENGLISH_TAG_SUFFIXES = ["", " eval", " method", " dataset", " theory", " efficiency"]
 TOP_TAGS = 60  # the most used tags are the plain terms; the combinations' ranks are shuffled
-
-
-class ArchiveNotEmpty(Exception):
-    """The database already holds issues: the archive is only made into an empty one."""
 
 
 def zipf_sampler(items, rng, s=1.0):
@@ -337,7 +335,7 @@ class Generator:
         issues, entries, tags = self.sizes
         with transaction.atomic():
             if existing := Issue.objects.count():
-                raise ArchiveNotEmpty(f"the database already has issues ({existing:,})")
+                raise ArchiveNotEmpty({"papers.issue": existing})
             issue_rows = self.save_issues(issues)
             sections = self.save_sections()
             tag_rows = self.save_tags(tags)
@@ -439,37 +437,19 @@ class Generator:
 
     def tokenise(self, entries, entry_tags):
         """The search documents, made by the function the site indexes with."""
-        documents = []
+        pairs = ((entry, [tag.name for tag in chosen])
+                 for entry, chosen in zip(entries, entry_tags, strict=True))
+        made = []
         with self.phase("tokenise", len(entries)) as phase:
-            for entry, chosen in zip(entries, entry_tags, strict=True):
-                fields = search.document_for(entry, tag_names=[tag.name for tag in chosen])
-                documents.append(SearchDocument(entry_id=entry.pk, **fields))
-                if len(documents) % PROGRESS_EVERY == 0:
-                    phase.step(len(documents))
-        return documents
+            for document in search.documents(pairs):
+                made.append(document)
+                if len(made) % PROGRESS_EVERY == 0:
+                    phase.step(len(made))
+        return made
 
     def save_search_documents(self, documents):
-        if connection.vendor == "sqlite" and self.fts_rebuild:
-            with without_fts_insert_trigger():
-                self.bulk_insert("search index", SearchDocument, documents)
-                with self.phase("FTS5 rebuild", 1), connection.cursor() as cursor:
-                    cursor.execute(
-                        "INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts) "
-                        "VALUES ('rebuild')"
-                    )
-            return
-        self.bulk_insert("search index", SearchDocument, documents)
-        if connection.vendor == "postgresql":
-            self.compute_vectors([document.entry_id for document in documents])
-
-    def compute_vectors(self, entry_ids):
-        with self.phase("tsvectors", len(entry_ids)) as phase:
-            for start in range(0, len(entry_ids), BATCH):
-                batch = entry_ids[start:start + BATCH]
-                SearchDocument.objects.filter(entry_id__in=batch).update(
-                    vector=search.postgres_vector()
-                )
-                phase.step(start + BATCH)
+        search.rebuild_index(documents, batch_size=BATCH, fts_rebuild=self.fts_rebuild,
+                             phase=self.phase)
 
     def analyze(self):
         """Fresh planner statistics, as autovacuum would give in time. VACUUM cannot run
@@ -484,21 +464,6 @@ def unique_slug(name, taken):
     slug = slugs.first_free(slugs.tag_slug_base(name), taken)
     taken.add(slug)
     return slug
-
-
-@contextmanager
-def without_fts_insert_trigger():
-    """SQLite: no FTS5 insert per row while documents go in; the caller rebuilds the
-    index, then the trigger (as the migration made it) comes back."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND name = 'papers_searchdocument_ai'"
-        )
-        (trigger_sql,) = cursor.fetchone()
-        cursor.execute("DROP TRIGGER papers_searchdocument_ai")
-        yield
-        cursor.execute(trigger_sql)
 
 
 def generate(issues=ISSUES, entries=ENTRIES, tags=TAGS, seed=SEED, progress=None,

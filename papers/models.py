@@ -74,7 +74,7 @@ class ArxivIdField(models.CharField):
         return value
 
 
-class Versioned(models.Model):
+class EditTokenModel(models.Model):
     """A row that gets a new random token at every save, so that an editor's
     form can tell whether someone else saved the row since it was opened (see
     editorial.forms). A token, unlike a counter, never comes back after a revert.
@@ -108,7 +108,7 @@ class IssueQuerySet(models.QuerySet):
         )
 
 
-class Issue(Versioned):
+class Issue(EditTokenModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
         SCHEDULED = "scheduled", "定时发布"
@@ -369,7 +369,7 @@ MAX_POSITION = 999
 POSITION_PARKING_OFFSET = 30000
 
 
-class Entry(Versioned):
+class Entry(EditTokenModel):
     issue = models.ForeignKey(
         Issue, on_delete=models.CASCADE, related_name="entries", verbose_name="期"
     )

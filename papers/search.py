@@ -1,8 +1,8 @@
 """Search that understands Chinese, from an index, on SQLite and PostgreSQL.
 
 Neither database segments Chinese: PostgreSQL's parser takes a run of Hanzi as
-one word and SQLite's trigram tokenizer cannot find two-character words such
-as 幻觉 or 对齐 (see DESIGN.md, known traps). So the site tokenises text itself
+one word and SQLite's trigram tokenizer needs three characters, so it cannot
+find two-character words such as 幻觉 or 对齐. So the site tokenises text itself
 and hands the databases plain space-separated tokens:
 
 - a run of Chinese characters becomes its overlapping bigrams (检索增强 →
@@ -24,13 +24,17 @@ scheduled issue becomes findable at its time and drafts never are.
 """
 
 import html
+import itertools
 import re
 import unicodedata
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
@@ -256,7 +260,8 @@ def document_for(entry, tag_names=None):
     """The tokenised fields of an entry's search document.
 
     ``tag_names`` spares the query for the entry's tags when the caller already
-    holds them (operations.synthetic_archive indexes 100,000 entries in one go).
+    holds them (``rebuild_index`` reads every tag link in one query, and the
+    synthetic archive has its tags in memory).
     """
     if tag_names is None:
         tag_names = [tag.name for tag in entry.tags.all()]
@@ -269,8 +274,9 @@ def document_for(entry, tag_names=None):
 
 
 def index_entries(entry_ids):
-    """Write the search documents of these entries (SQLite's triggers and the
-    PostgreSQL vector update keep the full-text index in step)."""
+    """Write the search documents of these entries, the few one edit touches
+    (SQLite's triggers and the PostgreSQL vector update keep the full-text
+    index in step). Every entry at once goes through ``rebuild_index``."""
     from papers.models import Entry, SearchDocument
 
     entry_ids = list(entry_ids)
@@ -283,11 +289,105 @@ def index_entries(entry_ids):
         SearchDocument.objects.filter(entry_id__in=entry_ids).update(vector=postgres_vector())
 
 
-def rebuild_index():
-    """Index every entry again; returns how many."""
-    from papers.models import Entry
+def documents(entries):
+    """Unsaved ``SearchDocument`` rows of ``(entry, tag names)`` pairs, one by one."""
+    from papers.models import SearchDocument
 
-    ids = list(Entry.objects.values_list("pk", flat=True))
-    for start in range(0, len(ids), 500):
-        index_entries(ids[start:start + 500])
-    return len(ids)
+    for entry, tag_names in entries:
+        yield SearchDocument(entry_id=entry.pk, **document_for(entry, tag_names))
+
+
+def _every_entry(batch_size):
+    """Every entry in id order with its tag names: the tag links in one query,
+    the entries (with their sections) read ``batch_size`` at a time."""
+    from papers.models import Entry, TaggedEntry
+
+    tag_names = defaultdict(list)
+    links = TaggedEntry.objects.order_by("tag__name").values_list("content_object_id", "tag__name")
+    for entry_id, name in links.iterator(chunk_size=5000):
+        tag_names[entry_id].append(name)
+    entries = Entry.objects.select_related("section").order_by("pk")
+    for entry in entries.iterator(chunk_size=batch_size):
+        yield entry, tag_names[entry.pk]
+
+
+@contextmanager
+def _no_phase(name, total):
+    yield SimpleNamespace(step=lambda done: None)
+
+
+def rebuild_index(new_documents=None, *, batch_size=1000, fts_rebuild=True, phase=_no_phase):
+    """Replace every search document, in bulk, in one transaction; returns how many.
+
+    The one bulk writer of the index: ``rebuild_search_index``, a restore from
+    backup and the synthetic archive all write through it (``index_entries``
+    is for the few entries one edit touches). ``new_documents`` is a list of
+    unsaved ``SearchDocument`` rows (see ``documents``); by default those of
+    every entry in the database, made ``batch_size`` at a time.
+
+    They are inserted with ``bulk_create``, ``batch_size`` rows per statement.
+    On SQLite with ``fts_rebuild`` the FTS5 triggers are dropped meanwhile and
+    the index is rebuilt once from the documents table, which is faster than a
+    trigger per row (the search benchmark can time both); without it the
+    triggers keep the index in step. On PostgreSQL the tsvectors are computed by ``UPDATE``,
+    a batch at a time.
+
+    ``phase(name, total)`` (a context manager whose value has ``step(done)``)
+    is entered for each step of the work: "search index", then "FTS5 rebuild"
+    or "tsvectors". The synthetic archive reports progress and times with it.
+    """
+    from papers.models import Entry, SearchDocument
+
+    if new_documents is None:
+        total = Entry.objects.count()
+        new_documents = documents(_every_entry(batch_size))
+    else:
+        total = len(new_documents)
+        new_documents = iter(new_documents)
+    rebuild = fts_rebuild and connection.vendor == "sqlite"
+    entry_ids = []
+    with transaction.atomic(), _without_fts_triggers() if rebuild else nullcontext():
+        SearchDocument.objects.all().delete()
+        with phase("search index", total) as progress:
+            while batch := list(itertools.islice(new_documents, batch_size)):
+                SearchDocument.objects.bulk_create(batch)
+                reset_queries()  # with DEBUG on, the logged batches would fill the memory
+                entry_ids.extend(document.entry_id for document in batch)
+                progress.step(len(entry_ids))
+        if rebuild:
+            with phase("FTS5 rebuild", 1), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts) "
+                    "VALUES ('rebuild')"
+                )
+        if connection.vendor == "postgresql":
+            with phase("tsvectors", len(entry_ids)) as progress:
+                for start in range(0, len(entry_ids), batch_size):
+                    SearchDocument.objects.filter(
+                        entry_id__in=entry_ids[start:start + batch_size]
+                    ).update(vector=postgres_vector())
+                    progress.step(start + batch_size)
+    return len(entry_ids)
+
+
+# The FTS5 triggers that a rebuild replaces (made by papers/0004_search_index).
+_FTS_TRIGGERS = ("papers_searchdocument_ai", "papers_searchdocument_ad")
+
+
+@contextmanager
+def _without_fts_triggers():
+    """SQLite: no FTS5 insert or delete per row while the documents are
+    replaced; the caller rebuilds the index, then the triggers (as the
+    migration made them) come back. Inside the caller's transaction, so a
+    failure brings them back too."""
+    with connection.cursor() as cursor:
+        definitions = []
+        for name in _FTS_TRIGGERS:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+                           [name])
+            (sql,) = cursor.fetchone()
+            definitions.append(sql)
+            cursor.execute(f"DROP TRIGGER {name}")
+        yield
+        for sql in definitions:
+            cursor.execute(sql)

@@ -59,8 +59,8 @@ class DigestFeed(Feed):
         the feed (a 500 for every reader) or, in an attribute such as a
         category, write XML that no reader can parse.
 
-        RSS titles are escaped once more, as Django's own default does
-        (ticket #6533): RSS does not say whether a title is text or HTML, and
+        RSS titles are escaped once more, as Django's own ``Feed.item_title``
+        does by default: RSS does not say whether a title is text or HTML, and
         readers guess; feedparser, for one, renders a title that looks like
         HTML as HTML. Escaped, it shows the text either way and never runs
         it. Atom titles are text by definition and stay as written.

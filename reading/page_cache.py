@@ -4,8 +4,8 @@ Every public page (and feed, and .bib file) is cached whole, per address
 (scheme, host, path and query) and language, with the *content generation*
 it was made in: a random token kept in the cache, read in the same round
 trip as the page, and a page of another generation is a miss. Any change to the archive
-(signals in papers.signals: a save or delete of an issue, section, entry, tag
-or tag link, fixture loads included) forgets the token, so every page cached
+(the receivers in reading/signals.py: a save or delete of an issue, section,
+entry, tag or tag link, fixture loads included) forgets the token, so every page cached
 before the change is never read again and the next request renders afresh.
 There is no list of pages to purge, so no page can be forgotten.
 

@@ -1,4 +1,4 @@
-"""Public URLs: stable, human-readable permalinks (see DESIGN.md)."""
+"""Public URLs: stable, human-readable permalinks (README, "Public URLs")."""
 
 from django.urls import path, register_converter
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed

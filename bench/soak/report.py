@@ -243,7 +243,8 @@ def editor_summary(run, bounds, t0):
 
 
 def failures_of(report, run, args):
-    """The rules of §5 (and the freshness of §6), as sentences, one per broken rule."""
+    """The soak's rules (docs/soak.md: no reader errors, recovery in time, every editor's
+    save stored, no stale page after the run), as sentences, one per broken rule."""
     failures = []
     events = run["events"]
     missing = [e for e in ("pg_stop", "pg_ready", "redis_stop", "redis_ready") if e not in events]

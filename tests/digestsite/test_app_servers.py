@@ -169,7 +169,7 @@ def edit_and_read_back(writer, reader, archive, browser):
     marker = f"two-servers-{uuid.uuid4().hex[:8]}"
     canary = f"canary-{uuid.uuid4().hex[:8]}"
     public_page(reader)
-    # A change that skips the signals (as the caching docs warn) is not seen:
+    # A change that skips the signals (as the README's "Caching" warns) is not seen:
     # the reader serves the page from its cache, so what follows tests the
     # cache's invalidation and not a page rendered anew anyway.
     Entry.objects.filter(pk=entry.pk).update(summary_html=f"<p>{canary}</p>")

@@ -195,14 +195,11 @@ def test_impossible_sizes_are_refused():
 
 def test_a_failure_leaves_no_half_archive(monkeypatch):
     """Everything is one transaction; on SQLite the dropped trigger comes back too."""
-    insert = synthetic_archive.Generator.bulk_insert
+    def fail_on_index(rows, *args, **kwargs):
+        raise RuntimeError("disk full")
 
-    def fail_on_index(self, name, model, rows):
-        if name == "search index":
-            raise RuntimeError("disk full")
-        return insert(self, name, model, rows)
-
-    monkeypatch.setattr(synthetic_archive.Generator, "bulk_insert", fail_on_index)
+    # The search documents go in last, after the entries (and with SQLite's triggers dropped).
+    monkeypatch.setattr(SearchDocument.objects, "bulk_create", fail_on_index)
     with pytest.raises(RuntimeError, match="disk full"):
         generate()
     assert not Issue.objects.exists() and not Entry.objects.exists()

@@ -217,6 +217,26 @@ def test_rebuild_command_catches_up_after_bulk_updates(client, db):
     assert found(client, "renamed")[1] == ["2407.30001"]
 
 
+def test_the_index_follows_edits_after_a_rebuild(client, db):
+    """A rebuild replaces every document in bulk (on SQLite with the FTS5
+    triggers dropped meanwhile): afterwards the index agrees with the documents
+    and new entries and deletions reach it again."""
+    section = make_section()
+    old = make_entry(make_issue(), section, title="Kept before", arxiv_id="2407.30011")
+    assert search.rebuild_index() == 1
+    new = make_entry(make_issue(), section, title="Added after",
+                     arxiv_id="2407.30012")
+    old.delete()
+    assert found(client, "added")[1] == ["2407.30012"] and found(client, "kept")[1] == []
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:  # raises if the index holds the deleted entry
+            cursor.execute("INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts, "
+                           "rank) VALUES ('integrity-check', 1)")
+    else:
+        assert list(SearchDocument.objects.filter(vector=SearchQuery("added", config="simple"))
+                    .values_list("entry_id", flat=True)) == [new.pk]
+
+
 # The ranking window --------------------------------------------------------------
 
 

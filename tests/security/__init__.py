@@ -1,1 +1,2 @@
-"""Hostile input and leaks: what a public site must survive (issue 6)."""
+"""Hostile input and leaks: what a public site must survive (docs/deployment.md,
+"What this repository's tests prove")."""

@@ -1,4 +1,4 @@
-"""Drafts never leak (issue 6, §4).
+"""Drafts never leak: no public surface shows a draft or a scheduled issue before its time.
 
 A draft issue and a scheduled one (its time still to come) sit next to a
 published issue. Each hidden issue carries greppable markers in every field a

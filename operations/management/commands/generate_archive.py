@@ -23,7 +23,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import synthetic_archive
-from operations.synthetic_archive import ArchiveNotEmpty
+from operations.errors import ArchiveNotEmpty
 
 BAR_WIDTH = 20
 REDRAW_EVERY = 0.1  # seconds between two redraws of the bar on a terminal
@@ -56,7 +56,8 @@ class Command(BaseCommand):
             )
         except ArchiveNotEmpty as error:
             raise CommandError(
-                f"Refusing to generate: {error}. generate_archive only fills a database "
+                f"Refusing to generate: the database already has issues "
+                f"({error.rows['papers.issue']:,}). generate_archive only fills a database "
                 "without issues; point DATABASE_URL at a scratch database and migrate it."
             ) from error
         except ValueError as error:

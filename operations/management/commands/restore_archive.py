@@ -17,6 +17,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError
 
 from operations import backup
+from operations.errors import ArchiveNotEmpty
 from operations.management.commands.backup_archive import summary
 
 UNREADABLE = (
@@ -43,8 +44,8 @@ class Command(BaseCommand):
     def handle(self, *args, file, force=False, verbosity=1, **options):
         try:
             header, counts = backup.restore(file, replace=force)
-        except backup.ArchiveNotEmpty as error:
-            present = ", ".join(f"{n:,} {label}" for label, n in error.args[0].items())
+        except ArchiveNotEmpty as error:
+            present = ", ".join(f"{n:,} {label}" for label, n in error.rows.items())
             raise CommandError(
                 f"Refusing to restore: this database already holds an archive ({present}). "
                 "restore_archive fills an empty, migrated database; to replace what is "
