@@ -48,6 +48,19 @@ ENTRY_FIELD_OVERRIDES = {
     },
 }
 
+# An entry's form, under its issue and on its own page (which adds the issue):
+# one list, so that a field added to Entry is editable in both at once. A pair
+# shares a line; ``seen_token`` is the edit token the merge reads.
+ENTRY_FORM_FIELDS = (
+    ("section", "position"),
+    "title",
+    ("arxiv_id", "url"),
+    "authors",
+    "summary",
+    "tags",
+    "seen_token",
+)
+
 
 class EditorToolsMixin:
     """What the writing pages need: tag suggestions, the live Markdown
@@ -139,15 +152,7 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     formset = EntryInlineFormSet
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     extra = 1
-    fields = [
-        ("section", "position"),
-        "title",
-        ("arxiv_id", "url"),
-        "authors",
-        "summary",
-        "tags",
-        "seen_token",
-    ]
+    fields = ENTRY_FORM_FIELDS
     ordering = ["section__position", "section__name", "position"]
     show_change_link = True
     classes = ["entry-inline"]
@@ -391,16 +396,7 @@ class EntryAdmin(MergeAdminMixin, BareSectionSelectMixin, EditorToolsMixin, Cont
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
     autocomplete_fields = ["issue"]
-    fields = [
-        "issue",
-        ("section", "position"),
-        "title",
-        ("arxiv_id", "url"),
-        "authors",
-        "summary",
-        "tags",
-        "seen_token",
-    ]
+    fields = ("issue", *ENTRY_FORM_FIELDS)
 
     def get_queryset(self, request):
         return admin_links.with_issue_state(super().get_queryset(request).prefetch_related("tags"))
