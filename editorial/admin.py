@@ -22,7 +22,7 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from editorial import admin_links, admin_views, entry_rows, presence, roundup_markdown
+from editorial import admin_links, admin_views, entry_rows, presence, restore, roundup_markdown
 from editorial.admin_widgets import BareSectionSelectMixin
 from editorial.forms import MinuteDateTimeField, VersionedAdminForm
 from editorial.history_admin import ContentHistoryAdmin
@@ -172,7 +172,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     change_form_template = "admin/papers/issue/change_form.html"
     restore_base_template = change_form_template
-    kept_on_restore = ("status", "published_at")  # see editorial.restore
+    kept_on_restore = restore.ISSUE_KEPT_FIELDS
     list_display = ["title", "state", "period", "entry_count", "published_at"]
     list_filter = ["status", "period_end"]
     search_fields = ["title", "slug", "intro"]
