@@ -22,7 +22,7 @@ from taggit.forms import TagWidget
 from taggit.managers import TaggableManager
 from taggit.models import Tag as TaggitTag
 
-from editorial import admin_links, admin_views, entry_rows, presence, roundup_markdown
+from editorial import admin_links, admin_views, entry_rows, presence, restore, roundup_markdown
 from editorial.admin_widgets import BareSectionSelectMixin
 from editorial.forms import EditTokenAdminForm, MinuteDateTimeField
 from editorial.history_admin import ContentHistoryAdmin
@@ -47,6 +47,19 @@ ENTRY_FIELD_OVERRIDES = {
         )
     },
 }
+
+# An entry's form, under its issue and on its own page (which adds the issue):
+# one list, so that a field added to Entry is editable in both at once. A pair
+# shares a line; ``seen_token`` is the edit token the merge reads.
+ENTRY_FORM_FIELDS = (
+    ("section", "position"),
+    "title",
+    ("arxiv_id", "url"),
+    "authors",
+    "summary",
+    "tags",
+    "seen_token",
+)
 
 
 class EditorToolsMixin:
@@ -139,15 +152,7 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     formset = EntryInlineFormSet
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     extra = 1
-    fields = [
-        ("section", "position"),
-        "title",
-        ("arxiv_id", "url"),
-        "authors",
-        "summary",
-        "tags",
-        "seen_token",
-    ]
+    fields = ENTRY_FORM_FIELDS
     ordering = ["section__position", "section__name", "position"]
     show_change_link = True
     classes = ["entry-inline"]
@@ -167,7 +172,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     change_form_template = "admin/papers/issue/change_form.html"
     restore_base_template = change_form_template
-    kept_on_restore = ("status", "published_at")  # see editorial.restore
+    kept_on_restore = restore.ISSUE_KEPT_FIELDS
     list_display = ["title", "state", "period", "entry_count", "published_at"]
     list_filter = ["status", "period_end"]
     search_fields = ["title", "slug", "intro"]
@@ -391,16 +396,7 @@ class EntryAdmin(MergeAdminMixin, BareSectionSelectMixin, EditorToolsMixin, Cont
     search_fields = ["title", "summary", "arxiv_id", "authors", "tags__name"]
     list_select_related = ["issue", "section"]
     autocomplete_fields = ["issue"]
-    fields = [
-        "issue",
-        ("section", "position"),
-        "title",
-        ("arxiv_id", "url"),
-        "authors",
-        "summary",
-        "tags",
-        "seen_token",
-    ]
+    fields = ("issue", *ENTRY_FORM_FIELDS)
 
     def get_queryset(self, request):
         return admin_links.with_issue_state(super().get_queryset(request).prefetch_related("tags"))

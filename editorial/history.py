@@ -19,15 +19,15 @@ restore never brings it back (editorial.restore).
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
 
-ISSUE_CONTENT_FIELDS = ("title", "slug", "period_start", "period_end", "intro", "source_url")
-ENTRY_CONTENT_FIELDS = ("title", "arxiv_id", "url", "authors", "summary")
+ISSUE_CONTENT_FIELDS = Issue.content_fields
+ENTRY_CONTENT_FIELDS = Entry.content_fields
 # Texts get a word/character diff: long ones inline, short ones as the old
 # and the new line, each with its changed part marked. Other values show
 # old → new.
@@ -44,18 +44,18 @@ def label(model, name):
 # States ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EntryState:
-    pk: int
-    issue_id: int
-    section_id: int
-    position: int
-    title: str = ""
-    arxiv_id: str = ""
-    url: str = ""
-    authors: str = ""
-    summary: str = ""
-    tag_ids: frozenset = frozenset()
+# An entry's place, its content fields (as text) and its tags. Made from
+# Entry.content_fields, so that a field added there is compared too.
+EntryState = make_dataclass(
+    "EntryState",
+    [
+        ("pk", int), ("issue_id", int), ("section_id", int), ("position", int),
+        *((name, str, field(default="")) for name in ENTRY_CONTENT_FIELDS),
+        ("tag_ids", frozenset, field(default=frozenset())),
+    ],
+    frozen=True,
+    namespace={"__module__": __name__},
+)
 
 
 @dataclass(frozen=True)

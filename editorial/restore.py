@@ -25,6 +25,10 @@ from papers.models import Entry, Issue, Section, Tag, TaggedEntry
 # Entries about to be rewritten are moved out of the way first, so that
 # restoring an old order never meets the unique position constraint halfway.
 
+# What a restore of an issue leaves as it is: its publication. The issue admin
+# shows these read-only on the restore page and refuses a save that changes them.
+ISSUE_KEPT_FIELDS = ("status", "published_at")
+
 
 class RestoreError(Exception):
     """The version cannot be restored; the message says why, in Chinese."""
@@ -89,14 +93,14 @@ def restore_issue(version):
     }
     links = _check_dependencies(entries, links)
     kept = (
-        Issue.objects.filter(pk=pk).values_list("status", "published_at").first()
-        or (Issue.Status.DRAFT, None)
+        Issue.objects.filter(pk=pk).values_list(*ISSUE_KEPT_FIELDS).first()
+        or [Issue._meta.get_field(name).get_default() for name in ISSUE_KEPT_FIELDS]
     )
     try:
         with transaction.atomic():
             Entry.objects.filter(issue_id=pk).exclude(pk__in=entries).delete()
             Entry.objects.filter(pk__in=entries).park_positions()
-            _write_back(version, status=kept[0], published_at=kept[1])
+            _write_back(version, **dict(zip(ISSUE_KEPT_FIELDS, kept, strict=True)))
             for entry_version in entries.values():
                 _write_back(entry_version)
             _revert_links(entries, links)

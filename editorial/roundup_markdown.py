@@ -67,6 +67,7 @@ docs/roundup-markdown.md describes the format for editors. The decisions behind 
 import datetime
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -108,16 +109,58 @@ class RoundupExportError(Exception):
         super().__init__(f"“{issue}”无法导出为 Markdown：" + "；".join(problems))
 
 
+def _tag_names(entry):
+    return sorted(tag.name for tag in entry.tags.all())
+
+
+def _tag_text(names):
+    return edit_string_for_tags([Tag(name=name) for name in names])
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    """A ``键：值`` line under a paper's heading and the Entry field it carries.
+
+    The line may start with any of ``keys`` (in any case); export writes the
+    first, and leaves the line out when the value is empty. ``from_entry`` reads
+    the value from an entry, ``write`` turns it into the line's text and
+    ``read`` the (stripped) text back into the value: export → import → export
+    gives the same bytes only if ``read(write(value)) == value``.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    from_entry: Callable | None = None  # None: the entry's attribute ``name``
+    write: Callable = str
+    read: Callable = str
+
+    def value_from(self, entry):
+        return self.from_entry(entry) if self.from_entry else getattr(entry, self.name)
+
+
+# Every Entry field a roundup file carries besides those with a place of their
+# own (the title in the heading, the link line, the summary below): export,
+# parse and import all go by this table, so a field added here travels.
+ENTRY_DETAIL_LINES = (
+    DetailLine("authors", ("作者", "authors")),
+    DetailLine("tags", ("标签", "tags"), from_entry=_tag_names, write=_tag_text, read=parse_tags),
+)
+
+
+def _no_details():
+    return {line.name: line.read("") for line in ENTRY_DETAIL_LINES}
+
+
 @dataclass
 class ParsedPaper:
-    """One paper of a roundup file. ``lines`` maps Entry field names to lines."""
+    """One paper of a roundup file. ``details`` holds the values of the
+    ENTRY_DETAIL_LINES by field name; ``lines`` maps Entry field names to lines."""
 
     number: int
     title: str
     arxiv_id: str = ""
     url: str = ""
-    authors: str = ""
-    tags: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=_no_details)
     summary: str = ""
     line: int = field(default=0, compare=False)
     lines: dict[str, int] = field(default_factory=dict, compare=False)
@@ -184,8 +227,7 @@ def _roundup_from_issue(issue):
                     title=entry.title,
                     arxiv_id=entry.arxiv_id,
                     url=entry.url,
-                    authors=entry.authors,
-                    tags=sorted(tag.name for tag in entry.tags.all()),
+                    details={line.name: line.value_from(entry) for line in ENTRY_DETAIL_LINES},
                     summary=_stored_text(entry.summary),
                 )
                 for number, entry in enumerate(section_entries, start=1)
@@ -230,9 +272,8 @@ def _details(paper):
     lines = [
         arxiv.abstract_url(paper.arxiv_id) if paper.arxiv_id else "",
         paper.url,
-        f"作者：{paper.authors}" if paper.authors else "",
-        f"标签：{edit_string_for_tags([Tag(name=name) for name in paper.tags])}"
-        if paper.tags else "",
+        *(f"{line.keys[0]}：{line.write(paper.details[line.name])}"
+          for line in ENTRY_DETAIL_LINES if paper.details[line.name]),
     ]
     return "\n".join(line for line in lines if line)
 
@@ -273,8 +314,14 @@ _SECTION_HEADING = re.compile(
 _SECTION_ATTRIBUTES = re.compile(r"\{#[^}]*\}$")
 _PAPER_HEADING = re.compile(r"^(?P<number>\d+)\s*[.、]\s*(?P<title>.*)$")
 _LINK = re.compile(r"^(?:https?://|arxiv:)\S+$", re.IGNORECASE)
-_DETAIL = re.compile(r"^(?P<key>作者|authors|标签|tags)\s*[:：]\s*(?P<value>.*)$", re.IGNORECASE)
-_DETAIL_FIELDS = {"作者": "authors", "authors": "authors", "标签": "tags", "tags": "tags"}
+_DETAIL_LINES_BY_KEY = {key.lower(): line for line in ENTRY_DETAIL_LINES for key in line.keys}
+_DETAIL = re.compile(
+    rf"^(?P<key>{'|'.join(map(re.escape, _DETAIL_LINES_BY_KEY))})\s*[:：]\s*(?P<value>.*)$",
+    re.IGNORECASE,
+)
+_SUMMARY_NEEDS_BLANK_LINE = (
+    "、".join(["链接", *(line.keys[0] for line in ENTRY_DETAIL_LINES)]) + "之后应空一行再写摘要"
+)
 # Python-Markdown (which renders the site) takes "###2. x" as a heading, CommonMark does not.
 _HEADING_WITHOUT_SPACE = re.compile(r"^ {0,3}#{1,3}[^#\s]")
 
@@ -498,7 +545,7 @@ def _read_paper(heading, lines, end, section, errors):
 
 
 def _read_details(paper, lines, start, end, errors):
-    """Read the link, author and tag lines under a paper heading.
+    """Read the link and detail lines (ENTRY_DETAIL_LINES) under a paper heading.
 
     They run from the first non-blank line to the next blank line. The summary
     starts at the first line that is none of them (without details when that is
@@ -516,7 +563,7 @@ def _read_details(paper, lines, start, end, errors):
             _read_detail(paper, detail, index + 1, errors)
         else:
             if index > first:
-                errors.append(RoundupProblem(index + 1, "链接、作者、标签之后应空一行再写摘要"))
+                errors.append(RoundupProblem(index + 1, _SUMMARY_NEEDS_BLANK_LINE))
             return index
         index += 1
     return index
@@ -541,12 +588,12 @@ def _read_link(paper, text, line, errors):
 
 def _read_detail(paper, detail, line, errors):
     key = detail["key"]
-    name = _DETAIL_FIELDS[key.lower()]
+    detail_line = _DETAIL_LINES_BY_KEY[key.lower()]
+    name = detail_line.name
     if name in paper.lines:
         errors.append(RoundupProblem(line, f"“{key}”重复（已在第 {paper.lines[name]} 行）"))
         return
-    value = detail["value"].strip()
-    setattr(paper, name, parse_tags(value) if name == "tags" else value)
+    paper.details[name] = detail_line.read(detail["value"].strip())
     paper.lines[name] = line
 
 
@@ -631,12 +678,17 @@ def _sections(parsed_sections, create_sections, errors):
 
 
 def _save_entry(issue, section, paper, errors):
+    """The paper as an entry; detail fields that are relations (tags) are
+    set once the entry is saved."""
+    related = {name for name in paper.details if Entry._meta.get_field(name).many_to_many}
     entry = Entry(
         issue=issue, section=section, position=paper.number, title=paper.title,
-        arxiv_id=paper.arxiv_id, url=paper.url, authors=paper.authors, summary=paper.summary,
+        arxiv_id=paper.arxiv_id, url=paper.url, summary=paper.summary,
+        **{name: value for name, value in paper.details.items() if name not in related},
     )
     if _save_if_valid(entry, paper.lines, paper.line, errors):
-        entry.tags.set(paper.tags)
+        for name in related:
+            getattr(entry, name).set(paper.details[name])
 
 
 def _save_if_valid(instance, field_lines, default_line, errors):

@@ -140,6 +140,9 @@ class Issue(EditTokenModel):
 
     objects = IssueQuerySet.as_manager()
     markdown_fields = {"intro": "intro_html"}
+    # What editors write: the fields history compares one by one. Status and
+    # publication time are a publisher's: reported apart, kept by a restore.
+    content_fields = ("title", "slug", "period_start", "period_end", "intro", "source_url")
 
     class Meta:
         ordering = ["-period_end", "-pk"]
@@ -402,6 +405,10 @@ class Entry(EditTokenModel):
 
     objects = EntryQuerySet.as_manager()
     markdown_fields = {"summary": "summary_html"}
+    # What editors write about the paper, besides where the entry stands
+    # (issue, section, position) and its tags: the fields history compares one
+    # by one. A field editors write belongs here (docs/architecture.md).
+    content_fields = ("title", "arxiv_id", "url", "authors", "summary")
 
     class Meta:
         ordering = ["issue", "section__position", "section__name", "position"]

@@ -73,14 +73,15 @@ def row_counts():
 
 
 def stored(issue):
-    """What a roundup file carries, as the database holds it."""
+    """What a roundup file carries, as the database holds it: the content
+    fields of the issue, and of each entry with its place and its tags."""
     entries = issue.entries.select_related("section").prefetch_related("tags")
     return {
-        "issue": (issue.title, issue.slug, issue.period_start, issue.period_end,
-                  issue.intro, issue.source_url),
+        "issue": tuple(getattr(issue, name) for name in Issue.content_fields),
         "entries": [
-            (entry.section.slug, entry.position, entry.title, entry.arxiv_id, entry.url,
-             entry.authors, entry.summary, sorted(tag.name for tag in entry.tags.all()))
+            (entry.section.slug, entry.position,
+             *(getattr(entry, name) for name in Entry.content_fields),
+             sorted(tag.name for tag in entry.tags.all()))
             for entry in entries.order_by("section__position", "position")
         ],
     }

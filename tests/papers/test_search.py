@@ -221,11 +221,12 @@ def test_the_index_follows_edits_after_a_rebuild(client, db):
     """A rebuild replaces every document in bulk (on SQLite with the FTS5
     triggers dropped meanwhile): afterwards the index agrees with the documents
     and new entries and deletions reach it again."""
-    section = make_section()
-    old = make_entry(make_issue(), section, title="Kept before", arxiv_id="2407.30011")
+    section = SectionFactory()
+    old = EntryFactory(issue=IssueFactory(), section=section, title="Kept before",
+                       arxiv_id="2407.30011")
     assert search.rebuild_index() == 1
-    new = make_entry(make_issue(), section, title="Added after",
-                     arxiv_id="2407.30012")
+    new = EntryFactory(issue=IssueFactory(), section=section, title="Added after",
+                       arxiv_id="2407.30012")
     old.delete()
     assert found(client, "added")[1] == ["2407.30012"] and found(client, "kept")[1] == []
     if connection.vendor == "sqlite":
