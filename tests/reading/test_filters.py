@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 
 from papers.models import Entry
-from tests.conftest import make_entry, make_issue
+from tests.conftest import make_entry, make_issue, make_section
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,18 @@ def test_narrowing_tags_add_to_the_current_filters(client, seed):
     assert "长上下文" not in tags
     _, narrowed = found(client, tags["基准测试"].lstrip("?"))
     assert narrowed == ids_with_tags("长上下文", "基准测试")
+
+
+def test_section_facets_come_in_the_issue_pages_order(client):
+    """Sections sharing a position come by name, as on the issue page, whatever
+    their slugs."""
+    issue = make_issue()
+    for name, slug, position in [("Beta", "a-beta", 2), ("Alpha", "z-alpha", 2), ("Zeta", "m", 1)]:
+        make_entry(issue, make_section(name=name, slug=slug, position=position))
+    response, _ = found(client, "")
+    assert [name for name, _, _ in response.context["section_facets"]] == [
+        "Zeta", "Alpha", "Beta",
+    ]
 
 
 @pytest.mark.parametrize(
