@@ -12,7 +12,7 @@ import reversion
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -72,8 +72,8 @@ class EditorToolsMixin:
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         names = (
-            Tag.objects.annotate(uses=Count("tagged_entries"))
-            .order_by("-uses", "name")
+            Tag.objects.with_entry_counts()
+            .most_used_first()
             .values_list("name", flat=True)[:TAG_SUGGESTIONS_SHOWN]
         )
         extra_context = {
@@ -153,12 +153,17 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     formfield_overrides = ENTRY_FIELD_OVERRIDES
     extra = 1
     fields = ENTRY_FORM_FIELDS
-    ordering = ["section__position", "section__name", "position"]
     show_change_link = True
     classes = ["entry-inline"]
 
     def get_queryset(self, request):
-        entries = super().get_queryset(request).select_related("section").prefetch_related("tags")
+        """The issue's entries as its page prints them."""
+        entries = (
+            super().get_queryset(request)
+            .select_related("section")
+            .prefetch_related("tags")
+            .in_issue_order()
+        )
         return admin_links.with_issue_state(entries)
 
     def view_on_site(self, entry):
@@ -224,7 +229,8 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
         public = Issue.objects.published().filter(pk=OuterRef("pk"))
         return (
             super().get_queryset(request)
-            .annotate(entry_count=Count("entries"), is_live=Exists(public))
+            .with_entry_counts()
+            .annotate(is_live=Exists(public))
         )
 
     @admin.display(description="状态", ordering="status")
@@ -366,7 +372,7 @@ class SectionAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(entry_count=Count("entries"))
+        return super().get_queryset(request).with_entry_counts()
 
     @admin.display(description="条目数", ordering="entry_count")
     def entry_count(self, section):
@@ -380,7 +386,7 @@ class TagAdmin(admin.ModelAdmin):
     ordering = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(entry_count=Count("tagged_entries"))
+        return super().get_queryset(request).with_entry_counts()
 
     @admin.display(description="条目数", ordering="entry_count")
     def entry_count(self, tag):

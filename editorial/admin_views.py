@@ -18,7 +18,6 @@ from editorial import arxiv_client, presence
 from papers.arxiv import normalize_arxiv_id
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue
-from reading.views import group_by_section, issue_entries
 
 MAX_PREVIEW_CHARS = 50_000
 
@@ -31,7 +30,7 @@ def preview_issue(request, object_id):
     issue = get_object_or_404(Issue, pk=object_id)
     response = render(request, "papers/issue_detail.html", {
         "issue": issue,
-        "sections": group_by_section(issue_entries(issue)),
+        "sections": issue.entries_by_section(),
         "preview": True,
     })
     add_never_cache_headers(response)

@@ -180,6 +180,7 @@ class Names:
 
     def __init__(self):
         self._cache = {Section: {}, Tag: {}, Issue: {}}
+        self._section_order = {}
 
     def _name(self, model, pk, missing):
         known = self._cache[model]
@@ -194,11 +195,21 @@ class Names:
             for entry in entries:
                 sections.add(entry.section_id)
                 tags |= entry.tag_ids
-        self._cache[Section].update((s.pk, s.name) for s in Section.objects.filter(pk__in=sections))
+        for section in Section.objects.filter(pk__in=sections):
+            self._cache[Section][section.pk] = section.name
+            self._section_order[section.pk] = (0, section.order_key)
         self._cache[Tag].update((t.pk, t.name) for t in Tag.objects.filter(pk__in=tags))
 
     def section(self, pk):
         return self._name(Section, pk, "（已删除的栏目 {}）")
+
+    def section_order(self, pk):
+        """Where the issue page puts the section (``Section.order_key``); one
+        deleted since goes after the others, by number."""
+        if pk not in self._section_order:
+            section = Section.objects.filter(pk=pk).first()
+            self._section_order[pk] = (0, section.order_key) if section else (1, (pk,))
+        return self._section_order[pk]
 
     def tag(self, pk):
         return self._name(Tag, pk, "（已删除的标签 {}）")
@@ -375,8 +386,11 @@ def _publication_label(status, published_at):
 
 
 def _entry_order(names):
+    """Changed entries in the order the issue page prints them."""
+
     def key(change):
-        return (names.section(change.entry.section_id), change.entry.position, change.entry.pk)
+        entry = change.entry
+        return (names.section_order(entry.section_id), entry.position, entry.pk)
 
     return key
 

@@ -211,11 +211,6 @@ def export_roundup(issue):
 
 
 def _roundup_from_issue(issue):
-    entries = (
-        issue.entries.select_related("section")
-        .prefetch_related("tags")
-        .order_by("section__position", "section__name", "position")
-    )
     sections = [
         ParsedSection(
             name=section.name,
@@ -233,7 +228,7 @@ def _roundup_from_issue(issue):
                 for number, entry in enumerate(section_entries, start=1)
             ],
         )
-        for section, section_entries in itertools.groupby(entries, key=lambda e: e.section)
+        for section, section_entries in issue.entries_by_section()
     ]
     return ParsedRoundup(
         slug=issue.slug,

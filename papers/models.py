@@ -3,18 +3,22 @@
 An ``Issue`` is one biweekly roundup; a ``Section`` is a category that recurs
 across issues; an ``Entry`` is one paper's summary inside one issue and one
 section. ``published()`` on the querysets is the only definition of what the
-public may see.
+public may see; the querysets also carry the orders and counts that every
+page, feed, sitemap and API response lists them by, so that each is written
+once.
 """
 
 import logging
 import uuid
+from itertools import groupby
+from operator import attrgetter
 
 import reversion
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -51,6 +55,14 @@ def reverse_or_index(row, viewname, index, **kwargs):
         logger.warning("%s %r has no URL (%s=%r); linked to %s instead",
                        type(row).__name__, row.pk, viewname, kwargs, index)
         return reverse(index)
+
+
+# How an issue prints its sections (by position; sections sharing a position
+# by name) and, within each section, its entries (by position). The issue
+# page is the reference: every list of sections or entries follows it,
+# through ``in_issue_order()`` and ``newest_first()`` on the querysets below.
+SECTION_ORDER = ("position", "name")
+ENTRY_ORDER_IN_ISSUE = (*(f"section__{field}" for field in SECTION_ORDER), "position")
 
 
 class ArxivIdField(models.CharField):
@@ -106,6 +118,17 @@ class IssueQuerySet(models.QuerySet):
             status__in=[Issue.Status.PUBLISHED, Issue.Status.SCHEDULED],
             published_at__lte=timezone.now(),
         )
+
+    def newest_first(self):
+        """Latest publication first, the later-made first at the same time: the
+        archive, the home page, the feed, the sitemap and the API list issues
+        so, and ``EntryQuerySet.newest_first()`` takes their issues in it."""
+        return self.order_by("-published_at", "-pk")
+
+    def with_entry_counts(self):
+        """Each issue with ``entry_count``, its number of entries. An issue is
+        public as a whole, so for a published issue that is the public count."""
+        return self.annotate(entry_count=Count("entries"))
 
 
 class Issue(EditTokenModel):
@@ -176,6 +199,11 @@ class Issue(EditTokenModel):
     def natural_key(self):
         return (self.slug,)
 
+    def entries_by_section(self):
+        """[(section, [entries...]), ...] as the issue's page prints them,
+        each entry ready to print (``for_listing()``)."""
+        return self.entries.for_listing().in_issue_order().by_section()
+
     def publish(self, when=None):
         """Make the issue public now, or at ``when`` (a scheduled issue)."""
         now = timezone.now()
@@ -205,6 +233,26 @@ class SectionQuerySet(models.QuerySet):
         """Sections holding a public entry: one used only in drafts stays unknown."""
         return self.filter(entries__in=Entry.objects.published()).distinct()
 
+    def in_issue_order(self):
+        """The order in which an issue prints its sections."""
+        return self.order_by(*SECTION_ORDER)
+
+    def with_entry_counts(self):
+        """Each section with ``entry_count``: how many entries it holds, drafts
+        included (the editors' count); after a filter on its entries, how many
+        of those (the count reuses the filter's join)."""
+        return self.annotate(entry_count=Count("entries"))
+
+    def public_counts(self):
+        """Sections holding a public entry, each with ``entry_count`` (how many
+        public entries) and ``latest`` (when a published issue last added one):
+        the sections page prints both, the sitemap gives ``latest``."""
+        return (
+            self.filter(entries__in=Entry.objects.published())
+            .with_entry_counts()
+            .annotate(latest=Max("entries__issue__published_at"))
+        )
+
 
 class Section(models.Model):
     name = models.CharField("名称", max_length=100, unique=True)
@@ -218,7 +266,7 @@ class Section(models.Model):
     objects = SectionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["position", "name"]
+        ordering = [*SECTION_ORDER]
         verbose_name = "栏目"
         verbose_name_plural = "栏目"
         constraints = [
@@ -239,6 +287,11 @@ class Section(models.Model):
     def natural_key(self):
         return (self.slug,)
 
+    @property
+    def order_key(self):
+        """``SECTION_ORDER`` for lists sorted in Python rather than by the database."""
+        return tuple(getattr(self, field) for field in SECTION_ORDER)
+
 
 class TagQuerySet(models.QuerySet):
     def get_by_natural_key(self, name):
@@ -247,6 +300,27 @@ class TagQuerySet(models.QuerySet):
     def published(self):
         """Tags a public entry carries: one used only in drafts stays unknown."""
         return self.filter(tagged_entries__content_object__in=Entry.objects.published()).distinct()
+
+    def with_entry_counts(self):
+        """Each tag with ``entry_count``: how many entries carry it, drafts
+        included (the editors' count); after a filter on its entries
+        (``counted_in``), how many of those (the count reuses the filter's join)."""
+        return self.annotate(entry_count=Count("tagged_entries"))
+
+    def counted_in(self, entries):
+        """The tags that ``entries`` (an entry queryset) carry, each with
+        ``entry_count``: how many of those entries carry it."""
+        return self.filter(tagged_entries__content_object__in=entries).with_entry_counts()
+
+    def public_counts(self):
+        """Tags a public entry carries, each with ``entry_count``: how many
+        public entries carry it (the tags page, the API)."""
+        return self.counted_in(Entry.objects.published())
+
+    def most_used_first(self):
+        """By ``entry_count`` (from the methods above), the most used first,
+        ties by name."""
+        return self.order_by("-entry_count", "name")
 
 
 class Tag(TagBase):
@@ -359,10 +433,25 @@ class EntryQuerySet(models.QuerySet):
         row (a swap of 1 and 2 would otherwise collide halfway)."""
         return self.update(position=F("position") + POSITION_PARKING_OFFSET)
 
+    def in_issue_order(self):
+        """As an issue prints its entries: section by section, each section's
+        entries by position (the issue page, its preview, its BibTeX file and
+        roundup file, the issue in the feed and in the API)."""
+        return self.order_by(*ENTRY_ORDER_IN_ISSUE, "pk")
+
     def newest_first(self):
-        """The order of every list of entries: newest issue first, then as the
-        issue itself prints them."""
-        return self.order_by("-issue__published_at", "section__position", "position", "pk")
+        """The order of every list of entries: their issues as
+        ``IssueQuerySet.newest_first()`` lists them, and within each issue as
+        the issue itself prints them (``in_issue_order()``)."""
+        return self.order_by("-issue__published_at", "-issue_id", *ENTRY_ORDER_IN_ISSUE, "pk")
+
+    def by_section(self):
+        """[(section, [entries...]), ...]: runs of entries of one section, in
+        this queryset's order (``in_issue_order()`` gives one run per section)."""
+        return [
+            (section, list(entries))
+            for section, entries in groupby(self, key=attrgetter("section"))
+        ]
 
 
 # Positions within a section stop at MAX_POSITION, so that a save that moves
@@ -411,7 +500,7 @@ class Entry(EditTokenModel):
     content_fields = ("title", "arxiv_id", "url", "authors", "summary")
 
     class Meta:
-        ordering = ["issue", "section__position", "section__name", "position"]
+        ordering = ["issue", *ENTRY_ORDER_IN_ISSUE]
         verbose_name = "条目"
         verbose_name_plural = "条目"
         constraints = [

@@ -15,7 +15,6 @@ it filters and searches exactly as ``/entries/`` does. Every error is JSON:
 
 import datetime
 
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, NinjaAPI, Query, Schema
@@ -23,9 +22,8 @@ from ninja.errors import ValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
-from papers.models import Entry, Issue
+from papers.models import Entry, Issue, Tag
 from reading.filters import MAX_QUERY_LENGTH, MAX_TAGS, MAX_YEAR, MIN_YEAR, EntryFilter
-from reading.views import group_by_section, issue_entries, published_tags
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -162,7 +160,7 @@ class IssueDetailOut(IssueOut):
     def resolve_sections(issue):
         return [
             {"name": section.name, "slug": section.slug, "entries": entries}
-            for section, entries in group_by_section(issue_entries(issue))
+            for section, entries in issue.entries_by_section()
         ]
 
 
@@ -215,14 +213,14 @@ class EntryFilters(Schema):
 
 
 def public_issues():
-    return Issue.objects.published().annotate(entry_count=Count("entries"))
+    return Issue.objects.published().with_entry_counts()
 
 
 @api.get("/issues", response={200: list[IssueOut], 422: Error}, tags=["issues"])
 @paginate(Pages)
 def list_issues(request):
     """Published issues, newest first."""
-    return public_issues().order_by("-published_at", "-pk")
+    return public_issues().newest_first()
 
 
 @api.get("/issues/{slug:slug}", response={200: IssueDetailOut, 404: Error}, tags=["issues"])
@@ -255,7 +253,7 @@ def get_entry(request, entry_id: int):
 @paginate(Pages)
 def list_tags(request):
     """Tags of published entries with their counts, most used first."""
-    return published_tags()
+    return Tag.objects.public_counts().most_used_first()
 
 
 @api.get("", include_in_schema=False)

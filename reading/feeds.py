@@ -104,11 +104,10 @@ class IssuesFeed(DigestFeed):
         return reverse("reading:issue_list")
 
     def items(self):
-        entries = Entry.objects.order_by("section__position", "section__name", "position", "pk")
         return (
             Issue.objects.published()
-            .prefetch_related(Prefetch("entries", queryset=entries))
-            .order_by("-published_at", "-pk")[:ISSUES_IN_FEED]
+            .prefetch_related(Prefetch("entries", queryset=Entry.objects.in_issue_order()))
+            .newest_first()[:ISSUES_IN_FEED]
         )
 
     def item_description(self, issue):

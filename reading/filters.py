@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext, gettext_lazy
 
 from papers import search
-from papers.models import Entry, Issue, Section, Tag, TaggedEntry
+from papers.models import SECTION_ORDER, Entry, Issue, Section, Tag, TaggedEntry
 
 MAX_TAGS = 10
 MAX_QUERY_LENGTH = 200
@@ -73,20 +73,20 @@ class SlugFilter(django_filters.ModelChoiceFilter):
     field_class = SlugChoiceField
 
 
-# The filters accept only what is public, asked anew per request (published()
+# The filters' choices: only what is public, asked anew per request (published()
 # reads the clock): a draft's tag or section is as unknown as a misspelt one,
 # rather than named back in the active filters or the feed's title.
 
 
-def published_issues(request):
+def issue_choices(request):
     return Issue.objects.published()
 
 
-def published_tags(request):
+def tag_choices(request):
     return Tag.objects.published()
 
 
-def published_sections(request):
+def section_choices(request):
     return Section.objects.published()
 
 
@@ -96,16 +96,16 @@ class EntryFilter(django_filters.FilterSet):
     )
     tag = TagsFilter(
         label=gettext_lazy("标签"), field_name="tags__slug", to_field_name="slug",
-        queryset=published_tags, conjoined=True,
+        queryset=tag_choices, conjoined=True,
     )
     section = SlugFilter(
         label=gettext_lazy("栏目"), field_name="section", to_field_name="slug",
-        queryset=published_sections, empty_label=gettext_lazy("全部栏目"),
+        queryset=section_choices, empty_label=gettext_lazy("全部栏目"),
         error_messages={"invalid_choice": gettext_lazy("没有这个栏目。")},
     )
     issue = SlugFilter(
         label=gettext_lazy("期"), field_name="issue", to_field_name="slug",
-        queryset=published_issues,
+        queryset=issue_choices,
         error_messages={"invalid_choice": gettext_lazy("没有这一期。")},
     )
 
@@ -195,7 +195,8 @@ class EntryFilter(django_filters.FilterSet):
 
 
 def section_and_year_facets(entries):
-    """Counts of ``entries`` per section and per year, in one query."""
+    """Counts of ``entries`` per section and per year, in one query; the
+    sections in the order an issue prints them."""
     rows = (
         Entry.objects.filter(pk__in=entries.values("pk"))
         .values("section__slug", "section__name", "section__position", "issue__published_at__year")
@@ -204,7 +205,8 @@ def section_and_year_facets(entries):
     )
     sections, years = {}, {}
     for row in rows:
-        key = (row["section__position"], row["section__slug"], row["section__name"])
+        order = tuple(row[f"section__{field}"] for field in SECTION_ORDER)
+        key = (order, row["section__slug"], row["section__name"])
         sections[key] = sections.get(key, 0) + row["n"]
         year = row["issue__published_at__year"]
         years[year] = years.get(year, 0) + row["n"]

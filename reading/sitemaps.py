@@ -37,7 +37,7 @@ class StaticPagesSitemap(PageSitemap):
 
 class IssueSitemap(PageSitemap):
     def items(self):
-        return Issue.objects.published().order_by("-published_at", "-pk")
+        return Issue.objects.published().newest_first()
 
     def lastmod(self, issue):
         """Never before publication: a scheduled issue was last saved earlier."""
@@ -48,14 +48,10 @@ class SectionSitemap(PageSitemap):
     """Sections, last modified when a published issue last added to them."""
 
     def items(self):
-        return (
-            Section.objects.published()
-            .annotate(lastmod=Max("entries__issue__published_at"))
-            .order_by("position", "name")
-        )
+        return Section.objects.public_counts().in_issue_order()
 
     def lastmod(self, section):
-        return section.lastmod
+        return section.latest
 
 
 class TagSitemap(PageSitemap):

@@ -4,8 +4,6 @@ Every list is paginated and prints its entries through ``for_listing()``, so a
 page runs the same number of queries whatever the number of entries.
 """
 
-from itertools import groupby
-
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -35,36 +33,12 @@ TOP_TAGS_SHOWN = 20
 RELATED_SHOWN = 5
 
 
-def group_by_section(entries):
-    """[(section, [entries...]), ...] in section order, for an issue's entries."""
-    return [
-        (section, list(items))
-        for section, items in groupby(entries, key=lambda entry: entry.section)
-    ]
-
-
-def issue_entries(issue):
-    return (
-        issue.entries.for_listing()
-        .order_by("section__position", "section__name", "position", "pk")
-    )
-
-
-def published_tags():
-    """Tags of public entries with their public entry counts, most used first."""
-    return (
-        Tag.objects.filter(tagged_entries__content_object__in=Entry.objects.published())
-        .annotate(entry_count=Count("tagged_entries"))
-        .order_by("-entry_count", "name")
-    )
-
-
 def home(request):
-    issues = list(Issue.objects.published().order_by("-published_at", "-pk")[:6])
+    issues = list(Issue.objects.published().newest_first()[:6])
     latest = issues[0] if issues else None
     context = {
         "issue": latest,
-        "sections": group_by_section(issue_entries(latest)) if latest else [],
+        "sections": latest.entries_by_section() if latest else [],
         "recent_issues": issues[1:],
     }
     return render(request, "papers/home.html", context)
@@ -76,11 +50,7 @@ class IssueListView(ListView):
     paginate_by = ISSUES_PER_PAGE
 
     def get_queryset(self):
-        return (
-            Issue.objects.published()
-            .annotate(entry_count=Count("entries"))
-            .order_by("-published_at", "-pk")
-        )
+        return Issue.objects.published().with_entry_counts().newest_first()
 
 
 class IssueDetailView(DetailView):
@@ -92,7 +62,7 @@ class IssueDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["sections"] = group_by_section(issue_entries(self.object))
+        context["sections"] = self.object.entries_by_section()
         absolute_url = self.request.build_absolute_uri
         entries = [entry for _, items in context["sections"] for entry in items]
         context["canonical_url"] = absolute_url(self.object.get_absolute_url())
@@ -135,12 +105,9 @@ class EntryListView(FilterView):
                 entry.snippet = search.snippet(entry, words)
         active_tags = set(filterset.data.getlist("tag")) if filterset.data else set()
         top_tags = (
-            Tag.objects.filter(
-                tagged_entries__content_object__in=self.object_list.values("pk")
-            )
+            Tag.objects.counted_in(self.object_list.values("pk"))
             .exclude(slug__in=active_tags)
-            .annotate(entry_count=Count("tagged_entries"))
-            .order_by("-entry_count", "name")[:TOP_TAGS_SHOWN]
+            .most_used_first()[:TOP_TAGS_SHOWN]
         )
         context["narrowing_tags"] = [(tag, filterset.with_tag(tag.slug)) for tag in top_tags]
         sections, years = section_and_year_facets(self.object_list)
@@ -159,7 +126,7 @@ class TagListView(ListView):
     paginate_by = TAGS_PER_PAGE
 
     def get_queryset(self):
-        return published_tags()
+        return Tag.objects.public_counts().most_used_first()
 
 
 class EntriesOfView(ListView):
@@ -214,14 +181,7 @@ class SectionListView(ListView):
     context_object_name = "sections"
 
     def get_queryset(self):
-        return (
-            Section.objects.filter(entries__in=Entry.objects.published())
-            .annotate(
-                entry_count=Count("entries"),
-                latest=Max("entries__issue__published_at"),
-            )
-            .order_by("position", "name")
-        )
+        return Section.objects.public_counts().in_issue_order()
 
 
 class PaperDetailView(ListView):
@@ -236,7 +196,7 @@ class PaperDetailView(ListView):
             Entry.objects.published()
             .filter(arxiv_id=self.kwargs["arxiv_id"])
             .for_listing()
-            .order_by("-issue__published_at", "pk")
+            .newest_first()
         )
 
     def get_context_data(self, **kwargs):
@@ -302,7 +262,7 @@ def paper_bibtex(request, arxiv_id):
     paper = (
         Entry.objects.published()
         .filter(arxiv_id=arxiv_id)
-        .order_by("-issue__published_at", "pk")
+        .newest_first()
         .first()
     )
     if paper is None:
@@ -313,7 +273,7 @@ def paper_bibtex(request, arxiv_id):
 def issue_bibtex(request, slug):
     """``/issues/<slug>/papers.bib``: every paper of a published issue, in its order."""
     issue = get_object_or_404(Issue.objects.published(), slug=slug)
-    entries = issue.entries.order_by("section__position", "section__name", "position", "pk")
+    entries = issue.entries.in_issue_order()
     return bibtex_response(bibtex_for_entries(entries), f"{issue.slug}.bib")
 
 

@@ -12,7 +12,7 @@ from reversion.models import Version
 from bench.common.admin_form import form_data
 from editorial import history
 from editorial.history import EntryState, IssueState, Piece, text_diff, tokens
-from tests.factories import UserFactory
+from tests.factories import SectionFactory, UserFactory
 
 
 def test_english_is_split_into_words_and_chinese_into_characters():
@@ -68,6 +68,24 @@ def test_a_diff_goes_entry_by_entry_and_sums_up_in_one_line():
     changed = next(e for e in diff.entries if e.kind == "changed")
     assert [c.label for c in changed.changes] == ["序号", "摘要"]
     assert diff.summary() == "改了标题；条目《Paper 1》的序号、摘要；新增 1 条；删除 1 条"
+
+
+@pytest.mark.django_db
+def test_a_diff_lists_entries_as_the_issue_page_prints_them():
+    """By section position, then section name, then position; a section
+    deleted since comes last."""
+    late = SectionFactory(name="Alpha", position=2)
+    early = SectionFactory(name="Beta", position=1)
+    tied = SectionFactory(name="Aardvark", position=2)
+    gone = SectionFactory(name="Gone", position=0)
+    gone_pk = gone.pk
+    gone.delete()
+    old = issue([])
+    new = issue([entry(1, section_id=late.pk, position=1), entry(2, section_id=gone_pk),
+                 entry(3, section_id=early.pk, position=2), entry(4, section_id=tied.pk),
+                 entry(5, section_id=early.pk, position=1)])
+    diff = history.diff_issues(old, new)
+    assert [e.entry.pk for e in diff.entries] == [5, 3, 4, 1, 2]
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from papers import signals
 from papers.models import SearchDocument
 from reading import page_cache
-from tests.conftest import make_entry, make_issue, make_section
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,20 +13,20 @@ pytestmark = pytest.mark.django_db
 def test_a_save_inside_suspended_leaves_the_index_and_the_page_cache_alone(
     django_capture_on_commit_callbacks,
 ):
-    issue, section = make_issue(), make_section()
+    issue, section = IssueFactory(), SectionFactory()
     generation = page_cache.current_generation()
     with django_capture_on_commit_callbacks() as after_commit, signals.suspended():
-        entry = make_entry(issue, section, title="Quietly saved", tags=["安静"])
+        entry = EntryFactory(issue=issue, section=section, title="Quietly saved", tags=["安静"])
     assert not SearchDocument.objects.filter(entry=entry).exists()
     assert page_cache.current_generation() == generation
     assert after_commit == []  # nor a new generation once the transaction commits
 
 
 def test_the_same_save_outside_suspended_reaches_both(django_capture_on_commit_callbacks):
-    issue, section = make_issue(), make_section()
+    issue, section = IssueFactory(), SectionFactory()
     generation = page_cache.current_generation()
     with django_capture_on_commit_callbacks() as after_commit:
-        entry = make_entry(issue, section, title="Loudly saved", tags=["热闹"])
+        entry = EntryFactory(issue=issue, section=section, title="Loudly saved", tags=["热闹"])
     assert SearchDocument.objects.get(entry=entry).title == "loudly saved"
     assert page_cache.current_generation() != generation
     assert after_commit  # and again after the commit

@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 
 from papers.models import Entry
-from tests.factories import EntryFactory, IssueFactory
+from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,18 @@ def test_narrowing_tags_add_to_the_current_filters(client, seed):
     assert "长上下文" not in tags
     _, narrowed = found(client, tags["基准测试"].lstrip("?"))
     assert narrowed == ids_with_tags("长上下文", "基准测试")
+
+
+def test_section_facets_come_in_the_issue_pages_order(client):
+    """Sections sharing a position come by name, as on the issue page, whatever
+    their slugs."""
+    issue = IssueFactory()
+    for name, slug, position in [("Beta", "a-beta", 2), ("Alpha", "z-alpha", 2), ("Zeta", "m", 1)]:
+        EntryFactory(issue=issue, section=SectionFactory(name=name, slug=slug, position=position))
+    response, _ = found(client, "")
+    assert [name for name, _, _ in response.context["section_facets"]] == [
+        "Zeta", "Alpha", "Beta",
+    ]
 
 
 @pytest.mark.parametrize(
