@@ -34,14 +34,10 @@ DEBUG = env_bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off."
-        )
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"
 
-ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
-)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # HTTPS, on by default outside DEBUG: every request redirected to https, HSTS,
@@ -165,6 +161,7 @@ TEMPLATES = [
     },
 ]
 
+
 def database(url):
     # Connections kept for a minute and checked before reuse, so a database
     # restart costs one failed request at most per connection, not a 500
@@ -230,9 +227,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed (gzip and Brotli) copies with content-hashed names, served
     # with far-future cache headers by WhiteNoise.
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # Tags: Chinese separators split like commas, and "RAG" and "rag" are one tag.
@@ -266,18 +261,22 @@ ARXIV_API_USER_AGENT = os.environ.get(
 # requests up.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 if CACHE_URL:
-    CACHES = {"default": {
-        "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
-        "LOCATION": CACHE_URL,
-        "KEY_PREFIX": "digest",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }}
+    CACHES = {
+        "default": {
+            "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "digest",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 else:
-    CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "paper-digest",
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    }}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "paper-digest",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
 # Whole public pages from the cache, invalidated by any change (reading.page_cache).
 PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))

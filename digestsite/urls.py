@@ -16,8 +16,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("language/<str:language>/", switch_language, name="switch_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
-    path("robots.txt", TemplateView.as_view(
-        template_name="robots.txt", content_type="text/plain; charset=utf-8")),
+    path(
+        "robots.txt",
+        TemplateView.as_view(template_name="robots.txt", content_type="text/plain; charset=utf-8"),
+    ),
 ]
 
 # The public pages in each language: Chinese at /, English at /en/ (reading.languages).

@@ -42,8 +42,12 @@ ENTRY_FIELD_OVERRIDES = {
     # Suggest existing tags (static/js/tag-input.js completes the last one).
     TaggableManager: {
         "widget": TagWidget(
-            attrs={"class": "vTextField tag-input", "list": "tag-suggestions",
-                   "autocomplete": "off", "spellcheck": "false"}
+            attrs={
+                "class": "vTextField tag-input",
+                "list": "tag-suggestions",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
         )
     },
 }
@@ -107,12 +111,19 @@ def announce_earlier_coverage(request, entries):
         ]
         if others:
             links = format_html_join(
-                "、", '<a href="{}">{}</a>',
-                ((reverse("admin:papers_entry_change", args=[e.pk]), e.issue.title)
-                 for e in others),
+                "、",
+                '<a href="{}">{}</a>',
+                (
+                    (reverse("admin:papers_entry_change", args=[e.pk]), e.issue.title)
+                    for e in others
+                ),
             )
-            messages.info(request, format_html(
-                "《{}》（arXiv:{}）之前已收录于：{}。", entry.title, entry.arxiv_id, links))
+            messages.info(
+                request,
+                format_html(
+                    "《{}》（arXiv:{}）之前已收录于：{}。", entry.title, entry.arxiv_id, links
+                ),
+            )
 
 
 class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
@@ -124,7 +135,6 @@ class EntryInlineFormSet(MergingInlineFormSetMixin, BaseInlineFormSet):
     them. New rows are numbered, and clashes refused, by editorial.entry_rows
     before anything is saved.
     """
-
 
     def clean(self):
         entry_rows.check_inline_rows(self)
@@ -159,7 +169,8 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
     def get_queryset(self, request):
         """The issue's entries as its page prints them."""
         entries = (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("section")
             .prefetch_related("tags")
             .in_issue_order()
@@ -210,7 +221,8 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
         if not self.has_publish_permission(request):
             before = (
                 Issue.objects.filter(pk=obj.pk).values_list("status", "published_at").first()
-                if change else (Issue.Status.DRAFT, None)
+                if change
+                else (Issue.Status.DRAFT, None)
             )
             if (obj.status, obj.published_at) != before:
                 raise PermissionDenied("只有发布者可以发布、定时发布或撤回一期。")
@@ -219,19 +231,14 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Entry:
-            changed = [entry for entry, fields in formset.changed_objects
-                       if "arxiv_id" in fields]
+            changed = [entry for entry, fields in formset.changed_objects if "arxiv_id" in fields]
             announce_earlier_coverage(request, [*formset.new_objects, *changed])
 
     # The list ------------------------------------------------------------
 
     def get_queryset(self, request):
         public = Issue.objects.published().filter(pk=OuterRef("pk"))
-        return (
-            super().get_queryset(request)
-            .with_entry_counts()
-            .annotate(is_live=Exists(public))
-        )
+        return super().get_queryset(request).with_entry_counts().annotate(is_live=Exists(public))
 
     @admin.display(description="状态", ordering="status")
     def state(self, issue):
@@ -293,21 +300,28 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/preview/", wrap(self.preview_view),
-                 name="papers_issue_preview"),
-            path("<path:object_id>/publish/", wrap(self.publish_view),
-                 name="papers_issue_publish"),
-            path("<path:object_id>/unpublish/", wrap(self.unpublish_view),
-                 name="papers_issue_unpublish"),
-            path("<path:object_id>/markdown/", wrap(self.markdown_view),
-                 name="papers_issue_markdown"),
-            path("<path:object_id>/heartbeat/", wrap(self.heartbeat_view),
-                 name="papers_issue_heartbeat"),
+            path("<path:object_id>/preview/", wrap(self.preview_view), name="papers_issue_preview"),
+            path("<path:object_id>/publish/", wrap(self.publish_view), name="papers_issue_publish"),
+            path(
+                "<path:object_id>/unpublish/",
+                wrap(self.unpublish_view),
+                name="papers_issue_unpublish",
+            ),
+            path(
+                "<path:object_id>/markdown/", wrap(self.markdown_view), name="papers_issue_markdown"
+            ),
+            path(
+                "<path:object_id>/heartbeat/",
+                wrap(self.heartbeat_view),
+                name="papers_issue_heartbeat",
+            ),
             path("<path:object_id>/leave/", wrap(self.leave_view), name="papers_issue_leave"),
-            path("markdown-preview/", wrap(admin_views.markdown_preview),
-                 name="papers_markdown_preview"),
-            path("arxiv-metadata/", wrap(admin_views.arxiv_metadata),
-                 name="papers_arxiv_metadata"),
+            path(
+                "markdown-preview/",
+                wrap(admin_views.markdown_preview),
+                name="papers_markdown_preview",
+            ),
+            path("arxiv-metadata/", wrap(admin_views.arxiv_metadata), name="papers_arxiv_metadata"),
             *super().get_urls(),
         ]
 
@@ -341,8 +355,9 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
         return self._state_view(request, object_id, Issue.publish, "发布", "已发布。")
 
     def unpublish_view(self, request, object_id):
-        return self._state_view(request, object_id, Issue.unpublish, "撤回发布",
-                                "已撤回，这一期现在是草稿。")
+        return self._state_view(
+            request, object_id, Issue.unpublish, "撤回发布", "已撤回，这一期现在是草稿。"
+        )
 
     def _state_view(self, request, object_id, change, comment, done):
         if request.method != "POST":

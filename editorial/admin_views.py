@@ -28,11 +28,15 @@ def preview_issue(request, object_id):
     """The issue exactly as readers will see it (same template), for staff
     only, marked as a preview, never cached and never indexed."""
     issue = get_object_or_404(Issue, pk=object_id)
-    response = render(request, "papers/issue_detail.html", {
-        "issue": issue,
-        "sections": issue.entries_by_section(),
-        "preview": True,
-    })
+    response = render(
+        request,
+        "papers/issue_detail.html",
+        {
+            "issue": issue,
+            "sections": issue.entries_by_section(),
+            "preview": True,
+        },
+    )
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -56,8 +60,11 @@ def arxiv_metadata(request):
     if not arxiv_id:
         return JsonResponse({"error": "请先填写 arXiv 编号。"}, status=400)
     earlier = [
-        {"issue": entry.issue.title, "title": entry.title,
-         "url": reverse("admin:papers_entry_change", args=[entry.pk])}
+        {
+            "issue": entry.issue.title,
+            "title": entry.title,
+            "url": reverse("admin:papers_entry_change", args=[entry.pk]),
+        }
         for entry in Entry.objects.filter(arxiv_id=arxiv_id)
         .exclude(issue_id=_issue_id(request.GET.get("issue")))
         .select_related("issue")[:10]
@@ -72,12 +79,14 @@ def arxiv_metadata(request):
         return JsonResponse({**payload, "error": error.editor_message}, status=status)
     if paper is None:
         return JsonResponse({**payload, "error": f"arXiv 上没有 {arxiv_id}。"}, status=404)
-    return JsonResponse({
-        **payload,
-        "title": paper.title,
-        "authors": paper.authors_text(Entry._meta.get_field("authors").max_length),
-        "abstract_url": paper.abstract_url,
-    })
+    return JsonResponse(
+        {
+            **payload,
+            "title": paper.title,
+            "authors": paper.authors_text(Entry._meta.get_field("authors").max_length),
+            "abstract_url": paper.abstract_url,
+        }
+    )
 
 
 def _issue_id(value):

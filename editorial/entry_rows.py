@@ -53,13 +53,17 @@ def paper_key(arxiv_id, url):
 def _row_of(form):
     data = form.cleaned_data
     section = data.get("section")
-    return Row(data.get("title", ""), getattr(section, "pk", None), data.get("position"),
-               paper_key(data.get("arxiv_id", ""), data.get("url", "")), form)
+    return Row(
+        data.get("title", ""),
+        getattr(section, "pk", None),
+        data.get("position"),
+        paper_key(data.get("arxiv_id", ""), data.get("url", "")),
+        form,
+    )
 
 
 def _row_of_entry(entry):
-    return Row(entry.title, entry.section_id, entry.position,
-               paper_key(entry.arxiv_id, entry.url))
+    return Row(entry.title, entry.section_id, entry.position, paper_key(entry.arxiv_id, entry.url))
 
 
 def _section_names(section_ids):
@@ -124,13 +128,18 @@ def check_inline_rows(formset):
     before Django's unique checks (whose message names fields in English).
     """
     deleted, initial = set(formset.deleted_forms), set(formset.initial_forms)
-    live = [form for form in formset.forms
-            if form.is_valid() and form not in deleted and (form in initial or form.has_changed())]
+    live = [
+        form
+        for form in formset.forms
+        if form.is_valid() and form not in deleted and (form in initial or form.has_changed())
+    ]
     in_form = {form.instance.pk for form in formset.initial_forms if form.instance.pk}
     others = []
     if formset.instance.pk is not None:
-        others = [_row_of_entry(entry) for entry in
-                  Entry.objects.filter(issue=formset.instance).exclude(pk__in=in_form)]
+        others = [
+            _row_of_entry(entry)
+            for entry in Entry.objects.filter(issue=formset.instance).exclude(pk__in=in_form)
+        ]
     # A row deleted meanwhile that this editor keeps is placed like a new one.
     kept = {form for form in live if getattr(form.instance, "merge_ghost", None) is not None}
     existing = [_row_of(form) for form in live if form in initial and form not in kept]
@@ -142,9 +151,7 @@ def check_inline_rows(formset):
             row.form.instance.position = row.position
     messages = clashes(existing + new + others)
     for form, what in getattr(formset, "undecided_deletions", list)():
-        messages.append(
-            f"《{form.instance}》{what}：请在页面上方的“合并修改”中选择删除还是保留。"
-        )
+        messages.append(f"《{form.instance}》{what}：请在页面上方的“合并修改”中选择删除还是保留。")
     if messages:
         raise ValidationError(messages, code="entry_clash")
 
@@ -162,22 +169,27 @@ class EntryForm(EditTokenAdminForm):
             return cleaned
         siblings = Entry.objects.filter(issue=issue).exclude(pk=self.instance.pk)
         if self.instance.pk is None and "position" not in self.changed_data:
-            last = max(siblings.filter(section=section).values_list("position", flat=True),
-                       default=0)
+            last = max(
+                siblings.filter(section=section).values_list("position", flat=True), default=0
+            )
             cleaned["position"] = last + 1
         taken = siblings.filter(section=section, position=cleaned.get("position")).first()
         if taken is not None:
-            self.add_error("position", (
-                f"《{taken.title}》已在本期 栏目 {section.name} 序号 {taken.position}："
-                "请换一个序号。"
-            ))
+            self.add_error(
+                "position",
+                (
+                    f"《{taken.title}》已在本期 栏目 {section.name} 序号 {taken.position}："
+                    "请换一个序号。"
+                ),
+            )
         key = paper_key(cleaned.get("arxiv_id", ""), cleaned.get("url", ""))
         if key.startswith("arXiv "):
             same = siblings.filter(arxiv_id=key.removeprefix("arXiv ")).first()
         else:
             same = siblings.filter(arxiv_id="", url=key).first() if key else None
         if same is not None:
-            self.add_error("arxiv_id" if key.startswith("arXiv") else "url", (
-                f"本期已收录这篇论文（{key}）：《{same.title}》。一期中每篇论文只收录一次。"
-            ))
+            self.add_error(
+                "arxiv_id" if key.startswith("arXiv") else "url",
+                (f"本期已收录这篇论文（{key}）：《{same.title}》。一期中每篇论文只收录一次。"),
+            )
         return cleaned

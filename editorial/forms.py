@@ -50,8 +50,9 @@ def _rewritten(data, names, needs_it, rewrite):
     data = data.copy()
     for name in names:
         if hasattr(data, "setlist"):
-            data.setlist(name, [rewrite(v) if isinstance(v, str) else v
-                                for v in data.getlist(name)])
+            data.setlist(
+                name, [rewrite(v) if isinstance(v, str) else v for v in data.getlist(name)]
+            )
         elif isinstance(data.get(name), str):
             data[name] = rewrite(data[name])
     return data
@@ -97,9 +98,11 @@ class EditTokenAdminForm(forms.ModelForm):
         self.merge_report = None
         if self.is_bound:
             # Tag inputs keep their line breaks: papers.tag_input reads them as separators.
-            text = {self.add_prefix(name): isinstance(field.widget, forms.Textarea)
-                    for name, field in self.fields.items()
-                    if isinstance(field, forms.CharField) and not isinstance(field, TagField)}
+            text = {
+                self.add_prefix(name): isinstance(field.widget, forms.Textarea)
+                for name, field in self.fields.items()
+                if isinstance(field, forms.CharField) and not isinstance(field, TagField)
+            }
             self.data = with_lf_line_ends(self.data, [n for n, multi in text.items() if multi])
             self.data = on_one_line(self.data, [n for n, multi in text.items() if not multi])
 
@@ -114,8 +117,10 @@ class EditTokenAdminForm(forms.ModelForm):
         # Lock the row for the rest of the admin's transaction (PostgreSQL), so
         # no other save can slip in between this merge and this save.
         current = (
-            type(self.instance)._default_manager.select_for_update()
-            .filter(pk=self.instance.pk).first()
+            type(self.instance)
+            ._default_manager.select_for_update()
+            .filter(pk=self.instance.pk)
+            .first()
         )
         seen = cleaned.get("seen_token")
         if current is not None and current.edit_token != seen:
@@ -126,8 +131,7 @@ class EditTokenAdminForm(forms.ModelForm):
 
     def _merged_fields(self):
         model_fields = {f.name for f in self.instance._meta.concrete_fields if f.editable}
-        return [name for name in self.fields
-                if name in model_fields or name == merge.TAGS]
+        return [name for name in self.fields if name in model_fields or name == merge.TAGS]
 
     def _merge(self, cleaned, current, seen):
         names = [name for name in self._merged_fields() if name in cleaned]
@@ -136,8 +140,9 @@ class EditTokenAdminForm(forms.ModelForm):
         base = merge.snapshot(base_version, with_tags=has_tags)
         theirs = {name: _value_of(current, name) for name in names}
         outcome = merge.three_way(
-            None if base is None else {name: merge.comparable(_stored(base, current, name))
-                                       for name in names},
+            None
+            if base is None
+            else {name: merge.comparable(_stored(base, current, name)) for name in names},
             {name: merge.comparable(cleaned[name]) for name in names},
             {name: merge.comparable(value) for name, value in theirs.items()},
         )
@@ -145,7 +150,9 @@ class EditTokenAdminForm(forms.ModelForm):
         token = str(current.edit_token or "")
         report = merge.Report(
             label=f"条目《{current}》" if self.prefix else "",
-            editors=merge.editors_of(newer), choice_prefix=prefix, theirs_token=token,
+            editors=merge.editors_of(newer),
+            choice_prefix=prefix,
+            theirs_token=token,
         )
         chosen = self.data.get(f"{prefix}-token") == token
         for name in outcome.theirs_only:
@@ -153,10 +160,15 @@ class EditTokenAdminForm(forms.ModelForm):
             report.taken.append(self._label(name))
         for name in outcome.conflicts:
             choice = self.data.get(f"{prefix}-{name}", "") if chosen else ""
-            report.conflicts.append(merge.Conflict(
-                name, self._label(name), merge.shown(theirs[name]),
-                merge.shown(cleaned[name]), choice if choice in ("mine", "theirs") else "",
-            ))
+            report.conflicts.append(
+                merge.Conflict(
+                    name,
+                    self._label(name),
+                    merge.shown(theirs[name]),
+                    merge.shown(cleaned[name]),
+                    choice if choice in ("mine", "theirs") else "",
+                )
+            )
             if choice == "theirs":
                 cleaned[name] = theirs[name]
         self.merge_report = report
@@ -186,5 +198,6 @@ def conflict_message(report):
         "保存未成功：在你打开之后，{} 保存了这条内容，你们都改了：{}。"
         "请在页面上方的“合并修改”中逐项选择保留谁的内容，再保存；"
         "你填写的内容都还在表单里，只有一方改过的地方会自动合并。",
-        who, what,
+        who,
+        what,
     )

@@ -49,7 +49,10 @@ def label(model, name):
 EntryState = make_dataclass(
     "EntryState",
     [
-        ("pk", int), ("issue_id", int), ("section_id", int), ("position", int),
+        ("pk", int),
+        ("issue_id", int),
+        ("section_id", int),
+        ("position", int),
         *((name, str, field(default="")) for name in ENTRY_CONTENT_FIELDS),
         ("tag_ids", frozenset, field(default=frozenset())),
     ],
@@ -74,10 +77,7 @@ def stored_fields(version):
     works for a version saved under an older schema."""
     if version.format == "json":
         return json.loads(version.serialized_data)[0]["fields"]
-    return {
-        f.name: version.field_dict.get(f.attname)
-        for f in version._model._meta.concrete_fields
-    }
+    return {f.name: version.field_dict.get(f.attname) for f in version._model._meta.concrete_fields}
 
 
 def _text(value):
@@ -152,9 +152,9 @@ def entry_state_from_db(entry):
 def issue_state_from_db(issue):
     """The issue as it is now, read like a version."""
     tags = {}
-    for entry_pk, tag_pk in TaggedEntry.objects.filter(
-        content_object__issue=issue
-    ).values_list("content_object_id", "tag_id"):
+    for entry_pk, tag_pk in TaggedEntry.objects.filter(content_object__issue=issue).values_list(
+        "content_object_id", "tag_id"
+    ):
         tags.setdefault(entry_pk, set()).add(tag_pk)
     entries = {}
     for entry in issue.entries.all():
@@ -329,8 +329,9 @@ class Diff:
             parts.append("改了" + "、".join(c.label for c in self.fields))
         changed = [e for e in self.entries if e.kind == "changed"]
         for entry in changed[:SUMMARY_ENTRIES_NAMED]:
-            parts.append(f"条目《{shorten(entry.title)}》的" + "、".join(
-                c.label for c in entry.changes))
+            parts.append(
+                f"条目《{shorten(entry.title)}》的" + "、".join(c.label for c in entry.changes)
+            )
         if len(changed) > SUMMARY_ENTRIES_NAMED:
             parts.append(f"另有 {len(changed) - SUMMARY_ENTRIES_NAMED} 条条目有改动")
         for kind, verb in (("added", "新增"), ("removed", "删除")):
@@ -357,24 +358,39 @@ def entry_changes(old, new, names, with_issue=False):
     """The field changes of one entry, in the order the entry form has them."""
     changes = []
     if with_issue and old.issue_id != new.issue_id:
-        changes.append(FieldChange("issue", label(Entry, "issue"),
-                                   names.issue(old.issue_id), names.issue(new.issue_id)))
+        changes.append(
+            FieldChange(
+                "issue", label(Entry, "issue"), names.issue(old.issue_id), names.issue(new.issue_id)
+            )
+        )
     if old.section_id != new.section_id:
-        changes.append(FieldChange("section", label(Entry, "section"),
-                                   names.section(old.section_id), names.section(new.section_id)))
+        changes.append(
+            FieldChange(
+                "section",
+                label(Entry, "section"),
+                names.section(old.section_id),
+                names.section(new.section_id),
+            )
+        )
     if old.position != new.position:
-        changes.append(FieldChange("position", label(Entry, "position"),
-                                   str(old.position), str(new.position)))
+        changes.append(
+            FieldChange("position", label(Entry, "position"), str(old.position), str(new.position))
+        )
     for name in ENTRY_CONTENT_FIELDS:
         if getattr(old, name) != getattr(new, name):
             changes.append(_field_change(Entry, name, getattr(old, name), getattr(new, name)))
     if old.tag_ids != new.tag_ids:
         old_tags, new_tags = names.tags(old.tag_ids), names.tags(new.tag_ids)
-        changes.append(FieldChange(
-            "tags", "标签", "，".join(old_tags), "，".join(new_tags),
-            added=[t for t in new_tags if t not in old_tags],
-            removed=[t for t in old_tags if t not in new_tags],
-        ))
+        changes.append(
+            FieldChange(
+                "tags",
+                "标签",
+                "，".join(old_tags),
+                "，".join(new_tags),
+                added=[t for t in new_tags if t not in old_tags],
+                removed=[t for t in old_tags if t not in new_tags],
+            )
+        )
     return changes
 
 

@@ -53,7 +53,8 @@ def admin_change_messages(model, object_id):
     """The admin's own change messages for an object (django-reversion copies
     them into revision comments; the summary says the same, better)."""
     entries = LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(model), object_id=str(object_id))
+        content_type=ContentType.objects.get_for_model(model), object_id=str(object_id)
+    )
     return {entry.get_change_message() for entry in entries}
 
 
@@ -121,12 +122,12 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             raise Http404("请选择两个版本来比较。")
         obj = get_object_or_404(self.model, pk=unquote(object_id))
         versions = Version.objects.get_for_object(obj).select_related("revision__user")
-        first, second = sorted(
-            (form.cleaned_data["version_id1"], form.cleaned_data["version_id2"]))
+        first, second = sorted((form.cleaned_data["version_id1"], form.cleaned_data["version_id2"]))
         older = get_object_or_404(versions, pk=first)
         newer = get_object_or_404(versions, pk=second)
         diff = history.diff_states(
-            history.state_from_version(older), history.state_from_version(newer))
+            history.state_from_version(older), history.state_from_version(newer)
+        )
         earlier = versions.filter(pk__lt=older.pk).order_by("-pk").first()
         later = versions.filter(pk__gt=newer.pk).order_by("pk").first()
         opts = self.model._meta
@@ -174,7 +175,8 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             return ()
         row = self.model._default_manager.filter(pk=pk).values_list(*self.kept_on_restore).first()
         return row or tuple(
-            self.model._meta.get_field(name).get_default() for name in self.kept_on_restore)
+            self.model._meta.get_field(name).get_default() for name in self.kept_on_restore
+        )
 
     def _restore_view(self, request, version, recover, extra_context=None):
         """Restore ``version`` in a transaction, then show or save the change
@@ -199,8 +201,9 @@ class ContentHistoryAdmin(CompareVersionAdmin):
             **(extra_context or {}),
         }
         obj = self.model._default_manager.filter(pk=version.object_id).first()
-        if not (self.has_change_permission(request, obj) if obj else
-                self.has_add_permission(request)):
+        if not (
+            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        ):
             raise PermissionDenied
         request.restoring = version
         # Only a POST can keep the restore: showing the form rolls it back.
@@ -210,15 +213,18 @@ class ContentHistoryAdmin(CompareVersionAdmin):
                 restore.restore(version)
                 with self.create_revision(request):
                     response = self.changeform_view(
-                        request, quote(version.object_id), request.path, context)
+                        request, quote(version.object_id), request.path, context
+                    )
                     if request.method == "POST" and response.status_code == 302:
                         if self._publication(version.object_id) != kept:
                             for _queued in messages.get_messages(request):
                                 pass  # the admin's "saved" message: nothing was
                             raise PermissionDenied("恢复版本不能改变发布状态。")
                         set_comment(
-                            f"从已删除的内容恢复（{when} 的版本）" if recover
-                            else f"恢复到 {when} 的版本" + ("，发布状态不变" if kept else ""))
+                            f"从已删除的内容恢复（{when} 的版本）"
+                            if recover
+                            else f"恢复到 {when} 的版本" + ("，发布状态不变" if kept else "")
+                        )
                     elif response.status_code == 200:
                         response.template_name = self.restore_template
                         response.render()

@@ -122,8 +122,9 @@ def versions_since(model, pk, seen_token):
     """``(base, newer)``: the version whose edit_token is ``seen_token`` (None if
     not in the recent history) and the versions saved after it, newest first."""
     versions = list(
-        Version.objects.get_for_object_reference(model, pk)
-        .select_related("revision__user")[:HISTORY_LOOKED_AT]
+        Version.objects.get_for_object_reference(model, pk).select_related("revision__user")[
+            :HISTORY_LOOKED_AT
+        ]
     )
     if seen_token:
         token = str(seen_token)
@@ -225,6 +226,10 @@ class Report:
             parts.append(f"合并了 {self.names} 改的 {'、'.join(self.taken)}")
         chosen = [c for c in self.conflicts if c.choice]
         if chosen:
-            parts.append("两边都改的 " + "、".join(
-                f"{c.label}（用{'对方' if c.choice == 'theirs' else '我'}的）" for c in chosen))
+            parts.append(
+                "两边都改的 "
+                + "、".join(
+                    f"{c.label}（用{'对方' if c.choice == 'theirs' else '我'}的）" for c in chosen
+                )
+            )
         return where + "；".join(parts) if parts else ""

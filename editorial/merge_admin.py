@@ -27,16 +27,18 @@ class MergeAdminMixin:
         forms_ = [form, *(f for formset in formsets for f in formset.forms)]
         return [f.merge_report for f in forms_ if getattr(f, "merge_report", None)]
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="",
-                           obj=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         formsets = [inline.formset for inline in context.get("inline_admin_formsets", [])]
         reports = self._merge_reports(context["adminform"].form, formsets)
         context["merge_reports"] = [report for report in reports if report.conflicts]
         context["merge_automatic"] = [
             f"{report.label}的 " * bool(report.label) + "、".join(report.taken)
-            for report in reports if report.taken]
+            for report in reports
+            if report.taken
+        ]
         context["merge_editors"] = "、".join(
-            dict.fromkeys(name for report in reports for name, _ in report.editors))
+            dict.fromkeys(name for report in reports for name, _ in report.editors)
+        )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_related(self, request, form, formsets, change):
@@ -45,8 +47,9 @@ class MergeAdminMixin:
         if reports:
             request.merge_reports = reports
             summary = "；".join(report.summary() for report in reports)
-            messages.info(request, format_html(
-                "保存时与别人在你打开之后的修改合并了：{}。", summary))
+            messages.info(
+                request, format_html("保存时与别人在你打开之后的修改合并了：{}。", summary)
+            )
 
     def log_change(self, request, obj, message):
         entry = super().log_change(request, obj, message)
@@ -110,7 +113,8 @@ class MergingInlineFormSetMixin:
         if ghost is not None:
             # The row is gone: its id cannot be a choice among existing rows.
             form.fields[self._pk_field.name] = forms.IntegerField(
-                widget=forms.HiddenInput, initial=form.instance.pk)
+                widget=forms.HiddenInput, initial=form.instance.pk
+            )
             if "tags" in form.fields:
                 form.initial["tags"] = list(Tag.objects.filter(name__in=ghost.tags or []))
 
@@ -122,15 +126,23 @@ class MergingInlineFormSetMixin:
             choice = self.data.get(f"{prefix}-row", "")
             if self.data.get(f"{prefix}-token") != DELETED or choice not in ("mine", "theirs"):
                 choice = ""
-            report = merge.Report(label=f"条目《{form.instance}》", editors=[], deleted=True,
-                                  choice_prefix=prefix, theirs_token=DELETED)
+            report = merge.Report(
+                label=f"条目《{form.instance}》",
+                editors=[],
+                deleted=True,
+                choice_prefix=prefix,
+                theirs_token=DELETED,
+            )
             if form.instance.merge_moved:
                 # Moved to another issue meanwhile: it lives on there, and
                 # saving it here again would undo the move. It goes.
                 report.taken.append("移到了另一期")
             elif form.has_changed():
-                report.conflicts.append(merge.Conflict(
-                    "row", "这一条", "已删除", "保留（按表单中的内容重新保存）", choice))
+                report.conflicts.append(
+                    merge.Conflict(
+                        "row", "这一条", "已删除", "保留（按表单中的内容重新保存）", choice
+                    )
+                )
             form.merge_report = report
         conflicts = form.merge_report.conflicts
         return conflicts[0].choice if conflicts else "theirs"
@@ -150,9 +162,11 @@ class MergingInlineFormSetMixin:
         if self.data.get(f"{prefix}-token") != token or choice not in ("mine", "theirs"):
             choice = ""
         report = form.merge_report or merge.Report(
-            label=f"条目《{current}》", editors=[], choice_prefix=prefix, theirs_token=token)
-        report.conflicts = [merge.Conflict(
-            "row", "这一条", "保留（对方在你打开之后改过它）", "删除", choice)]
+            label=f"条目《{current}》", editors=[], choice_prefix=prefix, theirs_token=token
+        )
+        report.conflicts = [
+            merge.Conflict("row", "这一条", "保留（对方在你打开之后改过它）", "删除", choice)
+        ]
         form.merge_report = report
         return choice
 
@@ -170,8 +184,9 @@ class MergingInlineFormSetMixin:
         undecided = []
         for form in self.initial_forms:
             ghost = getattr(form.instance, "merge_ghost", None) is not None
-            ticked = bool(form.cleaned_data.get("DELETE")) if hasattr(form, "cleaned_data") \
-                else False
+            ticked = (
+                bool(form.cleaned_data.get("DELETE")) if hasattr(form, "cleaned_data") else False
+            )
             if ghost and not ticked and self.ghost_choice(form) == "":
                 undecided.append((form, "在你打开之后被另一位编辑删除了，而你改过它"))
             elif not ghost and ticked and self.stale_delete_choice(form) == "":
@@ -194,6 +209,7 @@ class MergingInlineFormSetMixin:
 
     def save(self, commit=True):
         saved = super().save(commit=commit)
-        self.deleted_objects = [obj for obj in self.deleted_objects
-                                if getattr(obj, "merge_ghost", None) is None]
+        self.deleted_objects = [
+            obj for obj in self.deleted_objects if getattr(obj, "merge_ghost", None) is None
+        ]
         return saved

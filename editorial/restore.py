@@ -39,7 +39,8 @@ def _write_back(version, **overrides):
     with ``overrides`` applied first."""
     try:
         (row,) = serializers.deserialize(
-            version.format, version.serialized_data, ignorenonexistent=True)
+            version.format, version.serialized_data, ignorenonexistent=True
+        )
     except (DeserializationError, ValueError) as error:
         raise RestoreError("这个版本的数据无法读取（保存它之后数据结构变了）。") from error
     for name, value in overrides.items():
@@ -64,8 +65,7 @@ def _check_dependencies(entry_versions, link_versions):
     present = set(Section.objects.filter(pk__in=sections).values_list("pk", flat=True))
     for fields in entry_fields.values():
         if fields["section_id"] not in present:
-            raise RestoreError(
-                f"条目《{fields['title']}》所在的栏目已被删除，无法恢复这个版本。")
+            raise RestoreError(f"条目《{fields['title']}》所在的栏目已被删除，无法恢复这个版本。")
     tags = {v.field_dict["tag_id"] for v in link_versions.values()}
     present_tags = set(Tag.objects.filter(pk__in=tags).values_list("pk", flat=True))
     return {pk: v for pk, v in link_versions.items() if v.field_dict["tag_id"] in present_tags}
@@ -84,18 +84,17 @@ def restore_issue(version):
     pk = int(version.object_id)
     by_model = _versions_by_model(version.revision)
     entries = {
-        entry_pk: v for entry_pk, v in by_model[Entry].items()
-        if v.field_dict["issue_id"] == pk
+        entry_pk: v for entry_pk, v in by_model[Entry].items() if v.field_dict["issue_id"] == pk
     }
     links = {
-        link_pk: v for link_pk, v in by_model[TaggedEntry].items()
+        link_pk: v
+        for link_pk, v in by_model[TaggedEntry].items()
         if v.field_dict["content_object_id"] in entries
     }
     links = _check_dependencies(entries, links)
-    kept = (
-        Issue.objects.filter(pk=pk).values_list(*ISSUE_KEPT_FIELDS).first()
-        or [Issue._meta.get_field(name).get_default() for name in ISSUE_KEPT_FIELDS]
-    )
+    kept = Issue.objects.filter(pk=pk).values_list(*ISSUE_KEPT_FIELDS).first() or [
+        Issue._meta.get_field(name).get_default() for name in ISSUE_KEPT_FIELDS
+    ]
     try:
         with transaction.atomic():
             Entry.objects.filter(issue_id=pk).exclude(pk__in=entries).delete()
@@ -106,7 +105,8 @@ def restore_issue(version):
             _revert_links(entries, links)
     except (IntegrityError, DataError) as error:
         raise RestoreError(
-            "无法恢复这个版本：它与现在的内容冲突（例如网址名已被另一期使用）。") from error
+            "无法恢复这个版本：它与现在的内容冲突（例如网址名已被另一期使用）。"
+        ) from error
     return Issue.objects.get(pk=pk)
 
 
@@ -120,7 +120,8 @@ def restore_entry(version):
     if not Issue.objects.filter(pk=fields["issue_id"]).exists():
         raise RestoreError("这个条目所在的一期已被删除，无法单独恢复条目。")
     links = {
-        link_pk: v for link_pk, v in _versions_by_model(version.revision)[TaggedEntry].items()
+        link_pk: v
+        for link_pk, v in _versions_by_model(version.revision)[TaggedEntry].items()
         if v.field_dict["content_object_id"] == pk
     }
     links = _check_dependencies({pk: version}, links)

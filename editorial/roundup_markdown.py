@@ -267,8 +267,11 @@ def _details(paper):
     lines = [
         arxiv.abstract_url(paper.arxiv_id) if paper.arxiv_id else "",
         paper.url,
-        *(f"{line.keys[0]}：{line.write(paper.details[line.name])}"
-          for line in ENTRY_DETAIL_LINES if paper.details[line.name]),
+        *(
+            f"{line.keys[0]}：{line.write(paper.details[line.name])}"
+            for line in ENTRY_DETAIL_LINES
+            if paper.details[line.name]
+        ),
     ]
     return "\n".join(line for line in lines if line)
 
@@ -384,9 +387,11 @@ def _parse_front_matter(lines, roundup, errors):
         if key in seen:
             errors.append(RoundupProblem(index + 1, f"{key} 重复（已在第 {seen[key]} 行）"))
         elif key not in _FRONT_MATTER_KEYS:
-            errors.append(RoundupProblem(
-                index + 1, f"未知的信息项“{key}”（可用：{'、'.join(_FRONT_MATTER_KEYS)}）"
-            ))
+            errors.append(
+                RoundupProblem(
+                    index + 1, f"未知的信息项“{key}”（可用：{'、'.join(_FRONT_MATTER_KEYS)}）"
+                )
+            )
         else:
             seen[key] = index + 1
             _read_front_matter_value(key, match["value"].strip(), index + 1, roundup, errors)
@@ -410,9 +415,9 @@ def _read_front_matter_value(key, value, line, roundup, errors):
         try:
             roundup.period_start, roundup.period_end = _parse_period(value)
         except ValueError:
-            errors.append(RoundupProblem(
-                line, f"period 应写作“2024-06-16 – 2024-06-30”，而不是“{value}”"
-            ))
+            errors.append(
+                RoundupProblem(line, f"period 应写作“2024-06-16 – 2024-06-30”，而不是“{value}”")
+            )
         # The issue's own constraints compare the period's dates.
         for name in ("period_start", "period_end", NON_FIELD_ERRORS):
             roundup.lines[name] = line
@@ -422,8 +427,7 @@ def _parse_period(value):
     match = _PERIOD.match(value)
     if match is None:
         raise ValueError(value)
-    return (datetime.date.fromisoformat(match["start"]),
-            datetime.date.fromisoformat(match["end"]))
+    return (datetime.date.fromisoformat(match["start"]), datetime.date.fromisoformat(match["end"]))
 
 
 def _structure(lines, start, errors):
@@ -441,8 +445,12 @@ def _structure(lines, start, errors):
         first, end = start + token.map[0], start + token.map[1]
         if token.type == "heading_open" and token.tag in _STRUCTURE_LEVELS:
             if token.markup in ("=", "-"):
-                errors.append(RoundupProblem(first + 1, "下一行的 === 或 --- 把这一行变成了标题："
-                                           "标题请用 #，分隔线前请空一行"))
+                errors.append(
+                    RoundupProblem(
+                        first + 1,
+                        "下一行的 === 或 --- 把这一行变成了标题：标题请用 #，分隔线前请空一行",
+                    )
+                )
             else:
                 level = _STRUCTURE_LEVELS[token.tag]
                 headings.append(_Heading(level, tokens[index + 1].content, first, end))
@@ -459,9 +467,7 @@ def _structure(lines, start, errors):
 
 def _fence_is_closed(markup, fence_lines):
     closing = fence_lines[-1].strip()
-    return (
-        len(fence_lines) > 1 and closing.startswith(markup) and set(closing) == {markup[0]}
-    )
+    return len(fence_lines) > 1 and closing.startswith(markup) and set(closing) == {markup[0]}
 
 
 def _first_text_line(lines, start, end):
@@ -478,14 +484,16 @@ def _reject_text(lines, start, end, message, errors):
 
 def _read_title(heading, lines, end, roundup, errors):
     if roundup.title:
-        errors.append(RoundupProblem(
-            heading.start + 1, f"标题只能有一个（已在第 {roundup.lines['title']} 行）"
-        ))
+        errors.append(
+            RoundupProblem(
+                heading.start + 1, f"标题只能有一个（已在第 {roundup.lines['title']} 行）"
+            )
+        )
         return
     if roundup.sections:
         errors.append(RoundupProblem(heading.start + 1, "标题（# ）应在所有栏目之前"))
     roundup.title = heading.text
-    roundup.intro = _stored_text("\n".join(lines[heading.end:end]))
+    roundup.intro = _stored_text("\n".join(lines[heading.end : end]))
     roundup.lines["title"] = heading.start + 1
     roundup.lines["intro"] = _first_text_line(lines, heading.end, end) or heading.start + 1
 
@@ -499,17 +507,19 @@ def _read_section(heading, roundup, errors):
         line=heading.start + 1,
     )
     if match is None and _SECTION_ATTRIBUTES.search(heading.text):
-        errors.append(RoundupProblem(
-            section.line, "栏目标题末尾应写作“{#网址名}”或“{#网址名 position=顺序}”"
-        ))
+        errors.append(
+            RoundupProblem(section.line, "栏目标题末尾应写作“{#网址名}”或“{#网址名 position=顺序}”")
+        )
     if not section.name:
         errors.append(RoundupProblem(section.line, "栏目标题为空"))
     for earlier in roundup.sections:
         if earlier.name == section.name or (section.slug and earlier.slug == section.slug):
-            errors.append(RoundupProblem(
-                section.line,
-                f"栏目“{section.name}”已在第 {earlier.line} 行出现：同一栏目的论文请写在一起",
-            ))
+            errors.append(
+                RoundupProblem(
+                    section.line,
+                    f"栏目“{section.name}”已在第 {earlier.line} 行出现：同一栏目的论文请写在一起",
+                )
+            )
     roundup.sections.append(section)
     return section
 
@@ -524,16 +534,21 @@ def _read_paper(heading, lines, end, section, errors):
     # Against the previous heading, so that one slip is reported once.
     expected = section.papers[-1].number + 1 if section.papers else 1
     if paper.number != expected:
-        errors.append(RoundupProblem(
-            line, f"序号应为 {expected}，不是 {paper.number}（每个栏目从 1 起连续编号）"
-        ))
+        errors.append(
+            RoundupProblem(
+                line, f"序号应为 {expected}，不是 {paper.number}（每个栏目从 1 起连续编号）"
+            )
+        )
     if not paper.title:
         errors.append(RoundupProblem(line, "论文标题为空"))
     summary_start = _read_details(paper, lines, heading.end, end, errors)
     if not (paper.arxiv_id or paper.url or "arxiv_id" in paper.lines):
-        errors.append(RoundupProblem(
-            line, "缺少 arXiv 链接：标题下写 https://arxiv.org/abs/编号（不在 arXiv 上的写其链接）"
-        ))
+        errors.append(
+            RoundupProblem(
+                line,
+                "缺少 arXiv 链接：标题下写 https://arxiv.org/abs/编号（不在 arXiv 上的写其链接）",
+            )
+        )
     paper.summary = _stored_text("\n".join(lines[summary_start:end]))
     paper.lines["summary"] = _first_text_line(lines, summary_start, end) or line
     section.papers.append(paper)
@@ -600,9 +615,9 @@ def _reject_duplicate_papers(roundup, errors):
         if not key:
             continue
         if key in first_lines:
-            errors.append(RoundupProblem(
-                paper.line, f"与第 {first_lines[key]} 行的论文重复（{key}）"
-            ))
+            errors.append(
+                RoundupProblem(paper.line, f"与第 {first_lines[key]} 行的论文重复（{key}）")
+            )
         else:
             first_lines[key] = paper.line
 
@@ -624,8 +639,12 @@ def import_roundup(text, *, create_sections=False, status=Issue.Status.DRAFT):
     with transaction.atomic():
         sections = _sections(parsed.sections, create_sections, errors)
         issue = Issue(
-            title=parsed.title, slug=parsed.slug, period_start=parsed.period_start,
-            period_end=parsed.period_end, intro=parsed.intro, source_url=parsed.source_url,
+            title=parsed.title,
+            slug=parsed.slug,
+            period_start=parsed.period_start,
+            period_end=parsed.period_end,
+            intro=parsed.intro,
+            source_url=parsed.source_url,
             status=status,
         )
         _save_if_valid(issue, parsed.lines, 1, errors)
@@ -651,9 +670,11 @@ def _sections(parsed_sections, create_sections, errors):
             or Section.objects.filter(slug=heading.slug or heading.name).first()
         )
         if section is None and not create_sections:
-            errors.append(RoundupProblem(
-                heading.line, f"未知栏目“{heading.name}”：请先在后台新建，或导入时允许新建栏目"
-            ))
+            errors.append(
+                RoundupProblem(
+                    heading.line, f"未知栏目“{heading.name}”：请先在后台新建，或导入时允许新建栏目"
+                )
+            )
         elif section is None:
             slug = heading.slug or slugs.section_slug_base(heading.name)
             section = Section(
@@ -665,9 +686,15 @@ def _sections(parsed_sections, create_sections, errors):
             if section.slug:
                 _save_if_valid(section, {}, heading.line, errors)
             else:
-                errors.append(RoundupProblem(heading.line, (
-                    f"新栏目“{heading.name}”需要英文网址名：写作“## {heading.name} {{#slug}}”"
-                )))
+                errors.append(
+                    RoundupProblem(
+                        heading.line,
+                        (
+                            f"新栏目“{heading.name}”需要英文网址名："
+                            f"写作“## {heading.name} {{#slug}}”"
+                        ),
+                    )
+                )
         sections.append(section)
     return sections
 
@@ -677,8 +704,13 @@ def _save_entry(issue, section, paper, errors):
     set once the entry is saved."""
     related = {name for name in paper.details if Entry._meta.get_field(name).many_to_many}
     entry = Entry(
-        issue=issue, section=section, position=paper.number, title=paper.title,
-        arxiv_id=paper.arxiv_id, url=paper.url, summary=paper.summary,
+        issue=issue,
+        section=section,
+        position=paper.number,
+        title=paper.title,
+        arxiv_id=paper.arxiv_id,
+        url=paper.url,
+        summary=paper.summary,
         **{name: value for name, value in paper.details.items() if name not in related},
     )
     if _save_if_valid(entry, paper.lines, paper.line, errors):
@@ -694,7 +726,8 @@ def _save_if_valid(instance, field_lines, default_line, errors):
     issue) are left out of the check, so their other problems still show.
     """
     unsaved = [
-        relation.name for relation in instance._meta.concrete_fields
+        relation.name
+        for relation in instance._meta.concrete_fields
         if relation.many_to_one and getattr(instance, relation.attname) is None
     ]
     try:
@@ -703,7 +736,8 @@ def _save_if_valid(instance, field_lines, default_line, errors):
         for name, messages in invalid.message_dict.items():
             line = field_lines.get(name, default_line)
             label = (
-                "" if name == NON_FIELD_ERRORS
+                ""
+                if name == NON_FIELD_ERRORS
                 else f"{instance._meta.get_field(name).verbose_name}："
             )
             errors.extend(RoundupProblem(line, f"{label}{message}") for message in messages)

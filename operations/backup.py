@@ -67,11 +67,11 @@ BY_NATURAL_KEY = {"contenttypes.contenttype", "auth.permission"}
 # model added later is in the backup unless someone decides otherwise here.
 EXCLUDED = {
     "sessions.session": "sign-ins, not the archive; signed with the old server's secret key, "
-                        "and reviving them on a new server would be a risk: users sign in again",
+    "and reviving them on a new server would be a risk: users sign in again",
     "axes.accessattempt": "sign-in failures and lock-outs: short-lived security state",
     "axes.accessattemptexpiration": "when a django-axes lock-out ends: short-lived state",
     "axes.accessfailurelog": "django-axes' log of failed sign-ins (addresses): an operations "
-                             "log, kept by pg_dump if at all",
+    "log, kept by pg_dump if at all",
     "axes.accesslog": "django-axes' log of sign-ins (addresses): an operations log",
     "papers.searchdocument": "derived from the entries: rebuilt on restore",
     "papers.sqlitesearchindex": "SQLite's FTS5 table over the search documents: derived",
@@ -109,8 +109,7 @@ def _natural_foreign_keys(model):
     them are rows whose ids are not kept (content types, permissions). Other
     references stay ids, which are kept and cost no look-up on restore."""
     return any(
-        field.related_model is not None
-        and field.related_model._meta.label_lower in BY_NATURAL_KEY
+        field.related_model is not None and field.related_model._meta.label_lower in BY_NATURAL_KEY
         for field in model._meta.get_fields()
         if field.concrete and (field.many_to_one or field.many_to_many)
     )
@@ -196,7 +195,10 @@ def _write_rows(model, out):
         order = ["content_type__app_label", "content_type__model", "codename"]
     rows = model._base_manager.order_by(*order).iterator(chunk_size=2000)
     serializers.serialize(
-        "jsonl", rows, stream=out, cls=ExactJSONEncoder,
+        "jsonl",
+        rows,
+        stream=out,
+        cls=ExactJSONEncoder,
         use_natural_foreign_keys=_natural_foreign_keys(model),
         use_natural_primary_keys=label in BY_NATURAL_KEY,
     )
@@ -233,11 +235,15 @@ def check_migrations(header):
     if ours == theirs:
         return
     missing = sorted(
-        f"{app}.{name}" for app, names in theirs.items() for name in names
+        f"{app}.{name}"
+        for app, names in theirs.items()
+        for name in names
         if name not in ours.get(app, [])
     )
     extra = sorted(
-        f"{app}.{name}" for app, names in ours.items() for name in names
+        f"{app}.{name}"
+        for app, names in ours.items()
+        for name in names
         if name not in theirs.get(app, [])
     )
     raise ArchiveError(
@@ -328,9 +334,7 @@ def _load(lines, models):
     except Exception as error:
         # Said with where it happened; the caller's transaction rolls back.
         cause = str(error) or str(error.__cause__ or "")
-        raise ArchiveError(
-            f"line {where['line']}: {error.__class__.__name__}: {cause}"
-        ) from error
+        raise ArchiveError(f"line {where['line']}: {error.__class__.__name__}: {cause}") from error
     return dict(counts)
 
 
@@ -339,11 +343,10 @@ def _check_counts(expected, loaded):
     counts say what is missing."""
     wrong = {
         label: (count, loaded.get(label, 0))
-        for label, count in expected.items() if loaded.get(label, 0) != count
+        for label, count in expected.items()
+        if loaded.get(label, 0) != count
     }
-    wrong.update({
-        label: (0, count) for label, count in loaded.items() if label not in expected
-    })
+    wrong.update({label: (0, count) for label, count in loaded.items() if label not in expected})
     if wrong:
         details = ", ".join(f"{label} {got} of {want}" for label, (want, got) in wrong.items())
         raise ArchiveError(f"the backup is incomplete or altered: rows read: {details}")
@@ -358,4 +361,3 @@ def _reset_sequences(models):
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
-

@@ -62,20 +62,103 @@ INTRO = "本期汇总值得关注的大语言模型论文。"
 # -- Vocabulary, most frequent first (drawn with a Zipf-like skew) -------------
 
 CHINESE_TERMS = [
-    "模型", "数据", "训练", "推理", "生成", "大模型", "基准", "评测", "微调", "注意力",
-    "对齐", "检索", "指令", "幻觉", "增强", "长上下文", "安全", "多模态", "智能体", "偏好",
-    "奖励模型", "强化学习", "蒸馏", "专家", "思维链", "代码", "数学", "知识", "解码",
-    "检索增强生成", "压缩", "量化", "稀疏", "越狱", "红队", "评委", "视觉", "语音",
-    "工具调用", "规划", "记忆", "提示", "鲁棒性", "可解释性", "偏见", "隐私", "水印",
-    "剪枝", "合成数据", "课程学习", "持续学习", "具身智能", "蛋白质", "分子", "医疗",
-    "法律", "金融", "教育", "低资源语言", "机器翻译", "表格", "图神经网络", "知识图谱",
-    "因果推断", "不确定性", "校准", "遗忘", "版权", "能耗", "联邦学习",
+    "模型",
+    "数据",
+    "训练",
+    "推理",
+    "生成",
+    "大模型",
+    "基准",
+    "评测",
+    "微调",
+    "注意力",
+    "对齐",
+    "检索",
+    "指令",
+    "幻觉",
+    "增强",
+    "长上下文",
+    "安全",
+    "多模态",
+    "智能体",
+    "偏好",
+    "奖励模型",
+    "强化学习",
+    "蒸馏",
+    "专家",
+    "思维链",
+    "代码",
+    "数学",
+    "知识",
+    "解码",
+    "检索增强生成",
+    "压缩",
+    "量化",
+    "稀疏",
+    "越狱",
+    "红队",
+    "评委",
+    "视觉",
+    "语音",
+    "工具调用",
+    "规划",
+    "记忆",
+    "提示",
+    "鲁棒性",
+    "可解释性",
+    "偏见",
+    "隐私",
+    "水印",
+    "剪枝",
+    "合成数据",
+    "课程学习",
+    "持续学习",
+    "具身智能",
+    "蛋白质",
+    "分子",
+    "医疗",
+    "法律",
+    "金融",
+    "教育",
+    "低资源语言",
+    "机器翻译",
+    "表格",
+    "图神经网络",
+    "知识图谱",
+    "因果推断",
+    "不确定性",
+    "校准",
+    "遗忘",
+    "版权",
+    "能耗",
+    "联邦学习",
 ]
 ENGLISH_TERMS = [
-    "LLM", "RAG", "benchmark", "MoE", "hallucination", "Transformer", "RLHF", "DPO",
-    "LoRA", "chain-of-thought", "long context", "GPT-4", "Llama", "agent", "KV cache",
-    "tokenizer", "in-context learning", "scaling law", "red teaming", "hallucinations",
-    "reward model", "speculative decoding", "multimodal", "jailbreak", "watermark",
+    "LLM",
+    "RAG",
+    "benchmark",
+    "MoE",
+    "hallucination",
+    "Transformer",
+    "RLHF",
+    "DPO",
+    "LoRA",
+    "chain-of-thought",
+    "long context",
+    "GPT-4",
+    "Llama",
+    "agent",
+    "KV cache",
+    "tokenizer",
+    "in-context learning",
+    "scaling law",
+    "red teaming",
+    "hallucinations",
+    "reward model",
+    "speculative decoding",
+    "multimodal",
+    "jailbreak",
+    "watermark",
 ]
 SENTENCES = [
     "本文提出一种面向{a}的{b}框架，在{c}上显著优于现有方法。",
@@ -91,27 +174,100 @@ SENTENCES = [
     "代码与 {e} 权重均已开源，便于复现{a}实验。",
 ]
 TITLE_VERBS = [
-    "Mitigating", "Scaling", "Rethinking", "Benchmarking", "Understanding", "Improving",
-    "Evaluating", "Towards", "Efficient", "Aligning", "Probing", "Revisiting", "Learning",
+    "Mitigating",
+    "Scaling",
+    "Rethinking",
+    "Benchmarking",
+    "Understanding",
+    "Improving",
+    "Evaluating",
+    "Towards",
+    "Efficient",
+    "Aligning",
+    "Probing",
+    "Revisiting",
+    "Learning",
 ]
 TITLE_TOPICS = [
-    "Hallucination", "Long Context", "RAG", "Reasoning", "Alignment", "Jailbreak Defense",
-    "Mixture-of-Experts", "Instruction Tuning", "Preference Optimization", "Distillation",
-    "KV Cache Compression", "Tool Use", "Multimodal Models", "LLM Agents", "Code Generation",
-    "Math Reasoning", "Reward Models", "Speculative Decoding", "Red Teaming", "Retrieval",
+    "Hallucination",
+    "Long Context",
+    "RAG",
+    "Reasoning",
+    "Alignment",
+    "Jailbreak Defense",
+    "Mixture-of-Experts",
+    "Instruction Tuning",
+    "Preference Optimization",
+    "Distillation",
+    "KV Cache Compression",
+    "Tool Use",
+    "Multimodal Models",
+    "LLM Agents",
+    "Code Generation",
+    "Math Reasoning",
+    "Reward Models",
+    "Speculative Decoding",
+    "Red Teaming",
+    "Retrieval",
 ]
 TITLE_TAILS = [
-    "in Large Language Models", "with Retrieval-Augmented Generation", "at Scale",
-    "via Self-Reflection", "for Long Context Understanding", "under Distribution Shift",
-    ": A Benchmark", ": An Empirical Study", "without Human Labels", "with Sparse Attention",
+    "in Large Language Models",
+    "with Retrieval-Augmented Generation",
+    "at Scale",
+    "via Self-Reflection",
+    "for Long Context Understanding",
+    "under Distribution Shift",
+    ": A Benchmark",
+    ": An Empirical Study",
+    "without Human Labels",
+    "with Sparse Attention",
 ]
-SURNAMES = ["Zhang", "Wang", "Li", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu",
-            "Smith", "Kim", "Nguyen", "Müller", "Garcia", "Sato", "Patel", "Brown"]
-GIVEN = ["Wei", "Yu", "Jun", "Xin", "Hao", "Lei", "Ming", "Yan", "Anna", "David", "Sara",
-         "Tom", "Ravi", "Yuki", "Lukas", "Maria", "Ji-woo", "Omar"]
+SURNAMES = [
+    "Zhang",
+    "Wang",
+    "Li",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Zhao",
+    "Huang",
+    "Zhou",
+    "Wu",
+    "Smith",
+    "Kim",
+    "Nguyen",
+    "Müller",
+    "Garcia",
+    "Sato",
+    "Patel",
+    "Brown",
+]
+GIVEN = [
+    "Wei",
+    "Yu",
+    "Jun",
+    "Xin",
+    "Hao",
+    "Lei",
+    "Ming",
+    "Yan",
+    "Anna",
+    "David",
+    "Sara",
+    "Tom",
+    "Ravi",
+    "Yuki",
+    "Lukas",
+    "Maria",
+    "Ji-woo",
+    "Omar",
+]
 # Rare words: one summary in a thousand gets one of them.
-RARE_SENTENCES = ["该方法也被用于甲骨文识别。", "作者还在量子纠错任务上做了验证。",
-                  "附录给出了古籍修复的案例。"]
+RARE_SENTENCES = [
+    "该方法也被用于甲骨文识别。",
+    "作者还在量子纠错任务上做了验证。",
+    "附录给出了古籍修复的案例。",
+]
 # The seed's sections (name, slug), and the share of an issue's entries in each.
 SECTIONS = [
     ("LLM进展与基准", "progress-benchmarks"),
@@ -121,8 +277,23 @@ SECTIONS = [
     ("LLM安全与对齐", "safety-alignment"),
 ]
 SECTION_WEIGHTS = [0.3, 0.2, 0.15, 0.2, 0.15]
-TAG_SUFFIXES = ["", "评测", "方法", "数据集", "检测", "优化", "攻击", "防御", "理论", "应用",
-                "效率", "分析", "框架", "综述", "基准"]
+TAG_SUFFIXES = [
+    "",
+    "评测",
+    "方法",
+    "数据集",
+    "检测",
+    "优化",
+    "攻击",
+    "防御",
+    "理论",
+    "应用",
+    "效率",
+    "分析",
+    "框架",
+    "综述",
+    "基准",
+]
 ENGLISH_TAG_SUFFIXES = ["", " eval", " method", " dataset", " theory", " efficiency"]
 TOP_TAGS = 60  # the most used tags are the plain terms; the combinations' ranks are shuffled
 
@@ -140,12 +311,18 @@ def zipf_sampler(items, rng, s=1.0):
 def tag_name_candidates():
     """Every tag name the archive can use, plain terms first (duplicates possible)."""
     return itertools.chain(
-        CHINESE_TERMS, ENGLISH_TERMS,
+        CHINESE_TERMS,
+        ENGLISH_TERMS,
         (t + s for s in TAG_SUFFIXES for t in CHINESE_TERMS),
         (t + s for s in ENGLISH_TAG_SUFFIXES for t in ENGLISH_TERMS),
         (a + b for a in CHINESE_TERMS for b in CHINESE_TERMS if a != b),
-        (a + b + s for s in TAG_SUFFIXES[1:] for a in CHINESE_TERMS for b in CHINESE_TERMS
-         if a != b),
+        (
+            a + b + s
+            for s in TAG_SUFFIXES[1:]
+            for a in CHINESE_TERMS
+            for b in CHINESE_TERMS
+            if a != b
+        ),
     )
 
 
@@ -175,8 +352,12 @@ class Archive:
     def sentence(self):
         rng = self.rng
         return rng.choice(SENTENCES).format(
-            a=self.chinese(), b=self.chinese(), c=self.chinese(),
-            e=self.english(), f=self.english(), n=rng.randint(2, 60),
+            a=self.chinese(),
+            b=self.chinese(),
+            c=self.chinese(),
+            e=self.english(),
+            f=self.english(),
+            n=rng.randint(2, 60),
             x=rng.choice(self.arxiv_ids) if self.arxiv_ids else KNOWN_ARXIV_ID,
         )
 
@@ -242,7 +423,7 @@ def entries_per_issue(entries, issues, rng):
     shares = [w * scale for w in weights]
     counts = [int(share) for share in shares]
     by_remainder = sorted(range(issues), key=lambda i: counts[i] - shares[i])
-    for i in by_remainder[:entries - sum(counts)]:
+    for i in by_remainder[: entries - sum(counts)]:
         counts[i] += 1
     return counts
 
@@ -273,9 +454,13 @@ def make_issue(index, drafts):
         status, published_at = Issue.Status.DRAFT, None
     return Issue(
         title=f"{end.year}年{end.month}月第{index + 1}期重要的大语言模型论文总结",
-        slug=f"synthetic-{index + 1:05d}", period_start=end - timedelta(days=13),
-        period_end=end, intro=INTRO, intro_html=plain_paragraph_html(INTRO),
-        status=status, published_at=published_at,
+        slug=f"synthetic-{index + 1:05d}",
+        period_start=end - timedelta(days=13),
+        period_end=end,
+        intro=INTRO,
+        intro_html=plain_paragraph_html(INTRO),
+        status=status,
+        published_at=published_at,
     )
 
 
@@ -344,7 +529,8 @@ class Generator:
             self.bulk_insert("save entries", Entry, entry_rows)
             links = [
                 TaggedEntry(content_object_id=entry.pk, tag_id=tag.pk)
-                for entry, chosen in zip(entry_rows, entry_tags, strict=True) for tag in chosen
+                for entry, chosen in zip(entry_rows, entry_tags, strict=True)
+                for tag in chosen
             ]
             self.bulk_insert("tag links", TaggedEntry, links)
             self.save_search_documents(self.tokenise(entry_rows, entry_tags))
@@ -356,7 +542,7 @@ class Generator:
     def bulk_insert(self, name, model, rows):
         with self.phase(name, len(rows)) as phase:
             for start in range(0, len(rows), BATCH):
-                model.objects.bulk_create(rows[start:start + BATCH])
+                model.objects.bulk_create(rows[start : start + BATCH])
                 reset_queries()  # with DEBUG on, the logged batches would fill the memory
                 phase.step(start + BATCH)
 
@@ -373,7 +559,8 @@ class Generator:
         existing = Section.objects.in_bulk([slug for _, slug in SECTIONS], field_name="slug")
         missing = [
             Section(name=name, slug=slug, position=10 * (i + 1))
-            for i, (name, slug) in enumerate(SECTIONS) if slug not in existing
+            for i, (name, slug) in enumerate(SECTIONS)
+            if slug not in existing
         ]
         Section.objects.bulk_create(missing)
         existing.update((section.slug, section) for section in missing)
@@ -386,7 +573,8 @@ class Generator:
         slugs = {tag.slug for tag in existing.values()}
         missing = [
             Tag(name=name, slug=unique_slug(name, slugs))
-            for name in names if name.lower() not in existing
+            for name in names
+            if name.lower() not in existing
         ]
         self.bulk_insert("tags", Tag, missing)
         existing.update((tag.name.lower(), tag) for tag in missing)
@@ -416,15 +604,21 @@ class Generator:
         per_section = Counter(self.rng.choices(range(len(sections)), SECTION_WEIGHTS, k=count))
         return [
             (section, position + 1)
-            for i, section in enumerate(sections) for position in range(per_section[i])
+            for i, section in enumerate(sections)
+            for position in range(per_section[i])
         ]
 
     def compose_entry(self, issue, section, position):
         archive = self.archive
         summary = archive.summary()
         return Entry(
-            issue=issue, section=section, position=position, title=archive.title(),
-            arxiv_id=archive.arxiv_id(), authors=archive.authors(), summary=summary,
+            issue=issue,
+            section=section,
+            position=position,
+            title=archive.title(),
+            arxiv_id=archive.arxiv_id(),
+            authors=archive.authors(),
+            summary=summary,
             summary_html=plain_paragraph_html(summary),
         )
 
@@ -437,8 +631,10 @@ class Generator:
 
     def tokenise(self, entries, entry_tags):
         """The search documents, made by the function the site indexes with."""
-        pairs = ((entry, [tag.name for tag in chosen])
-                 for entry, chosen in zip(entries, entry_tags, strict=True))
+        pairs = (
+            (entry, [tag.name for tag in chosen])
+            for entry, chosen in zip(entries, entry_tags, strict=True)
+        )
         made = []
         with self.phase("tokenise", len(entries)) as phase:
             for document in search.documents(pairs):
@@ -448,8 +644,9 @@ class Generator:
         return made
 
     def save_search_documents(self, documents):
-        search.rebuild_index(documents, batch_size=BATCH, fts_rebuild=self.fts_rebuild,
-                             phase=self.phase)
+        search.rebuild_index(
+            documents, batch_size=BATCH, fts_rebuild=self.fts_rebuild, phase=self.phase
+        )
 
     def analyze(self):
         """Fresh planner statistics, as autovacuum would give in time. VACUUM cannot run
@@ -466,8 +663,7 @@ def unique_slug(name, taken):
     return slug
 
 
-def generate(issues=ISSUES, entries=ENTRIES, tags=TAGS, seed=SEED, progress=None,
-             fts_rebuild=True):
+def generate(issues=ISSUES, entries=ENTRIES, tags=TAGS, seed=SEED, progress=None, fts_rebuild=True):
     """Make the archive in the default database, which must hold no issue.
 
     ``progress(phase, done, total)`` is called as each phase advances, ``done ==

@@ -32,8 +32,10 @@ def health(request):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = {"status": status, "checks": {name: "ok" if up else "unavailable"
-                                         for name, up in checks.items()}}
+    body = {
+        "status": status,
+        "checks": {name: "ok" if up else "unavailable" for name, up in checks.items()},
+    }
     return JsonResponse(body, status=code)
 
 

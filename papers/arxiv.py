@@ -23,7 +23,9 @@ _INPUT = re.compile(
         (?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/  # a URL
       | arxiv:                                                          # a prefix
     )?
-    (?P<id>""" + ARXIV_ID_PATTERN + r""")
+    (?P<id>"""
+    + ARXIV_ID_PATTERN
+    + r""")
     (?:v\d+)?            # a version: dropped
     (?:\.pdf)?           # a PDF URL's suffix
     /?\s*$""",

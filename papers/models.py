@@ -52,8 +52,14 @@ def reverse_or_index(row, viewname, index, **kwargs):
     try:
         return reverse(viewname, kwargs=kwargs)
     except NoReverseMatch:
-        logger.warning("%s %r has no URL (%s=%r); linked to %s instead",
-                       type(row).__name__, row.pk, viewname, kwargs, index)
+        logger.warning(
+            "%s %r has no URL (%s=%r); linked to %s instead",
+            type(row).__name__,
+            row.pk,
+            viewname,
+            kwargs,
+            index,
+        )
         return reverse(index)
 
 
@@ -139,7 +145,9 @@ class Issue(EditTokenModel):
 
     title = models.CharField("标题", max_length=200)
     slug = models.SlugField(
-        "网址名", max_length=80, unique=True,
+        "网址名",
+        max_length=80,
+        unique=True,
         help_text="用于网址的英文短名，如 2024-06-h2。",
     )
     period_start = models.DateField("起始日期")
@@ -147,15 +155,23 @@ class Issue(EditTokenModel):
     intro = models.TextField("导言", blank=True, help_text="支持 Markdown。")
     intro_html = models.TextField(editable=False, blank=True)
     status = models.CharField(
-        "状态", max_length=10, choices=Status.choices, default=Status.DRAFT,
+        "状态",
+        max_length=10,
+        choices=Status.choices,
+        default=Status.DRAFT,
         db_index=True,
     )
     published_at = models.DateTimeField(
-        "发布时间", null=True, blank=True, db_index=True,
+        "发布时间",
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="定时发布时为生效时间；发布时留空则取当前时间。",
     )
     source_url = models.URLField(
-        "原文链接", blank=True, max_length=500,
+        "原文链接",
+        blank=True,
+        max_length=500,
         help_text="本期首发于别处时填写。",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -257,7 +273,9 @@ class SectionQuerySet(models.QuerySet):
 class Section(models.Model):
     name = models.CharField("名称", max_length=100, unique=True)
     slug = models.SlugField(
-        "网址名", max_length=80, unique=True,
+        "网址名",
+        max_length=80,
+        unique=True,
         help_text="用于网址的英文短名，如 rag 或 safety-alignment。",
     )
     description = models.TextField("说明", blank=True)
@@ -271,7 +289,8 @@ class Section(models.Model):
         verbose_name_plural = "栏目"
         constraints = [
             models.CheckConstraint(
-                condition=~Q(slug=""), name="section_slug_not_empty",
+                condition=~Q(slug=""),
+                name="section_slug_not_empty",
                 violation_error_message="网址名不能为空。",
             ),
         ]
@@ -344,7 +363,8 @@ class Tag(TagBase):
                 violation_error_message="已有同名标签（不区分大小写）。",
             ),
             models.CheckConstraint(
-                condition=~Q(slug=""), name="tag_slug_not_empty",
+                condition=~Q(slug=""),
+                name="tag_slug_not_empty",
                 violation_error_message="网址名不能为空。",
             ),
         ]
@@ -404,9 +424,7 @@ class TaggedEntry(TaggedItemBase):
         verbose_name = "条目标签"
         verbose_name_plural = "条目标签"
         constraints = [
-            models.UniqueConstraint(
-                fields=["content_object", "tag"], name="tagged_entry_unique"
-            ),
+            models.UniqueConstraint(fields=["content_object", "tag"], name="tagged_entry_unique"),
         ]
 
     def natural_key(self):
@@ -469,21 +487,25 @@ class Entry(EditTokenModel):
         Section, on_delete=models.PROTECT, related_name="entries", verbose_name="栏目"
     )
     position = models.PositiveSmallIntegerField(
-        "序号", default=1, validators=[MaxValueValidator(MAX_POSITION)],
+        "序号",
+        default=1,
+        validators=[MaxValueValidator(MAX_POSITION)],
     )
     title = models.CharField("论文标题", max_length=300)
     arxiv_id = ArxivIdField(
-        "论文的 arXiv 编号", blank=True, db_index=True,
+        "论文的 arXiv 编号",
+        blank=True,
+        db_index=True,
         help_text="可粘贴 arXiv 链接或编号，保存时规范为 2406.15877 的形式。",
     )
-    url = models.URLField(
-        "链接", blank=True, max_length=500, help_text="论文不在 arXiv 上时填写。"
-    )
+    url = models.URLField("链接", blank=True, max_length=500, help_text="论文不在 arXiv 上时填写。")
     authors = models.CharField("作者", max_length=500, blank=True)
     summary = models.TextField("摘要", help_text="支持 Markdown。")
     summary_html = models.TextField(editable=False, blank=True)
     tags = TaggableManager(
-        through=TaggedEntry, blank=True, verbose_name="标签",
+        through=TaggedEntry,
+        blank=True,
+        verbose_name="标签",
         # An entry's tags in one order everywhere (taggit clears the model's
         # ordering unless told): by name, as the tag index lists them.
         ordering=["name", "pk"],
@@ -611,8 +633,12 @@ class SqliteSearchIndex(models.Model):
     step by triggers); read-only from Django, and absent on PostgreSQL."""
 
     entry = FtsRowidField(
-        Entry, on_delete=models.DO_NOTHING, primary_key=True, db_column="rowid",
-        related_name="fts_row", db_constraint=False,
+        Entry,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_column="rowid",
+        related_name="fts_row",
+        db_constraint=False,
     )
     title = models.TextField()
     keywords = models.TextField()

@@ -60,7 +60,7 @@ def _arxiv_token(arxiv_id):
 def _bigrams(run):
     if len(run) == 1:
         return [run]
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def tokens(text):
@@ -173,9 +173,8 @@ def search(entries, query):
             # their primary key from there on, instead of testing every vector.
             window = matches.filter(pk__gte=start, search_document__pk__gte=start)
         vector = F("search_document__vector")
-        return (
-            window.annotate(rank=SearchRank(vector, ts, weights=[0.1, 0.2, 0.4, 1.0]))
-            .order_by("-rank", "-issue__published_at", "pk")
+        return window.annotate(rank=SearchRank(vector, ts, weights=[0.1, 0.2, 0.4, 1.0])).order_by(
+            "-rank", "-issue__published_at", "pk"
         )
     matches = entries.filter(fts_row__match=_fts5_query(query))
     # Found in the index's own rowid order and bounded on that rowid, so that
@@ -183,9 +182,8 @@ def search(entries, query):
     window = matches
     if start := _window_start(matches.order_by("-fts_row")):
         window = matches.filter(fts_row__gte=start)
-    return (
-        window.annotate(rank=F("fts_row__rank"))  # bm25: lower is better
-        .order_by("rank", "-issue__published_at", "pk")
+    return window.annotate(rank=F("fts_row__rank")).order_by(  # bm25: lower is better
+        "rank", "-issue__published_at", "pk"
     )
 
 
@@ -195,7 +193,7 @@ def _window_start(newest_first):
     One query, run now: the planner then sees a number, not a subquery, and
     estimates the window's size right.
     """
-    nth = newest_first.values_list("pk", flat=True)[SEARCH_WINDOW - 1:SEARCH_WINDOW]
+    nth = newest_first.values_list("pk", flat=True)[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
     return next(iter(nth), None)
 
 
@@ -226,14 +224,21 @@ def highlight(text, words, limit=None):
     if limit and len(text) > limit:
         match = pattern.search(text) if pattern else None
         start = max(0, match.start() - limit // 3) if match else 0
-        text = ("…" if start else "") + text[start:start + limit] + (
-            "…" if start + limit < len(text) else "")
+        text = (
+            ("…" if start else "")
+            + text[start : start + limit]
+            + ("…" if start + limit < len(text) else "")
+        )
     if not pattern:
         return mark_safe(html.escape(text))
     out, last = [], 0
     for match in pattern.finditer(text):
-        out += [html.escape(text[last:match.start()]),
-                "<mark>", html.escape(match.group(0)), "</mark>"]
+        out += [
+            html.escape(text[last : match.start()]),
+            "<mark>",
+            html.escape(match.group(0)),
+            "</mark>",
+        ]
         last = match.end()
     out.append(html.escape(text[last:]))
     return mark_safe("".join(out))
@@ -364,7 +369,7 @@ def rebuild_index(new_documents=None, *, batch_size=1000, fts_rebuild=True, phas
             with phase("tsvectors", len(entry_ids)) as progress:
                 for start in range(0, len(entry_ids), batch_size):
                     SearchDocument.objects.filter(
-                        entry_id__in=entry_ids[start:start + batch_size]
+                        entry_id__in=entry_ids[start : start + batch_size]
                     ).update(vector=postgres_vector())
                     progress.step(start + batch_size)
     return len(entry_ids)
@@ -383,8 +388,9 @@ def _without_fts_triggers():
     with connection.cursor() as cursor:
         definitions = []
         for name in _FTS_TRIGGERS:
-            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
-                           [name])
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [name]
+            )
             (sql,) = cursor.fetchone()
             definitions.append(sql)
             cursor.execute(f"DROP TRIGGER {name}")

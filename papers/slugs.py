@@ -50,7 +50,8 @@ def tag_slug_base(name, max_length=SLUG_MAX_LENGTH - _SUFFIX_ROOM):
     slug = _cut(slugify(name, allow_unicode=True), max_length)
     if not slug:
         symbols = " ".join(
-            unicodedata.name(char, "") for char in name
+            unicodedata.name(char, "")
+            for char in name
             if unicodedata.category(char)[0] in "PS"  # punctuation, symbols, emoji
         )
         slug = _cut(slugify(symbols), max_length)

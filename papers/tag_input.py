@@ -20,9 +20,7 @@ _SEPARATORS = re.compile(r"[、;\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 def _without_controls(text):
     """``text`` without control characters; white space (tab, newline) stays."""
-    return "".join(
-        char for char in text if char.isspace() or unicodedata.category(char) != "Cc"
-    )
+    return "".join(char for char in text if char.isspace() or unicodedata.category(char) != "Cc")
 
 
 def parse_tags(tagstring):

@@ -32,7 +32,10 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
 
 api = NinjaAPI(
-    title="大模型论文双周报 API", version="1", urls_namespace="api", docs_url=None,
+    title="大模型论文双周报 API",
+    version="1",
+    urls_namespace="api",
+    docs_url=None,
     description="大模型论文双周报的只读接口：已发布的各期、条目与标签。",
 )
 
@@ -124,8 +127,7 @@ class EntryOut(Schema):
 
     @staticmethod
     def resolve_links(entry):
-        return {"abstract": entry.link if entry.arxiv_id else None,
-                "pdf": entry.pdf_link or None}
+        return {"abstract": entry.link if entry.arxiv_id else None, "pdf": entry.pdf_link or None}
 
     @staticmethod
     def resolve_permalink(entry, context):
@@ -184,21 +186,26 @@ class EntryFilters(Schema):
     unknown tag, not a 422 from the type check."""
 
     tag: list[str] = Field(
-        [], description="tag slug; repeat it for entries with all the tags",
+        [],
+        description="tag slug; repeat it for entries with all the tags",
         json_schema_extra={"maxItems": MAX_TAGS},
     )
     section: str | None = Field(None, description="section slug")
     issue: str | None = Field(None, description="issue slug")
     year: int | None = Field(
-        None, description="year of publication; empty for any year",
-        json_schema_extra=lambda schema: schema.update(anyOf=[
-            {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-            {"type": "null"},
-            {"type": "string", "maxLength": 0},
-        ]),
+        None,
+        description="year of publication; empty for any year",
+        json_schema_extra=lambda schema: schema.update(
+            anyOf=[
+                {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                {"type": "null"},
+                {"type": "string", "maxLength": 0},
+            ]
+        ),
     )
     q: str | None = Field(
-        None, description="full-text search, Chinese or English",
+        None,
+        description="full-text search, Chinese or English",
         json_schema_extra={"maxLength": MAX_QUERY_LENGTH},
     )
 
@@ -241,9 +248,7 @@ def list_entries(request, filters: Query[EntryFilters]):
     return filterset.qs
 
 
-@api.get(
-    "/entries/{entry_id}", response={200: EntryOut, 404: Error, 422: Error}, tags=["entries"]
-)
+@api.get("/entries/{entry_id}", response={200: EntryOut, 404: Error, 422: Error}, tags=["entries"])
 def get_entry(request, entry_id: int):
     """One published entry."""
     return get_object_or_404(Entry.objects.published().for_listing(), pk=entry_id)

@@ -111,10 +111,14 @@ class IssuesFeed(DigestFeed):
         )
 
     def item_description(self, issue):
-        papers = format_html_join("", "<li>{}</li>", (
-            (format_html('<a href="{}">{}</a>', e.link, e.title) if e.link else e.title,)
-            for e in issue.entries.all()
-        ))
+        papers = format_html_join(
+            "",
+            "<li>{}</li>",
+            (
+                (format_html('<a href="{}">{}</a>', e.link, e.title) if e.link else e.title,)
+                for e in issue.entries.all()
+            ),
+        )
         if not papers:
             return issue.intro_html
         return issue.intro_html + format_html("<p>{}</p><ul>{}</ul>", gettext("本期论文："), papers)

@@ -95,23 +95,34 @@ class EntryFilter(django_filters.FilterSet):
         label=gettext_lazy("关键词"), method="filter_text", max_length=MAX_QUERY_LENGTH, strip=True
     )
     tag = TagsFilter(
-        label=gettext_lazy("标签"), field_name="tags__slug", to_field_name="slug",
-        queryset=tag_choices, conjoined=True,
+        label=gettext_lazy("标签"),
+        field_name="tags__slug",
+        to_field_name="slug",
+        queryset=tag_choices,
+        conjoined=True,
     )
     section = SlugFilter(
-        label=gettext_lazy("栏目"), field_name="section", to_field_name="slug",
-        queryset=section_choices, empty_label=gettext_lazy("全部栏目"),
+        label=gettext_lazy("栏目"),
+        field_name="section",
+        to_field_name="slug",
+        queryset=section_choices,
+        empty_label=gettext_lazy("全部栏目"),
         error_messages={"invalid_choice": gettext_lazy("没有这个栏目。")},
     )
     issue = SlugFilter(
-        label=gettext_lazy("期"), field_name="issue", to_field_name="slug",
+        label=gettext_lazy("期"),
+        field_name="issue",
+        to_field_name="slug",
         queryset=issue_choices,
         error_messages={"invalid_choice": gettext_lazy("没有这一期。")},
     )
 
     year = django_filters.NumberFilter(
-        label=gettext_lazy("年份"), field_name="issue__published_at", lookup_expr="year",
-        min_value=MIN_YEAR, max_value=MAX_YEAR,
+        label=gettext_lazy("年份"),
+        field_name="issue__published_at",
+        lookup_expr="year",
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
     )
 
     def filter_queryset(self, queryset):

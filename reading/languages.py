@@ -109,7 +109,8 @@ def switch_language(request, language):
         next_url = "/"
     response = HttpResponseRedirect(url_in_language(next_url, language))
     response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, language,
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
         max_age=settings.LANGUAGE_COOKIE_AGE,
         path=settings.LANGUAGE_COOKIE_PATH,
         domain=settings.LANGUAGE_COOKIE_DOMAIN,

@@ -67,7 +67,7 @@ class Trends:
         ]
 
     def years(self):
-        """"2024" or "2024–2025": the axis labels say month and day only."""
+        """ "2024" or "2024–2025": the axis labels say month and day only."""
         first, last = self.issues[0].period_start.year, self.issues[-1].period_start.year
         return str(first) if first == last else f"{first}–{last}"
 
@@ -180,8 +180,13 @@ MARKER_PAINT = {
 
 def _marker(style, x, y):
     _, shape, filled = style
-    return format_html('<path d="M{},{}{}" {}/>', f"{x:.1f}", f"{y:.1f}",
-                       MARKER_SHAPES[shape], MARKER_PAINT[filled])
+    return format_html(
+        '<path d="M{},{}{}" {}/>',
+        f"{x:.1f}",
+        f"{y:.1f}",
+        MARKER_SHAPES[shape],
+        MARKER_PAINT[filled],
+    )
 
 
 def _line(points, dash=""):
@@ -190,7 +195,8 @@ def _line(points, dash=""):
     return format_html(
         '<path d="{}" fill="none" stroke="currentColor" stroke-width="2"'
         ' stroke-linejoin="round"{}/>',
-        path, dash,
+        path,
+        dash,
     )
 
 
@@ -201,13 +207,32 @@ def _svg(view_width, view_height, svg_id, css_class, title, desc, body, attrs=""
         '<svg xmlns="http://www.w3.org/2000/svg" class="{}" viewBox="0 0 {} {}"{}'
         ' role="img" aria-labelledby="{}-title {}-desc">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
-        css_class, view_width, view_height, attrs, svg_id, svg_id,
-        svg_id, title, svg_id, desc, body,
+        css_class,
+        view_width,
+        view_height,
+        attrs,
+        svg_id,
+        svg_id,
+        svg_id,
+        title,
+        svg_id,
+        desc,
+        body,
     )
 
 
-def line_chart_svg(series, labels, *, title, desc, x_title="", y_title=None,
-                   width=720, font_size=13, svg_id="chart"):
+def line_chart_svg(
+    series,
+    labels,
+    *,
+    title,
+    desc,
+    x_title="",
+    y_title=None,
+    width=720,
+    font_size=13,
+    svg_id="chart",
+):
     """A line chart of ``series`` ([(name, [value per label]), ...]) over
     ``labels``, with axes, gridlines, thinned x labels and a legend below.
 
@@ -234,46 +259,75 @@ def line_chart_svg(series, labels, *, title, desc, x_title="", y_title=None,
     def y(value):
         return bottom - plot_height * value / ticks[-1]
 
-    parts = [format_html('<text class="chart-axis-title" x="0" y="{}">{}</text>',
-                         font_size, y_title)]
+    parts = [
+        format_html('<text class="chart-axis-title" x="0" y="{}">{}</text>', font_size, y_title)
+    ]
     for tick in ticks:
-        parts.append(format_html(
-            '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-            '<text class="chart-tick" x="{}" y="{}" text-anchor="end">{}</text>',
-            f"{left:.1f}", f"{left + plot_width:.1f}", f"{y(tick):.1f}", f"{y(tick):.1f}",
-            f"{left - font_size * 0.4:.1f}", f"{y(tick) + font_size * 0.35:.1f}", tick,
-        ))
-    parts.append(format_html(
-        '<path class="chart-axis" d="M{},{}V{}H{}" fill="none"/>',
-        f"{left:.1f}", f"{top:.1f}", f"{bottom:.1f}", f"{left + plot_width:.1f}",
-    ))
+        parts.append(
+            format_html(
+                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="chart-tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                f"{left:.1f}",
+                f"{left + plot_width:.1f}",
+                f"{y(tick):.1f}",
+                f"{y(tick):.1f}",
+                f"{left - font_size * 0.4:.1f}",
+                f"{y(tick) + font_size * 0.35:.1f}",
+                tick,
+            )
+        )
+    parts.append(
+        format_html(
+            '<path class="chart-axis" d="M{},{}V{}H{}" fill="none"/>',
+            f"{left:.1f}",
+            f"{top:.1f}",
+            f"{bottom:.1f}",
+            f"{left + plot_width:.1f}",
+        )
+    )
     spacing = plot_width / (len(labels) - 1) if len(labels) > 1 else 0
     shown = label_positions(len(labels), spacing, widest + font_size)
     for i in sorted(shown):
-        parts.append(format_html(
-            '<text class="chart-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
-            f"{x(i):.1f}", f"{bottom + line_height:.1f}", labels[i],
-        ))
+        parts.append(
+            format_html(
+                '<text class="chart-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                f"{x(i):.1f}",
+                f"{bottom + line_height:.1f}",
+                labels[i],
+            )
+        )
     axis_end = bottom + line_height
     if x_title:
         axis_end += line_height
-        parts.append(format_html(
-            '<text class="chart-axis-title" x="{}" y="{}" text-anchor="middle">{}</text>',
-            f"{left + plot_width / 2:.1f}", f"{axis_end:.1f}", x_title,
-        ))
+        parts.append(
+            format_html(
+                '<text class="chart-axis-title" x="{}" y="{}" text-anchor="middle">{}</text>',
+                f"{left + plot_width / 2:.1f}",
+                f"{axis_end:.1f}",
+                x_title,
+            )
+        )
     for n, (_, values) in enumerate(series):
         style = SERIES_STYLES[n % len(SERIES_STYLES)]
         points = [(x(i), y(value)) for i, value in enumerate(values)]
         markers = format_html_join("", "{}", ((_marker(style, *p),) for p in points))
-        parts.append(format_html('<g class="chart-series series-{}">{}{}</g>',
-                                 n + 1, _line(points, style[0]), markers))
-    legend, legend_height = _legend(series, left, axis_end + line_height * 0.6,
-                                    plot_width, font_size)
+        parts.append(
+            format_html(
+                '<g class="chart-series series-{}">{}{}</g>',
+                n + 1,
+                _line(points, style[0]),
+                markers,
+            )
+        )
+    legend, legend_height = _legend(
+        series, left, axis_end + line_height * 0.6, plot_width, font_size
+    )
     parts.append(legend)
     height = math.ceil(axis_end + line_height * 0.6 + legend_height)
     body = format_html_join("", "{}", ((part,) for part in parts))
-    return _svg(width, height, svg_id, "chart", title, desc, body,
-                format_html(' font-size="{}"', font_size))
+    return _svg(
+        width, height, svg_id, "chart", title, desc, body, format_html(' font-size="{}"', font_size)
+    )
 
 
 def _legend(series, left, top, width, font_size):
@@ -293,23 +347,25 @@ def _legend(series, left, top, width, font_size):
         style = SERIES_STYLES[n % len(SERIES_STYLES)]
         item_x = left + (n % columns) * column_width
         item_y = top + (n // columns) * row_height + row_height / 2
-        items.append(format_html(
-            '<g class="chart-legend-item series-{}">{}{}'
-            '<text x="{}" y="{}">{}</text></g>',
-            n + 1,
-            _line([(item_x, item_y), (item_x + swatch - font_size * 0.6, item_y)], style[0]),
-            _marker(style, item_x + (swatch - font_size * 0.6) / 2, item_y),
-            f"{item_x + swatch:.1f}", f"{item_y + font_size * 0.35:.1f}",
-            fit(name, column_width - swatch - font_size * 0.5, font_size),
-        ))
+        items.append(
+            format_html(
+                '<g class="chart-legend-item series-{}">{}{}<text x="{}" y="{}">{}</text></g>',
+                n + 1,
+                _line([(item_x, item_y), (item_x + swatch - font_size * 0.6, item_y)], style[0]),
+                _marker(style, item_x + (swatch - font_size * 0.6) / 2, item_y),
+                f"{item_x + swatch:.1f}",
+                f"{item_y + font_size * 0.35:.1f}",
+                fit(name, column_width - swatch - font_size * 0.5, font_size),
+            )
+        )
     rows = math.ceil(len(series) / columns)
-    legend = format_html('<g class="chart-legend">{}</g>',
-                         format_html_join("", "{}", ((item,) for item in items)))
+    legend = format_html(
+        '<g class="chart-legend">{}</g>', format_html_join("", "{}", ((item,) for item in items))
+    )
     return legend, rows * row_height
 
 
-def sparkline_svg(values, *, title=None, desc=None, width=140, height=32,
-                  svg_id="sparkline"):
+def sparkline_svg(values, *, title=None, desc=None, width=140, height=32, svg_id="sparkline"):
     """A small trend line of ``values`` (oldest first), the last one marked.
 
     Drawn at its own small size; ``desc`` defaults to the numbers themselves.
@@ -319,12 +375,19 @@ def sparkline_svg(values, *, title=None, desc=None, width=140, height=32,
         title = gettext("出现次数趋势")
     if desc is None:
         numbers = ", ".join(str(value) for value in values)
-        desc = (gettext("逐期：%(numbers)s") % {"numbers": numbers}) if values \
-            else gettext("暂无数据")
+        desc = (
+            (gettext("逐期：%(numbers)s") % {"numbers": numbers}) if values else gettext("暂无数据")
+        )
     pad = 3
     baseline = height - pad
-    parts = [format_html('<line class="sparkline-base" x1="0" x2="{}" y1="{}" y2="{}"/>',
-                         width, baseline, baseline)]
+    parts = [
+        format_html(
+            '<line class="sparkline-base" x1="0" x2="{}" y1="{}" y2="{}"/>',
+            width,
+            baseline,
+            baseline,
+        )
+    ]
     if values:
         largest = max(max(values), 1)
         step = (width - 2 * pad) / (len(values) - 1) if len(values) > 1 else 0
@@ -334,11 +397,24 @@ def sparkline_svg(values, *, title=None, desc=None, width=140, height=32,
         ]
         if len(points) > 1:
             parts.append(_line(points))
-        parts.append(format_html('<circle cx="{}" cy="{}" r="2.5" fill="currentColor"/>',
-                                 f"{points[-1][0]:.1f}", f"{points[-1][1]:.1f}"))
+        parts.append(
+            format_html(
+                '<circle cx="{}" cy="{}" r="2.5" fill="currentColor"/>',
+                f"{points[-1][0]:.1f}",
+                f"{points[-1][1]:.1f}",
+            )
+        )
     body = format_html_join("", "{}", ((part,) for part in parts))
-    return _svg(width, height, svg_id, "sparkline", title, desc, body,
-                format_html(' width="{}" height="{}"', width, height))
+    return _svg(
+        width,
+        height,
+        svg_id,
+        "sparkline",
+        title,
+        desc,
+        body,
+        format_html(' width="{}" height="{}"', width, height),
+    )
 
 
 # ---------------------------------------------------------------- for pages
@@ -359,8 +435,12 @@ def trends_chart(trends, *, width, svg_id):
         title=gettext("最常用的 %(tags)s 个标签在最近 %(issues)s 期中的篇数")
         % {"tags": len(trends.tags), "issues": len(trends.issues)},
         desc=gettext("共 %(issues)s 期，%(first)s 至 %(last)s。%(summary)s。逐期数字见图下的表格。")
-        % {"issues": len(trends.issues), "first": f"{first.period_start:%Y-%m-%d}",
-           "last": f"{last.period_end:%Y-%m-%d}", "summary": summary},
+        % {
+            "issues": len(trends.issues),
+            "first": f"{first.period_start:%Y-%m-%d}",
+            "last": f"{last.period_end:%Y-%m-%d}",
+            "summary": summary,
+        },
         x_title=gettext("各期起始日期（%(years)s）") % {"years": trends.years()},
         width=width,
         font_size=14 if width > 480 else 13,

@@ -62,10 +62,12 @@ urlpatterns += [
     public("entries/feed.rss", feeds.FilteredEntriesFeed(Rss201rev2Feed), name="entries_feed_rss"),
     public("tags/<uslug:slug>/feed.atom", feeds.TagFeed(Atom1Feed), name="tag_feed_atom"),
     public("tags/<uslug:slug>/feed.rss", feeds.TagFeed(Rss201rev2Feed), name="tag_feed_rss"),
-    public("sections/<slug:slug>/feed.atom", feeds.SectionFeed(Atom1Feed),
-           name="section_feed_atom"),
-    public("sections/<slug:slug>/feed.rss", feeds.SectionFeed(Rss201rev2Feed),
-           name="section_feed_rss"),
+    public(
+        "sections/<slug:slug>/feed.atom", feeds.SectionFeed(Atom1Feed), name="section_feed_atom"
+    ),
+    public(
+        "sections/<slug:slug>/feed.rss", feeds.SectionFeed(Rss201rev2Feed), name="section_feed_rss"
+    ),
 ]
 
 # Citations as BibTeX files (reading.citations).

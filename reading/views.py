@@ -80,11 +80,7 @@ class EntryListView(FilterView):
     paginate_by = ENTRIES_PER_PAGE
 
     def get_queryset(self):
-        return (
-            Entry.objects.published()
-            .for_listing()
-            .newest_first()
-        )
+        return Entry.objects.published().for_listing().newest_first()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -259,12 +255,7 @@ def bibtex_response(text, filename):
 
 def paper_bibtex(request, arxiv_id):
     """``/papers/<arxiv-id>/cite.bib``: the citation the paper page shows."""
-    paper = (
-        Entry.objects.published()
-        .filter(arxiv_id=arxiv_id)
-        .newest_first()
-        .first()
-    )
+    paper = Entry.objects.published().filter(arxiv_id=arxiv_id).newest_first().first()
     if paper is None:
         raise Http404("No published issue covered this paper.")
     return bibtex_response(bibtex_entry(paper), f"arxiv-{arxiv_id.replace('/', '-')}.bib")
@@ -294,5 +285,3 @@ def topic_trends(request):
             for layout, width in TREND_CHART_WIDTHS.items()
         }
     return render(request, "papers/trends.html", {"trends": data, "charts": charts})
-
-

@@ -72,9 +72,12 @@ def fast_password_hasher():
     from django.conf import settings
 
     project_hashers = list(settings.PASSWORD_HASHERS)
-    with override_settings(PASSWORD_HASHERS=[
-        "django.contrib.auth.hashers.MD5PasswordHasher", *project_hashers,
-    ]):
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            *project_hashers,
+        ]
+    ):
         yield project_hashers
 
 

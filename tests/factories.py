@@ -54,14 +54,20 @@ class IssueFactory(Factory):
     title = factory.Sequence(lambda n: f"第{n}期 大模型论文")
     slug = factory.Sequence(lambda n: f"issue-{n}")
     period_start = factory.Sequence(
-        lambda n: datetime.date(2024, 1, 1) + datetime.timedelta(days=14 * n))
+        lambda n: datetime.date(2024, 1, 1) + datetime.timedelta(days=14 * n)
+    )
     period_end = factory.LazyAttribute(
-        lambda issue: issue.period_start + datetime.timedelta(days=13))
+        lambda issue: issue.period_start + datetime.timedelta(days=13)
+    )
     intro = "本期**导言**。"
     status = Issue.Status.PUBLISHED
     published_at = factory.LazyAttributeSequence(
-        lambda issue, n: None if issue.status == Issue.Status.DRAFT
-        else timezone.now() - datetime.timedelta(hours=n))
+        lambda issue, n: (
+            None
+            if issue.status == Issue.Status.DRAFT
+            else timezone.now() - datetime.timedelta(hours=n)
+        )
+    )
 
 
 def next_free_position(issue, section):

@@ -57,8 +57,9 @@ def form_fields(page, form_id):
                 continue
             if kind in ("checkbox", "radio") and not element.has_attr("checked"):
                 continue
-            fields.append((name, element.get("value", "on" if kind in ("checkbox", "radio")
-                                                else "")))
+            fields.append(
+                (name, element.get("value", "on" if kind in ("checkbox", "radio") else ""))
+            )
     return fields
 
 

@@ -43,8 +43,10 @@ def relative_command(command):
     """A command line as typed from the project folder (no absolute venv path)."""
     # A path inside the folder, not one that only starts with the same letters
     # (/tmp/ci-soak.md beside a clone in /tmp/ci).
-    parts = [str(Path(p).relative_to(BASE_DIR)) if Path(p).is_relative_to(BASE_DIR) else p
-             for p in command]
+    parts = [
+        str(Path(p).relative_to(BASE_DIR)) if Path(p).is_relative_to(BASE_DIR) else p
+        for p in command
+    ]
     return shlex.join(parts)
 
 
@@ -71,5 +73,8 @@ def code_version():
         digest.update(name)
         with contextlib.suppress(OSError):
             digest.update((BASE_DIR / name.decode()).read_bytes())
-    return {"commit": git("rev-parse", "HEAD").decode().strip() or "unknown",
-            "changed_files": len(changed), "fingerprint": digest.hexdigest()[:12]}
+    return {
+        "commit": git("rev-parse", "HEAD").decode().strip() or "unknown",
+        "changed_files": len(changed),
+        "fingerprint": digest.hexdigest()[:12],
+    }

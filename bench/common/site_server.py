@@ -30,8 +30,16 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 HOST = "127.0.0.1"
 SITE_APP = "digestsite.wsgi:application"
 # Variables of the caller's environment that would point the site elsewhere.
-SCRUBBED_ENV = ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DIGEST_PAGE_CACHE", "DJANGO_DEBUG",
-                "DJANGO_SETTINGS_MODULE", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS")
+SCRUBBED_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHE_URL",
+    "DIGEST_PAGE_CACHE",
+    "DJANGO_DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_HTTPS",
+    "DJANGO_ALLOWED_HOSTS",
+)
 START_LIMIT = 60  # seconds for a server to answer
 STOP_LIMIT = 20  # seconds for gunicorn's master to stop its workers
 
@@ -67,11 +75,18 @@ def site_env(database_url, redis_url=None, page_cache=True, debug=False):
 def manage(env, *arguments, timeout=None):
     """``manage.py`` in a child process with ``env``: the caller may set up
     several databases in one run, and Django is set up once per process."""
-    result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if result.returncode != 0:
-        raise ServerError(f"`manage.py {' '.join(arguments)}` failed:\n"
-                          f"{result.stdout}{result.stderr}")
+        raise ServerError(
+            f"`manage.py {' '.join(arguments)}` failed:\n{result.stdout}{result.stderr}"
+        )
     return result.stdout
 
 
@@ -131,8 +146,13 @@ class SiteServer:
     def start(self):
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=BASE_DIR, env=self.env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                self.command,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     def wait_until_serving(self, path="/robots.txt", limit=START_LIMIT):
@@ -140,8 +160,9 @@ class SiteServer:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"gunicorn on port {self.port} exited with "
-                                  f"{self.process.returncode}")
+                raise ServerError(
+                    f"gunicorn on port {self.port} exited with {self.process.returncode}"
+                )
             with contextlib.suppress(OSError, http.client.HTTPException):
                 if get(self.port, path, timeout=5)[0] == 200:
                     return

@@ -86,13 +86,16 @@ def ensure_wrk():
         return
     if os.geteuid() == 0:
         prefix = []
-    elif shutil.which("sudo") and subprocess.run(
-        ["sudo", "-n", "true"], capture_output=True
-    ).returncode == 0:
+    elif (
+        shutil.which("sudo")
+        and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+    ):
         prefix = ["sudo", "-n"]
     else:
-        fail("wrk is not installed and this user cannot install it; "
-             "run `sudo apt-get install -y wrk` and try again")
+        fail(
+            "wrk is not installed and this user cannot install it; "
+            "run `sudo apt-get install -y wrk` and try again"
+        )
     progress("installing wrk (apt-get install -y wrk)")
     install = [*prefix, "apt-get", "install", "-y", "wrk"]
     if subprocess.run(install).returncode != 0:
@@ -170,12 +173,21 @@ def generate_arguments(args):
     if args.fixture:
         return ["load_seed"]
     if not GENERATE_COMMAND.exists():
-        fail("manage.py generate_archive does not exist yet "
-             f"({GENERATE_COMMAND.relative_to(BASE_DIR)}); run with --fixture for the seed roundup")
+        fail(
+            "manage.py generate_archive does not exist yet "
+            f"({GENERATE_COMMAND.relative_to(BASE_DIR)}); run with --fixture for the seed roundup"
+        )
     # generate_archive's own proportion: 5,000 tags at 100,000 entries.
     tags = args.tags or max(20, args.entries // 20)
-    return ["generate_archive", "--entries", str(args.entries),
-            "--issues", str(max(1, args.entries // 100)), "--tags", str(tags)]
+    return [
+        "generate_archive",
+        "--entries",
+        str(args.entries),
+        "--issues",
+        str(max(1, args.entries // 100)),
+        "--tags",
+        str(tags),
+    ]
 
 
 def build_archive(database, env, args):
@@ -202,8 +214,15 @@ def collect_static(env):
 def probe_targets(env):
     """The URLs to load, chosen from this database's data (bench/http/targets.py)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, "-m", "bench.http.targets",
-                   "--out", out.name, "--page-copy", str(CEILING_FILE)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.http.targets",
+            "--out",
+            out.name,
+            "--page-copy",
+            str(CEILING_FILE),
+        ]
         result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True)
         if result.returncode != 0:
             fail(f"choosing the URLs failed:\n{result.stdout}{result.stderr}")
@@ -242,8 +261,9 @@ def gunicorn(database, mode, args):
     if site_server.port_in_use(args.port):
         fail(f"port {args.port} is already in use: something else would be measured")
     log_path = Path(tempfile.gettempdir()) / f"bench-http-gunicorn-{args.port}.log"
-    server = site_server.SiteServer(args.port, server_env(database, mode), log_path,
-                                    workers=args.workers)
+    server = site_server.SiteServer(
+        args.port, server_env(database, mode), log_path, workers=args.workers
+    )
     try:
         with site_server.serving([server], CEILING_URL):
             yield server
@@ -282,8 +302,18 @@ def wrk(port, url, args, threads=None, connections=None, duration=None):
     threads = threads or args.threads
     connections = connections or args.connections
     duration = duration or args.duration
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
-               "--timeout", "30s", "-s", str(WRK_SCRIPT), f"http://{HOST}:{port}{url}"]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://{HOST}:{port}{url}",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
     line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if result.returncode != 0 or line is None:
@@ -339,8 +369,12 @@ def measure_mode(database, mode, pages, args):
     for result in results.values():
         result["ratio"] = round(result["rps"] / ceiling, 3)
     progress(http_report.ratios_line(database, mode, ceiling, results))
-    return {"pages": results, "ceiling_rps": round(ceiling, 1), "issue_transfer": transfer,
-            "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    return {
+        "pages": results,
+        "ceiling_rps": round(ceiling, 1),
+        "issue_transfer": transfer,
+        "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def run_database(database, modes, args):
@@ -349,8 +383,10 @@ def run_database(database, modes, args):
     build_seconds = build_archive(database, env, args)
     collect_static(env)
     targets = probe_targets(env)
-    progress(f"{database}: {targets['counts']['published_entries']} public entries; "
-             f"issue page {targets['issue_page_bytes']} bytes")
+    progress(
+        f"{database}: {targets['counts']['published_entries']} public entries; "
+        f"issue page {targets['issue_page_bytes']} bytes"
+    )
     pages = page_urls(targets)
     return {
         "code": code,
@@ -366,23 +402,43 @@ def run_database(database, modes, args):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m bench.http.load",
-        description="Requests/s and latency of the public pages under gunicorn, measured by wrk."
+        description="Requests/s and latency of the public pages under gunicorn, measured by wrk.",
     )
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--entries", type=int, default=100_000,
-                        help="entries generate_archive makes (default 100000)")
-    parser.add_argument("--tags", type=int, default=0,
-                        help="tags generate_archive makes (default entries / 20)")
-    parser.add_argument("--fixture", action="store_true",
-                        help="load the seed roundup instead of generating an archive")
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure the database a --keep run left, without regenerating it")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch database(s) for a later --reuse")
-    parser.add_argument("--cache", choices=["auto", "redis", "none", "both"], default="auto",
-                        help="page cache modes to measure (auto: redis and none if Redis answers)")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn workers (default 2 x cores + 1)")
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=100_000,
+        help="entries generate_archive makes (default 100000)",
+    )
+    parser.add_argument(
+        "--tags", type=int, default=0, help="tags generate_archive makes (default entries / 20)"
+    )
+    parser.add_argument(
+        "--fixture",
+        action="store_true",
+        help="load the seed roundup instead of generating an archive",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a --keep run left, without regenerating it",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database(s) for a later --reuse"
+    )
+    parser.add_argument(
+        "--cache",
+        choices=["auto", "redis", "none", "both"],
+        default="auto",
+        help="page cache modes to measure (auto: redis and none if Redis answers)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn workers (default 2 x cores + 1)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")

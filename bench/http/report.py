@@ -65,14 +65,23 @@ def start_report(args, argv, gunicorn_command, modes, services):
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": run_command("bench.http.load", argv),
         "gunicorn": relative_command(gunicorn_command),
-        "wrk": (f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency "
-                "--timeout 30s -s bench/http/wrk_report.lua http://127.0.0.1:{port}{url}"
-                .replace("{port}", str(args.port))),
+        "wrk": (
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency "
+            "--timeout 30s -s bench/http/wrk_report.lua http://127.0.0.1:{port}{url}".replace(
+                "{port}", str(args.port)
+            )
+        ),
         "settings": {
             "entries": None if args.fixture else args.entries,
-            "fixture": args.fixture, "reuse": args.reuse, "modes": modes,
-            "workers": args.workers, "threads": args.threads, "connections": args.connections,
-            "duration_s": args.duration, "warmup_s": args.warmup, "port": args.port,
+            "fixture": args.fixture,
+            "reuse": args.reuse,
+            "modes": modes,
+            "workers": args.workers,
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "port": args.port,
         },
         "code": code_version(),
         "machine": machine(),
@@ -93,16 +102,24 @@ def finish_report(report):
 
 
 def verdict(target, database, value, limit, met, note=""):
-    return {"target": target, "database": database, "value": value, "limit": limit,
-            "met": met, "note": note}
+    return {
+        "target": target,
+        "database": database,
+        "value": value,
+        "limit": limit,
+        "met": met,
+        "note": note,
+    }
 
 
 def ratio_targets(database, run, mode, pages, limit, name):
     if mode not in run["modes"]:
         return [verdict(name, database, None, limit, None, f"not measured ({mode} not run)")]
     results = run["modes"][mode]["pages"]
-    return [verdict(name, database, results[key]["ratio"], limit,
-                    results[key]["ratio"] >= limit, key) for key in pages]
+    return [
+        verdict(name, database, results[key]["ratio"], limit, results[key]["ratio"] >= limit, key)
+        for key in pages
+    ]
 
 
 def search_target(database, run):
@@ -114,25 +131,48 @@ def search_target(database, run):
     note = f"{MODE_NAMES[mode]}, 1 connection, {entries:,} entries"
     if entries < SEARCH_SCALE:
         note += f" (the target is set at {SEARCH_SCALE:,})"
-    return verdict(f"search p95 < {SEARCH_P95_MS} ms at {SEARCH_SCALE:,} entries", database,
-                   single["p95_ms"], SEARCH_P95_MS, single["p95_ms"] < SEARCH_P95_MS, note)
+    return verdict(
+        f"search p95 < {SEARCH_P95_MS} ms at {SEARCH_SCALE:,} entries",
+        database,
+        single["p95_ms"],
+        SEARCH_P95_MS,
+        single["p95_ms"] < SEARCH_P95_MS,
+        note,
+    )
 
 
 def transfer_target(database, run):
     transfer = next(iter(run["modes"].values()))["issue_transfer"]
     note = f"Content-Encoding: {transfer['content_encoding']}"
-    return verdict(f"issue page < {ISSUE_TRANSFER_BYTES:,} bytes sent (Accept-Encoding: gzip, br)",
-                   database, transfer["bytes"], ISSUE_TRANSFER_BYTES,
-                   transfer["bytes"] < ISSUE_TRANSFER_BYTES, note)
+    return verdict(
+        f"issue page < {ISSUE_TRANSFER_BYTES:,} bytes sent (Accept-Encoding: gzip, br)",
+        database,
+        transfer["bytes"],
+        ISSUE_TRANSFER_BYTES,
+        transfer["bytes"] < ISSUE_TRANSFER_BYTES,
+        note,
+    )
 
 
 def evaluate(report):
     verdicts = []
     for database, run in report["runs"].items():
-        verdicts += ratio_targets(database, run, "redis", CACHED_PAGES, CACHED_RATIO,
-                                  f"cached public pages >= {CACHED_RATIO} of the ceiling")
-        verdicts += ratio_targets(database, run, "none", UNCACHED_PAGES, UNCACHED_RATIO,
-                                  f"uncached issue page and tag list >= {UNCACHED_RATIO}")
+        verdicts += ratio_targets(
+            database,
+            run,
+            "redis",
+            CACHED_PAGES,
+            CACHED_RATIO,
+            f"cached public pages >= {CACHED_RATIO} of the ceiling",
+        )
+        verdicts += ratio_targets(
+            database,
+            run,
+            "none",
+            UNCACHED_PAGES,
+            UNCACHED_RATIO,
+            f"uncached issue page and tag list >= {UNCACHED_RATIO}",
+        )
         verdicts.append(search_target(database, run))
         verdicts.append(transfer_target(database, run))
     return verdicts
@@ -150,8 +190,10 @@ def error_count(result):
 
 
 def console_line(database, mode, key, result):
-    line = (f"{database:8} {mode:5} {key:10} {result['rps']:8.1f} req/s  "
-            f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms")
+    line = (
+        f"{database:8} {mode:5} {key:10} {result['rps']:8.1f} req/s  "
+        f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms"
+    )
     if "single" in result:
         line += f"  (1 connection: p95 {result['single']['p95_ms']:.1f} ms)"
     if error_count(result):
@@ -160,8 +202,9 @@ def console_line(database, mode, key, result):
 
 
 def ratios_line(database, mode, ceiling, results):
-    ratios = ", ".join(f"{key} {r['ratio']:.2f}" for key, r in results.items()
-                       if not key.startswith("static"))
+    ratios = ", ".join(
+        f"{key} {r['ratio']:.2f}" for key, r in results.items() if not key.startswith("static")
+    )
     return f"{database:8} {mode:5} ceiling {ceiling:.1f} req/s; ratios: {ratios}"
 
 
@@ -169,8 +212,10 @@ def console_summary(report):
     lines = ["", "Targets:"]
     for v in report["targets"]:
         value = "-" if v["value"] is None else v["value"]
-        lines.append(f"  {v['database']:8} {v['target']}: {value} "
-                     f"(limit {v['limit']}) {met_text(v['met']).strip('*')}  {v['note']}")
+        lines.append(
+            f"  {v['database']:8} {v['target']}: {value} "
+            f"(limit {v['limit']}) {met_text(v['met']).strip('*')}  {v['note']}"
+        )
     lines.append(f"Run took {report['duration_s']} s.")
     return "\n".join(lines)
 
@@ -181,19 +226,27 @@ def comparison(previous, report):
     lines = ["", f"Compared with the run of {previous.get('started', '?')}:"]
     for database, run in report["runs"].items():
         for mode, measured in run["modes"].items():
-            old_pages = (previous.get("runs", {}).get(database, {})
-                         .get("modes", {}).get(mode, {}).get("pages", {}))
+            old_pages = (
+                previous.get("runs", {})
+                .get(database, {})
+                .get("modes", {})
+                .get(mode, {})
+                .get("pages", {})
+            )
             for key, result in measured["pages"].items():
                 if key in old_pages:
-                    lines.append(f"  {database:8} {mode:5} {key:10} "
-                                 + compared(old_pages[key], result))
+                    lines.append(
+                        f"  {database:8} {mode:5} {key:10} " + compared(old_pages[key], result)
+                    )
     return "\n".join(lines)
 
 
 def compared(old, new):
     change = (new["rps"] / old["rps"] - 1) * 100 if old["rps"] else float("nan")
-    return (f"{old['rps']:8.1f} -> {new['rps']:8.1f} req/s ({change:+4.0f}%), "
-            f"ratio {old.get('ratio', float('nan')):.2f} -> {new['ratio']:.2f}")
+    return (
+        f"{old['rps']:8.1f} -> {new['rps']:8.1f} req/s ({change:+4.0f}%), "
+        f"ratio {old.get('ratio', float('nan')):.2f} -> {new['ratio']:.2f}"
+    )
 
 
 # -- Markdown -----------------------------------------------------------------------
@@ -214,12 +267,17 @@ def markdown_figures(report):
         "databases": " and ".join(DATABASE_NAMES[d] for d in report["runs"]),
         "minutes": f"{report['duration_s'] / 60:.1f}",
         "commit": code["commit"][:12],
-        "dirty": (f" with {code['changed_files']} changed or new files of the site not yet "
-                  f"committed (fingerprint `{code['fingerprint']}`)"
-                  if code["changed_files"] else ""),
+        "dirty": (
+            f" with {code['changed_files']} changed or new files of the site not yet "
+            f"committed (fingerprint `{code['fingerprint']}`)"
+            if code["changed_files"]
+            else ""
+        ),
         "warnings": "".join(f"\n\n{warning}" for warning in warnings if warning),
-        **{key: settings[key] for key in ("workers", "port", "threads", "connections",
-                                           "warmup_s", "duration_s")},
+        **{
+            key: settings[key]
+            for key in ("workers", "port", "threads", "connections", "warmup_s", "duration_s")
+        },
         "cores": report["machine"]["cores"],
         "machine_table": machine_table(report),
         "versions_table": versions_table(report),
@@ -244,33 +302,53 @@ def code_warning(report):
     seen = {run["code"]["fingerprint"] for run in report["runs"].values()}
     if len(seen) < 2:
         return ""
-    return ("**The code changed during the run** (someone edited the site): the databases "
-            "did not run the same code; see `code` under each run in the JSON.")
+    return (
+        "**The code changed during the run** (someone edited the site): the databases "
+        "did not run the same code; see `code` under each run in the JSON."
+    )
 
 
 def load_warning(report):
-    loads = [load for run in report["runs"].values() for m in run["modes"].values()
-             for load in m["loadavg"]]
+    loads = [
+        load
+        for run in report["runs"].values()
+        for m in run["modes"].values()
+        for load in m["loadavg"]
+    ]
     cores = report["machine"]["cores"] or 1
     if not loads or max(loads) <= cores + 1:
         return ""
-    return (f"**The machine was busy**: the load average went from {min(loads)} to "
-            f"{max(loads)} on {cores} cores (this benchmark alone makes about {cores + 1}), "
-            "so other work competed for the CPU and the figures are noisy; compare the two "
-            "ceilings of each table to see how much.")
+    return (
+        f"**The machine was busy**: the load average went from {min(loads)} to "
+        f"{max(loads)} on {cores} cores (this benchmark alone makes about {cores + 1}), "
+        "so other work competed for the CPU and the figures are noisy; compare the two "
+        "ceilings of each table to see how much."
+    )
 
 
 def machine_table(report):
     m = report["machine"]
-    rows = [("CPU", m["cpu"]), ("cores", m["cores"]), ("memory", f"{m['memory_gib']} GiB"),
-            ("OS", f"{m['os']}, kernel {m['kernel']}")]
+    rows = [
+        ("CPU", m["cpu"]),
+        ("cores", m["cores"]),
+        ("memory", f"{m['memory_gib']} GiB"),
+        ("OS", f"{m['os']}, kernel {m['kernel']}"),
+    ]
     return table(rows, ["", ""])
 
 
 def versions_table(report):
-    names = {"python": "Python", "django": "Django", "gunicorn": "gunicorn",
-             "whitenoise": "WhiteNoise", "psycopg": "psycopg", "sqlite": "SQLite",
-             "postgresql": "PostgreSQL", "redis": "Redis", "wrk": "wrk"}
+    names = {
+        "python": "Python",
+        "django": "Django",
+        "gunicorn": "gunicorn",
+        "whitenoise": "WhiteNoise",
+        "psycopg": "psycopg",
+        "sqlite": "SQLite",
+        "postgresql": "PostgreSQL",
+        "redis": "Redis",
+        "wrk": "wrk",
+    }
     rows = [(names[k], v) for k, v in report["versions"].items()]
     return table(rows, ["", ""])
 
@@ -279,14 +357,28 @@ def data_table(report):
     rows = []
     for database, run in report["runs"].items():
         d, c = run["data"], run["data"]["counts"]
-        rows.append((
-            DATABASE_NAMES[database], f"{c['published_entries']:,} of {c['entries']:,}",
-            f"{c['published_issues']:,} of {c['issues']:,}", f"{c['tags']:,}",
-            f"`{d['issue_slug']}`", f"`{'`, `'.join(d['tags'])}` ({d['tag_pair_entries']:,})",
-            f"`{d['arxiv_id']}` ({d['paper_entries']})", f"{run['build_seconds']} s",
-        ))
-    head = ["database", "public entries", "public issues", "tags", "issue page",
-            "two tags (entries with both)", "paper (entries)", "set-up"]
+        rows.append(
+            (
+                DATABASE_NAMES[database],
+                f"{c['published_entries']:,} of {c['entries']:,}",
+                f"{c['published_issues']:,} of {c['issues']:,}",
+                f"{c['tags']:,}",
+                f"`{d['issue_slug']}`",
+                f"`{'`, `'.join(d['tags'])}` ({d['tag_pair_entries']:,})",
+                f"`{d['arxiv_id']}` ({d['paper_entries']})",
+                f"{run['build_seconds']} s",
+            )
+        )
+    head = [
+        "database",
+        "public entries",
+        "public issues",
+        "tags",
+        "issue page",
+        "two tags (entries with both)",
+        "paper (entries)",
+        "set-up",
+    ]
     return table(rows, head)
 
 
@@ -295,27 +387,56 @@ def figures(report):
     for database, run in report["runs"].items():
         for mode, measured in run["modes"].items():
             load = measured["loadavg"]
-            out.append(f"### {DATABASE_NAMES[database]}, {MODE_NAMES[mode]}\n\n"
-                       f"Load average {load[0]} at the start, {load[1]} at the end.\n\n"
-                       + figures_table(measured["pages"]))
+            out.append(
+                f"### {DATABASE_NAMES[database]}, {MODE_NAMES[mode]}\n\n"
+                f"Load average {load[0]} at the start, {load[1]} at the end.\n\n"
+                + figures_table(measured["pages"])
+            )
     return "\n\n".join(out)
 
 
 def figures_table(pages):
     rows = []
     for result in pages.values():
-        rows.append((result["what"], f"`{unquote(result['url'])}`", f"{result['rps']:,.1f}",
-                     f"{result['p50_ms']:.1f}", f"{result['p99_ms']:.1f}",
-                     f"{result['ratio']:.2f}", f"{result['bytes_per_response']:,}",
-                     f"{result['requests']:,}", error_count(result)))
+        rows.append(
+            (
+                result["what"],
+                f"`{unquote(result['url'])}`",
+                f"{result['rps']:,.1f}",
+                f"{result['p50_ms']:.1f}",
+                f"{result['p99_ms']:.1f}",
+                f"{result['ratio']:.2f}",
+                f"{result['bytes_per_response']:,}",
+                f"{result['requests']:,}",
+                error_count(result),
+            )
+        )
         if "single" in result:
             single = result["single"]
-            rows.append(("… the same, 1 connection", "", f"{single['rps']:,.1f}",
-                         f"{single['p50_ms']:.1f} (p95 {single['p95_ms']:.1f})",
-                         f"{single['p99_ms']:.1f}", "", "", f"{single['requests']:,}",
-                         error_count(single)))
-    head = ["page", "URL (unencoded here)", "req/s", "p50 ms", "p99 ms", "ratio to static",
-            "bytes/response (with headers)", "requests", "errors"]
+            rows.append(
+                (
+                    "… the same, 1 connection",
+                    "",
+                    f"{single['rps']:,.1f}",
+                    f"{single['p50_ms']:.1f} (p95 {single['p95_ms']:.1f})",
+                    f"{single['p99_ms']:.1f}",
+                    "",
+                    "",
+                    f"{single['requests']:,}",
+                    error_count(single),
+                )
+            )
+    head = [
+        "page",
+        "URL (unencoded here)",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "ratio to static",
+        "bytes/response (with headers)",
+        "requests",
+        "errors",
+    ]
     return table(rows, head)
 
 
@@ -323,8 +444,16 @@ def targets_table(report):
     rows = []
     for v in report["targets"]:
         value = "-" if v["value"] is None else f"{v['value']:,}"
-        rows.append((v["target"], DATABASE_NAMES[v["database"]], v["note"], value,
-                     v["limit"], met_text(v["met"])))
+        rows.append(
+            (
+                v["target"],
+                DATABASE_NAMES[v["database"]],
+                v["note"],
+                value,
+                v["limit"],
+                met_text(v["met"]),
+            )
+        )
     return table(rows, ["target", "database", "page / how", "measured", "limit", "verdict"])
 
 
@@ -333,9 +462,20 @@ def size_table(report):
     for database, run in report["runs"].items():
         d = run["data"]
         transfer = next(iter(run["modes"].values()))["issue_transfer"]
-        rows.append((DATABASE_NAMES[database], f"{d['issue_page_bytes']:,}",
-                     f"{transfer['bytes']:,} ({transfer['content_encoding']})",
-                     f"{d['issue_page_gzip6_bytes']:,}", f"{d['issue_page_brotli5_bytes']:,}"))
-    head = ["database", "issue page, bytes", "sent for `Accept-Encoding: gzip, br`",
-            "gzip -6 would be", "Brotli q5 would be"]
+        rows.append(
+            (
+                DATABASE_NAMES[database],
+                f"{d['issue_page_bytes']:,}",
+                f"{transfer['bytes']:,} ({transfer['content_encoding']})",
+                f"{d['issue_page_gzip6_bytes']:,}",
+                f"{d['issue_page_brotli5_bytes']:,}",
+            )
+        )
+    head = [
+        "database",
+        "issue page, bytes",
+        "sent for `Accept-Encoding: gzip, br`",
+        "gzip -6 would be",
+        "Brotli q5 would be",
+    ]
     return table(rows, head)

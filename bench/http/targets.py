@@ -57,7 +57,8 @@ def pick_tag_pair():
     public_links = TaggedEntry.objects.filter(content_object__in=Entry.objects.published())
     top = list(
         public_links.values_list("tag", flat=True)
-        .annotate(n=Count("pk")).order_by("-n", "tag")[:TOP_TAGS]
+        .annotate(n=Count("pk"))
+        .order_by("-n", "tag")[:TOP_TAGS]
     )
     # One filter() call, so that all three conditions are on the same second
     # join of the entry's links (a second filter() on a multi-valued relation
@@ -69,7 +70,8 @@ def pick_tag_pair():
             tag__lt=F("content_object__tagged_items__tag"),
         )
         .values("tag__slug", "content_object__tagged_items__tag__slug")
-        .annotate(n=Count("pk")).order_by("-n", "tag__slug")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "tag__slug")
     )
     best = pairs.first()
     if best is None:
@@ -84,8 +86,12 @@ def pick_paper():
     from papers.models import Entry
 
     best = (
-        Entry.objects.published().exclude(arxiv_id="")
-        .values("arxiv_id").annotate(n=Count("pk")).order_by("-n", "arxiv_id").first()
+        Entry.objects.published()
+        .exclude(arxiv_id="")
+        .values("arxiv_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "arxiv_id")
+        .first()
     )
     if best is None:
         sys.exit("http_targets: no public entry has an arXiv id")

@@ -69,9 +69,7 @@ EXPLAIN_QUERY = "幻觉"
 def configure(database):
     """Point Django at the benchmark's database, DEBUG off, before setup()."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "digestsite.settings"
-    os.environ["DATABASE_URL"] = (
-        SCRATCH.url(database)
-    )
+    os.environ["DATABASE_URL"] = SCRATCH.url(database)
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_HTTPS"] = "0"  # the test client asks over plain HTTP
     # Every request computed: a page from the page cache would time the cache.
@@ -113,12 +111,14 @@ def generate(args):
             progress(f"{phase}: {total:,}", started)
 
     generated = synthetic_archive.generate(
-        issues=args.issues or max(1, args.entries // 100), entries=args.entries,
-        tags=args.tags, seed=args.seed, progress=report,
+        issues=args.issues or max(1, args.entries // 100),
+        entries=args.entries,
+        tags=args.tags,
+        seed=args.seed,
+        progress=report,
         fts_rebuild=args.sqlite_fts == "rebuild",
     )
-    progress(f"generated in {generated.timings['total']:.1f} s "
-             f"({generated.tag_links:,} tag links)")
+    progress(f"generated in {generated.timings['total']:.1f} s ({generated.tag_links:,} tag links)")
     return generated.timings
 
 
@@ -147,8 +147,10 @@ def timed(function, repeat):
         result = function()
         samples.append((time.perf_counter() - started) * 1000)
     return result, {
-        "p50": statistics.median(samples), "p95": percentile(samples, 95),
-        "min": min(samples), "max": max(samples),
+        "p50": statistics.median(samples),
+        "p95": percentile(samples, 95),
+        "min": min(samples),
+        "max": max(samples),
     }
 
 
@@ -182,8 +184,12 @@ def measure(repeat, view_repeat):
         assert shown and int(shown.group(1)) == matches, (query, matches, shown)
         assert len(first_page) == min(20, matches)
         row = {
-            "query": query, "what": what, "matches": matches,
-            "count": count_ms, "page": page_ms, "view": view_ms,
+            "query": query,
+            "what": what,
+            "matches": matches,
+            "count": count_ms,
+            "page": page_ms,
+            "view": view_ms,
         }
         results.append(row)
         print(
@@ -232,16 +238,27 @@ def environment():
             cursor.execute("SELECT sqlite_version()")
         (db_version,) = cursor.fetchone()
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor(),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
     )
     memory = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/meminfo").read_text().splitlines()
-         if line.startswith("MemTotal")), "?",
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "?",
     )
     return {
-        "cpu": cpu, "nproc": os.cpu_count(), "memory": memory,
-        "python": platform.python_version(), "django": django.get_version(),
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "django": django.get_version(),
         "database": f"{connection.vendor} {db_version}",
         "load average": " ".join(f"{load:.2f}" for load in os.getloadavg()),
     }
@@ -255,12 +272,14 @@ def markdown_table(results):
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in results:
+
         def pair(key, row=row):
             return f"{row[key]['p50']:.1f} / {row[key]['p95']:.1f}"
 
         search_p95 = row["count"]["p95"] + row["page"]["p95"]
         verdict = (
-            f"yes ({search_p95:.0f} ms)" if search_p95 < TARGET_MS
+            f"yes ({search_p95:.0f} ms)"
+            if search_p95 < TARGET_MS
             else f"**no** ({search_p95:.0f} ms, +{search_p95 - TARGET_MS:.0f})"
         )
         query = row["query"].replace("|", "\\|")
@@ -272,25 +291,39 @@ def markdown_table(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(prog="python -m bench.search.latency",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.search.latency", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--issues", type=int,
-                        help="number of issues (default: one per 100 entries)")
+    parser.add_argument(
+        "--issues", type=int, help="number of issues (default: one per 100 entries)"
+    )
     parser.add_argument("--tags", type=int, default=5000, help="number of distinct tags")
-    parser.add_argument("--fixture", action="store_true",
-                        help="load the seed roundup (20 entries) instead of generating")
-    parser.add_argument("--repeat", type=int, default=20,
-                        help="timed runs of the count and first-page queries")
-    parser.add_argument("--view-repeat", type=int, default=10,
-                        help="timed runs of the whole /entries/?q= page")
+    parser.add_argument(
+        "--fixture",
+        action="store_true",
+        help="load the seed roundup (20 entries) instead of generating",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=20, help="timed runs of the count and first-page queries"
+    )
+    parser.add_argument(
+        "--view-repeat", type=int, default=10, help="timed runs of the whole /entries/?q= page"
+    )
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--sqlite-fts", choices=["triggers", "rebuild"], default="rebuild",
-                        help="fill SQLite's FTS5 index by its insert trigger, or rebuild it "
-                             "once after inserting the documents")
-    parser.add_argument("--reuse", action="store_true",
-                        help="time the archive an earlier run left, without making it again")
+    parser.add_argument(
+        "--sqlite-fts",
+        choices=["triggers", "rebuild"],
+        default="rebuild",
+        help="fill SQLite's FTS5 index by its insert trigger, or rebuild it "
+        "once after inserting the documents",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the archive an earlier run left, without making it again",
+    )
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args()
     if min(args.repeat, args.view_repeat) < 1:
@@ -302,9 +335,12 @@ def main():
     from django.core.management import call_command
 
     env = environment()
-    print(f"{env['database']} · Python {env['python']} · Django {env['django']} · "
-          f"{env['nproc']} × {env['cpu']} · {env['memory']} · "
-          f"load {env['load average']}", flush=True)
+    print(
+        f"{env['database']} · Python {env['python']} · Django {env['django']} · "
+        f"{env['nproc']} × {env['cpu']} · {env['memory']} · "
+        f"load {env['load average']}",
+        flush=True,
+    )
     generation = None
     if not args.reuse:
         started = time.perf_counter()
@@ -320,9 +356,12 @@ def main():
     from papers.models import Entry
 
     size = Entry.objects.count()
-    print(f"Timing {len(QUERIES)} queries on {size} entries "
-          f"({Entry.objects.published().count()} public), {args.repeat} runs each "
-          f"({args.view_repeat} of the whole page):", flush=True)
+    print(
+        f"Timing {len(QUERIES)} queries on {size} entries "
+        f"({Entry.objects.published().count()} public), {args.repeat} runs each "
+        f"({args.view_repeat} of the whole page):",
+        flush=True,
+    )
     results = measure(args.repeat, args.view_repeat)
     plans = explain(EXPLAIN_QUERY)
     print(f"\nEXPLAIN, first page of {EXPLAIN_QUERY}:\n{plans['page']}")
@@ -331,11 +370,21 @@ def main():
     env["load average after"] = " ".join(f"{load:.2f}" for load in os.getloadavg())
     print(f"\nload average before {env['load average']}, after {env['load average after']}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "environment": env, "entries": size,
-            "arguments": {k: str(v) for k, v in vars(args).items()},
-            "generation_seconds": generation, "results": results, "explain": plans,
-        }, ensure_ascii=False, indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "environment": env,
+                    "entries": size,
+                    "arguments": {k: str(v) for k, v in vars(args).items()},
+                    "generation_seconds": generation,
+                    "results": results,
+                    "explain": plans,
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
 
 
 if __name__ == "__main__":

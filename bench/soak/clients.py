@@ -163,8 +163,10 @@ async def prober(server, config, records):
 async def run_readers_async(config):
     records = []
     await asyncio.sleep(max(0.0, config["t0"] - time.monotonic()))
-    tasks = [reader(n, config, records, random.Random(config["seed"] * 1000 + n))
-             for n in range(config["readers"])]
+    tasks = [
+        reader(n, config, records, random.Random(config["seed"] * 1000 + n))
+        for n in range(config["readers"])
+    ]
     tasks += [prober(server, config, records) for server in range(len(config["ports"]))]
     await asyncio.gather(*tasks)
     return records
@@ -220,8 +222,7 @@ class Editor(threading.Thread):
     """One editor: signs in, then edits its targets in turn until the deadline,
     whenever the gate is open."""
 
-    def __init__(self, number, username, password, ports, targets, window, run_id, seed,
-                 gate):
+    def __init__(self, number, username, password, ports, targets, window, run_id, seed, gate):
         super().__init__(name=f"editor-{number}", daemon=True)
         self.gate = gate
         self.held = threading.Event()
@@ -234,14 +235,16 @@ class Editor(threading.Thread):
         self.form_failures = []  # change forms that did not open (no save attempted)
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
         self.error = None
 
     def request(self, port, path, data=None):
         """``(status, headers, body)`` of one request; status 0 when no answer came."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(f"http://{HOST}:{port}{path}", data=body,
-                                         headers={"User-Agent": USER_AGENT})
+        request = urllib.request.Request(
+            f"http://{HOST}:{port}{path}", data=body, headers={"User-Agent": USER_AGENT}
+        )
         try:
             with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
                 return response.status, _lower(response.headers), response.read()
@@ -260,9 +263,16 @@ class Editor(threading.Thread):
         for _ in range(10):
             status, _, _ = self.request(port, "/admin/login/")
             if status == 200:
-                status, headers, _ = self.request(port, "/admin/login/", {
-                    "csrfmiddlewaretoken": self.csrf_token(), "username": self.username,
-                    "password": self.password, "next": "/admin/"})
+                status, headers, _ = self.request(
+                    port,
+                    "/admin/login/",
+                    {
+                        "csrfmiddlewaretoken": self.csrf_token(),
+                        "username": self.username,
+                        "password": self.password,
+                        "next": "/admin/",
+                    },
+                )
                 if status == 302 and "login" not in headers.get("location", ""):
                     return
             time.sleep(0.5)
@@ -306,8 +316,10 @@ class Editor(threading.Thread):
         fields = form_fields(body, f"{kind}_form")
         text_field = "summary" if kind == "entry" else "intro"
         marker = f"SOAK-{self.run_id}-{self.number}-{turn:04d}"
-        fields = [(name, f"{value.rstrip()}\n\n{marker}" if name == text_field else value)
-                  for name, value in fields]
+        fields = [
+            (name, f"{value.rstrip()}\n\n{marker}" if name == text_field else value)
+            for name, value in fields
+        ]
         fields.append(("_save", "保存"))
         # The editor types for a moment: some saves are posted after a fault began.
         time.sleep(self.rng.uniform(0.0, 1.5))
@@ -317,11 +329,19 @@ class Editor(threading.Thread):
         status, headers, body = self.request(port, path, fields)
         ended = time.monotonic()
         outcome, message = judge_save(status, headers, body)
-        self.attempts.append({
-            "marker": marker, "model": kind, "pk": pk, "server": self.ports.index(port),
-            "sent": sent, "ended": ended, "status": status, "outcome": outcome,
-            "message": message[:300],
-        })
+        self.attempts.append(
+            {
+                "marker": marker,
+                "model": kind,
+                "pk": pk,
+                "server": self.ports.index(port),
+                "sent": sent,
+                "ended": ended,
+                "status": status,
+                "outcome": outcome,
+                "message": message[:300],
+            }
+        )
 
 
 def judge_save(status, headers, body):

@@ -89,8 +89,15 @@ def phase_bounds(events, duration, recovery_limit):
     pg_ready = events.get("pg_ready", duration)
     redis_stop = events.get("redis_stop", duration)
     redis_ready = events.get("redis_ready", duration)
-    marks = [0.0, pg_stop, pg_ready, min(pg_ready + recovery_limit, redis_stop), redis_stop,
-             redis_ready, float("inf")]
+    marks = [
+        0.0,
+        pg_stop,
+        pg_ready,
+        min(pg_ready + recovery_limit, redis_stop),
+        redis_stop,
+        redis_ready,
+        float("inf"),
+    ]
     return [(key, marks[n], marks[n + 1]) for n, (key, _) in enumerate(PHASES)]
 
 
@@ -113,8 +120,9 @@ def judge_answer(label, ended, events, recovery_limit, duration):
 
 
 def reader_phases(records, t0, bounds, events, args):
-    phases = {key: {"requests": 0, "labels": {}, "latencies": [], "errors": 0}
-              for key, _, _ in bounds}
+    phases = {
+        key: {"requests": 0, "labels": {}, "latencies": [], "errors": 0} for key, _, _ in bounds
+    }
     errors = []
     for source, started, ended, server, kind, status, label, _size in records:
         if source != "reader":
@@ -127,15 +135,23 @@ def reader_phases(records, t0, bounds, events, args):
         if not judge_answer(label, moment, events, args.recovery_limit, args.duration):
             phase["errors"] += 1
             if len(errors) < 20:
-                errors.append({"at": round(moment, 2), "server": server, "kind": kind,
-                               "status": status, "label": label})
+                errors.append(
+                    {
+                        "at": round(moment, 2),
+                        "server": server,
+                        "kind": kind,
+                        "status": status,
+                        "label": label,
+                    }
+                )
     summary = {}
     for key, start, end in bounds:
         phase = phases[key]
         seconds = max(0.0, min(end, args.duration) - start)
         latencies = phase.pop("latencies")
         summary[key] = {
-            **phase, "seconds": round(seconds, 2),
+            **phase,
+            "seconds": round(seconds, 2),
             "rps": round(phase["requests"] / seconds, 1) if seconds else None,
             "p50_ms": _ms(percentile(latencies, 0.50)),
             "p99_ms": _ms(percentile(latencies, 0.99)),
@@ -150,8 +166,10 @@ def _ms(seconds):
 
 def timeline(records, t0, duration, step=2.0):
     """Readers' answers in ``step``-second buckets: throughput and failures over time."""
-    buckets = [{"at": round(n * step, 1), "ok": 0, "clean-503": 0, "other": 0, "latencies": []}
-               for n in range(int(duration / step) + 2)]
+    buckets = [
+        {"at": round(n * step, 1), "ok": 0, "clean-503": 0, "other": 0, "latencies": []}
+        for n in range(int(duration / step) + 2)
+    ]
     for source, started, ended, *_rest in records:
         if source != "reader":
             continue
@@ -180,8 +198,11 @@ def probe_summary(records, t0, bounds, events, args, servers):
             counts[label] = counts.get(label, 0) + 1
         first_ok = first_sent = first_latency = None
         if pg_ready is not None:
-            after = sorted((r[2] - t0, r[1] - t0) for r in mine
-                           if r[0] == "probe" and r[6] == "ok" and r[2] - t0 >= pg_ready)
+            after = sorted(
+                (r[2] - t0, r[1] - t0)
+                for r in mine
+                if r[0] == "probe" and r[6] == "ok" and r[2] - t0 >= pg_ready
+            )
             if after:
                 ended, started = after[0]
                 first_ok = round(ended - pg_ready, 2)
@@ -190,18 +211,33 @@ def probe_summary(records, t0, bounds, events, args, servers):
                 # return: what the site itself took, without the queue in front
                 # of the workers that every request also waits in.
                 first_sent = round(max(0.0, min(s for _, s in after) - pg_ready), 2)
-        last_503 = max((r[2] - t0 for r in records if r[0] in ("reader", "probe")
-                        and r[3] == server and r[6] == "clean-503"), default=None)
+        last_503 = max(
+            (
+                r[2] - t0
+                for r in records
+                if r[0] in ("reader", "probe") and r[3] == server and r[6] == "clean-503"
+            ),
+            default=None,
+        )
         probe_errors = sum(
-            1 for r in mine if r[0] == "probe"
-            and not judge_answer(r[6], r[2] - t0, events, args.recovery_limit, args.duration))
-        result.append({
-            "server": server, "phases": per_phase, "probe_errors": probe_errors,
-            "recovery_s": first_ok, "recovery_request_latency_s": first_latency,
-            "recovery_sent_s": first_sent,
-            "last_reader_503_after_pg_back_s": (
-                round(last_503 - pg_ready, 2) if last_503 is not None and pg_ready else None),
-        })
+            1
+            for r in mine
+            if r[0] == "probe"
+            and not judge_answer(r[6], r[2] - t0, events, args.recovery_limit, args.duration)
+        )
+        result.append(
+            {
+                "server": server,
+                "phases": per_phase,
+                "probe_errors": probe_errors,
+                "recovery_s": first_ok,
+                "recovery_request_latency_s": first_latency,
+                "recovery_sent_s": first_sent,
+                "last_reader_503_after_pg_back_s": (
+                    round(last_503 - pg_ready, 2) if last_503 is not None and pg_ready else None
+                ),
+            }
+        )
     return result
 
 
@@ -222,10 +258,17 @@ def editor_summary(run, bounds, t0):
                 verdict = "UNCLEAR (in the database)" if in_db else "UNCLEAR (not stored)"
             phase = phase_of(bounds, attempt["ended"] - t0)
             per_phase[phase][verdict] = per_phase[phase].get(verdict, 0) + 1
-            rows.append({**attempt, "editor": editor["name"], "in_db": in_db,
-                         "verdict": verdict, "phase": phase,
-                         "sent": round(attempt["sent"] - t0, 2),
-                         "ended": round(attempt["ended"] - t0, 2)})
+            rows.append(
+                {
+                    **attempt,
+                    "editor": editor["name"],
+                    "in_db": in_db,
+                    "verdict": verdict,
+                    "phase": phase,
+                    "sent": round(attempt["sent"] - t0, 2),
+                    "ended": round(attempt["ended"] - t0, 2),
+                }
+            )
     totals = {}
     for row in rows:
         totals[row["verdict"]] = totals.get(row["verdict"], 0) + 1
@@ -235,11 +278,16 @@ def editor_summary(run, bounds, t0):
             phase = phase_of(bounds, failure["at"] - t0)
             form_failures[phase] = form_failures.get(phase, 0) + 1
     messages = sorted({r["message"] for r in rows if r["outcome"] == "refused-form"})[:5]
-    return {"totals": totals, "phases": per_phase, "form_not_opened": form_failures,
-            "refusal_messages": messages,
-            "anomalies": [r for r in rows if r["verdict"] not in
-                          ("stored", "refused-form", "refused-503")],
-            "attempts": rows}
+    return {
+        "totals": totals,
+        "phases": per_phase,
+        "form_not_opened": form_failures,
+        "refusal_messages": messages,
+        "anomalies": [
+            r for r in rows if r["verdict"] not in ("stored", "refused-form", "refused-503")
+        ],
+        "attempts": rows,
+    }
 
 
 def failures_of(report, run, args):
@@ -251,8 +299,10 @@ def failures_of(report, run, args):
     if run["fault_error"] or missing:
         failures.append(f"fault injection incomplete ({run['fault_error'] or missing})")
     elif events["redis_ready"] > args.duration - 2:
-        failures.append(f"Redis came back at {events['redis_ready']} s, too late in a "
-                        f"{args.duration} s run to see the site use it again")
+        failures.append(
+            f"Redis came back at {events['redis_ready']} s, too late in a "
+            f"{args.duration} s run to see the site use it again"
+        )
     errors = sum(p["errors"] for p in report["phases"].values())
     if errors:
         failures.append(f"{errors} reader answers were errors (not 200, not an allowed 503)")
@@ -260,16 +310,22 @@ def failures_of(report, run, args):
         name = f"server {server['server']}"
         if server["probe_errors"]:
             failures.append(f"{name}: {server['probe_errors']} probe answers were errors")
-        if "pg_ready" in events and (server["recovery_sent_s"] is None
-                                     or server["recovery_sent_s"] > args.recovery_limit):
-            failures.append(f"{name}: no never-cached request sent within "
-                            f"{args.recovery_limit} s of PostgreSQL's return got a 200 "
-                            f"(first: sent at +{server['recovery_sent_s']} s)")
-    outage_503s = sum(report["phases"][k]["labels"].get("clean-503", 0)
-                      for k in ("pg_down", "pg_recovery"))
+        if "pg_ready" in events and (
+            server["recovery_sent_s"] is None or server["recovery_sent_s"] > args.recovery_limit
+        ):
+            failures.append(
+                f"{name}: no never-cached request sent within "
+                f"{args.recovery_limit} s of PostgreSQL's return got a 200 "
+                f"(first: sent at +{server['recovery_sent_s']} s)"
+            )
+    outage_503s = sum(
+        report["phases"][k]["labels"].get("clean-503", 0) for k in ("pg_down", "pg_recovery")
+    )
     if "pg_stop" in events and not outage_503s:
-        failures.append("no reader saw a 503 while PostgreSQL was down: the fault did not "
-                        "reach the site, so the run proves nothing about it")
+        failures.append(
+            "no reader saw a 503 while PostgreSQL was down: the fault did not "
+            "reach the site, so the run proves nothing about it"
+        )
     editors = report["editors"]
     for verdict, count in editors["totals"].items():
         if verdict == "LOST" or verdict.startswith("UNCLEAR"):
@@ -281,8 +337,9 @@ def failures_of(report, run, args):
             failures.append(f"{editor['name']} stopped: {editor['error']}")
     stale = [c for c in report["freshness"] if not c["fresh"]]
     if stale:
-        failures.append(f"{len(stale)} stale page(s) after the run: an edit not shown "
-                        f"({stale[:3]})")
+        failures.append(
+            f"{len(stale)} stale page(s) after the run: an edit not shown ({stale[:3]})"
+        )
     return failures
 
 
@@ -296,22 +353,40 @@ def build(args, argv, plan, run, meta):
         "command": provenance.run_command("bench.soak.run", argv),
         "gunicorn": meta["gunicorn"],
         "machine": provenance.machine(),
-        "versions": {"python": platform.python_version(), "django": version("django"),
-                     "gunicorn": version("gunicorn"), "psycopg": version("psycopg"),
-                     "redis-py": version("redis"), **run["versions"]},
+        "versions": {
+            "python": platform.python_version(),
+            "django": version("django"),
+            "gunicorn": version("gunicorn"),
+            "psycopg": version("psycopg"),
+            "redis-py": version("redis"),
+            **run["versions"],
+        },
         "code": provenance.code_version(),
         "loadavg": [round(x, 2) for x in (*meta["load_before"], *meta["load_after"])],
         "seconds": meta["seconds"],
         "setup_seconds": plan["setup_seconds"],
         "data": plan["counts"],
-        "settings": {k: getattr(args, k) for k in (
-            "duration", "readers", "editors", "servers", "workers", "entries", "issues",
-            "pg_down", "redis_down", "recovery_limit")},
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "duration",
+                "readers",
+                "editors",
+                "servers",
+                "workers",
+                "entries",
+                "issues",
+                "pg_down",
+                "redis_down",
+                "recovery_limit",
+            )
+        },
         "urls": len(plan["urls"]),
         "healthz": run["healthz"],
         "events": run["events"],
-        "phase_bounds": [[k, round(s, 2), None if e == float("inf") else round(e, 2)]
-                         for k, s, e in bounds],
+        "phase_bounds": [
+            [k, round(s, 2), None if e == float("inf") else round(e, 2)] for k, s, e in bounds
+        ],
         "phases": phases,
         "timeline": timeline(run["records"], t0, args.duration),
         "first_errors": first_errors,
@@ -333,8 +408,10 @@ def notes_of(report):
     if not any(phases.get(k) for k in ("pg_down", "pg_recovery")):
         notes.append("no save was attempted while PostgreSQL was down or recovering")
     if not phases.get("redis_down", {}).get("stored"):
-        notes.append("no save was stored while Redis was down, so the pages read at the end "
-                     "do not show whether edits made during the outage reach readers")
+        notes.append(
+            "no save was stored while Redis was down, so the pages read at the end "
+            "do not show whether edits made during the outage reach readers"
+        )
     return notes
 
 
@@ -347,36 +424,49 @@ def _labels(labels):
 
 def phase_table(report):
     names = dict(PHASES)
-    lines = ["| phase | from-to (s) | requests | req/s | answers | p50 ms | p99 ms | errors |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |"]
+    lines = [
+        "| phase | from-to (s) | requests | req/s | answers | p50 ms | p99 ms | errors |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
     for key, start, end in report["phase_bounds"]:
         p = report["phases"][key]
         end = report["settings"]["duration"] if end is None else end
-        lines.append(f"| {names[key]} | {start:.1f}-{end:.1f} | {p['requests']} | {p['rps']} | "
-                     f"{_labels(p['labels'])} | {p['p50_ms']} | {p['p99_ms']} | {p['errors']} |")
+        lines.append(
+            f"| {names[key]} | {start:.1f}-{end:.1f} | {p['requests']} | {p['rps']} | "
+            f"{_labels(p['labels'])} | {p['p50_ms']} | {p['p99_ms']} | {p['errors']} |"
+        )
     return "\n".join(lines)
 
 
 def timeline_table(report):
     events = {v: k for k, v in report["events"].items()}
-    lines = ["| t (s) | req/s | ok | clean 503 | errors | p50 ms | fault |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| t (s) | req/s | ok | clean 503 | errors | p50 ms | fault |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     step = 2.0
     for b in report["timeline"]:
         if b["at"] >= report["settings"]["duration"]:
             break
-        marks = ", ".join(name.replace("_", " ") for at, name in sorted(events.items())
-                          if b["at"] <= at < b["at"] + step)
-        lines.append(f"| {b['at']:.0f} | {b['rps']} | {b['ok']} | {b['clean-503']} | "
-                     f"{b['other']} | {b['p50_ms']} | {marks} |")
+        marks = ", ".join(
+            name.replace("_", " ")
+            for at, name in sorted(events.items())
+            if b["at"] <= at < b["at"] + step
+        )
+        lines.append(
+            f"| {b['at']:.0f} | {b['rps']} | {b['ok']} | {b['clean-503']} | "
+            f"{b['other']} | {b['p50_ms']} | {marks} |"
+        )
     return "\n".join(lines)
 
 
 def server_table(report):
-    lines = ["| server | first never-cached 200 after PostgreSQL is back (sent at, took) | "
-             "last 503 after it | probe while PG down | /healthz while PG down | "
-             "/healthz while Redis down |",
-             "| --- | ---: | ---: | --- | --- | --- |"]
+    lines = [
+        "| server | first never-cached 200 after PostgreSQL is back (sent at, took) | "
+        "last 503 after it | probe while PG down | /healthz while PG down | "
+        "/healthz while Redis down |",
+        "| --- | ---: | ---: | --- | --- | --- |",
+    ]
     for s in report["servers"]:
         phases = s["phases"]
         lines.append(
@@ -385,7 +475,8 @@ def server_table(report):
             f"| {s['last_reader_503_after_pg_back_s']} s "
             f"| {_labels(phases.get('pg_down', {}).get('probe', {}))} "
             f"| {_labels(phases.get('pg_down', {}).get('healthz', {}))} "
-            f"| {_labels(phases.get('redis_down', {}).get('healthz', {}))} |")
+            f"| {_labels(phases.get('redis_down', {}).get('healthz', {}))} |"
+        )
     return "\n".join(lines)
 
 
@@ -393,27 +484,44 @@ def editor_table(report):
     names = dict(PHASES)
     editors = report["editors"]
     verdicts = sorted({v for p in editors["phases"].values() for v in p})
-    lines = ["| phase | " + " | ".join(verdicts) + " | forms that did not open |",
-             "| --- |" + " ---: |" * (len(verdicts) + 1)]
+    lines = [
+        "| phase | " + " | ".join(verdicts) + " | forms that did not open |",
+        "| --- |" + " ---: |" * (len(verdicts) + 1),
+    ]
     for key, _, _ in report["phase_bounds"]:
         counts = editors["phases"].get(key, {})
-        lines.append(f"| {names[key]} | " + " | ".join(str(counts.get(v, 0)) for v in verdicts)
-                     + f" | {editors['form_not_opened'].get(key, 0)} |")
-    lines.append("| **all** | " + " | ".join(f"**{editors['totals'].get(v, 0)}**"
-                                              for v in verdicts)
-                 + f" | {sum(editors['form_not_opened'].values())} |")
+        lines.append(
+            f"| {names[key]} | "
+            + " | ".join(str(counts.get(v, 0)) for v in verdicts)
+            + f" | {editors['form_not_opened'].get(key, 0)} |"
+        )
+    lines.append(
+        "| **all** | "
+        + " | ".join(f"**{editors['totals'].get(v, 0)}**" for v in verdicts)
+        + f" | {sum(editors['form_not_opened'].values())} |"
+    )
     return "\n".join(lines)
 
 
 def console(report):
     verdict = "PASS" if not report["failures"] else "FAIL"
-    parts = ["", phase_table(report), "", server_table(report), "", editor_table(report), "",
-             f"fresh pages after the run: {sum(c['fresh'] for c in report['freshness'])}"
-             f"/{len(report['freshness'])}",
-             "server logs: " + "; ".join(
-                 f"server {s['server']}: {s['lines']} lines, {s['kinds']}"
-                 for s in report["server_logs"]),
-             "", f"soak: {verdict}"]
+    parts = [
+        "",
+        phase_table(report),
+        "",
+        server_table(report),
+        "",
+        editor_table(report),
+        "",
+        f"fresh pages after the run: {sum(c['fresh'] for c in report['freshness'])}"
+        f"/{len(report['freshness'])}",
+        "server logs: "
+        + "; ".join(
+            f"server {s['server']}: {s['lines']} lines, {s['kinds']}" for s in report["server_logs"]
+        ),
+        "",
+        f"soak: {verdict}",
+    ]
     parts += [f"  - {f}" for f in report["failures"]]
     parts += [f"  note: {n}" for n in report["notes"]]
     return "\n".join(parts)
@@ -430,17 +538,25 @@ def markdown_figures(report):
     load = report["loadavg"]
     editors = report["editors"]
     fresh = report["freshness"]
-    verdict = ("**All rules held.**" if not report["failures"] else
-               "**Rules broken:**\n\n" + "\n".join(f"- {f}" for f in report["failures"]))
+    verdict = (
+        "**All rules held.**"
+        if not report["failures"]
+        else "**Rules broken:**\n\n" + "\n".join(f"- {f}" for f in report["failures"])
+    )
     if report["notes"]:
         verdict += "\n\nNot exercised in this run:\n\n" + "\n".join(
-            f"- {n}" for n in report["notes"])
+            f"- {n}" for n in report["notes"]
+        )
     anomalies = "\n".join(
         f"- {a['editor']} {a['marker']} at {a['ended']} s ({a['phase']}): HTTP {a['status']}, "
-        f"{a['verdict']}: {a['message']}" for a in editors["anomalies"][:20])
+        f"{a['verdict']}: {a['message']}"
+        for a in editors["anomalies"][:20]
+    )
     logs = "\n".join(
         f"| {x['server']} | {count} | `{kind}` |"
-        for x in report["server_logs"] for kind, count in x["kinds"].items())
+        for x in report["server_logs"]
+        for kind, count in x["kinds"].items()
+    )
     return {
         "date": report["started"][:10],
         "minutes": f"{report['seconds'] / 60:.1f}",
@@ -448,19 +564,28 @@ def markdown_figures(report):
         "commit": report["code"]["commit"][:12],
         "dirty": _dirty(report["code"]),
         "verdict": verdict,
-        **dict(zip(("load_1", "load_5", "load_15", "load_1_after", "load_5_after",
-                    "load_15_after"), load, strict=True)),
+        **dict(
+            zip(
+                ("load_1", "load_5", "load_15", "load_1_after", "load_5_after", "load_15_after"),
+                load,
+                strict=True,
+            )
+        ),
         "entries": f"{report['data']['entries']:,}",
         "issues": f"{report['data']['issues']:,}",
-        **{key: s[key] for key in ("servers", "workers", "readers", "duration", "editors",
-                                   "recovery_limit")},
+        **{
+            key: s[key]
+            for key in ("servers", "workers", "readers", "duration", "editors", "recovery_limit")
+        },
         "entry_editors": s["editors"] - 1,
         "gunicorn": report["gunicorn"],
         "urls": report["urls"],
         "healthz": ", every other second `/healthz`" if report["healthz"] else "",
         "command": report["command"],
-        "events": "\n".join(f"| {EVENTS.get(name, name)} | {at} |"
-                            for name, at in sorted(e.items(), key=lambda item: item[1])),
+        "events": "\n".join(
+            f"| {EVENTS.get(name, name)} | {at} |"
+            for name, at in sorted(e.items(), key=lambda item: item[1])
+        ),
         "phase_table": phase_table(report),
         "timeline_table": timeline_table(report),
         "server_table": server_table(report),
@@ -480,5 +605,7 @@ def markdown_figures(report):
 def _dirty(code):
     if not code["changed_files"]:
         return ""
-    return (f" with {code['changed_files']} uncommitted file(s) in the site's code "
-            f"(fingerprint `{code['fingerprint']}`)")
+    return (
+        f" with {code['changed_files']} uncommitted file(s) in the site's code "
+        f"(fingerprint `{code['fingerprint']}`)"
+    )

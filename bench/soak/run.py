@@ -88,8 +88,14 @@ def manage(env, *arguments):
 
 def site_data(env, *arguments):
     """bench/soak/site_data.py in a child process: its JSON answer."""
-    result = subprocess.run([sys.executable, "-m", "bench.soak.site_data", *arguments],
-                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.soak.site_data", *arguments],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         fail(f"bench.soak.site_data {arguments[0]} failed:\n{result.stdout}{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -101,8 +107,18 @@ def set_up_site(env, args):
     started = time.monotonic()
     manage(env, "migrate", "--noinput")
     progress(f"generate_archive --entries {args.entries} --issues {args.issues}")
-    manage(env, "generate_archive", "--entries", str(args.entries), "--issues", str(args.issues),
-           "--tags", str(max(20, args.entries // 20)), "--verbosity", "0")
+    manage(
+        env,
+        "generate_archive",
+        "--entries",
+        str(args.entries),
+        "--issues",
+        str(args.issues),
+        "--tags",
+        str(max(20, args.entries // 20)),
+        "--verbosity",
+        "0",
+    )
     manage(env, "load_seed")
     manage(env, "collectstatic", "--noinput")
     plan = site_data(env, "prepare", "--editors", str(args.editors))
@@ -116,8 +132,11 @@ def set_up_site(env, args):
 def server_options(args):
     """Gunicorn's options besides the port; ``--without-lost-write-recovery``
     serves bench/soak/wsgi_without_recovery.py instead of the site's WSGI app."""
-    app = ("bench.soak.wsgi_without_recovery:application" if args.without_lost_write_recovery
-           else site_server.SITE_APP)
+    app = (
+        "bench.soak.wsgi_without_recovery:application"
+        if args.without_lost_write_recovery
+        else site_server.SITE_APP
+    )
     return {"workers": args.workers, "app": app, "timeout": 30}
 
 
@@ -140,8 +159,14 @@ class Servers:
         port = self.args.port
         for number in range(self.args.servers):
             port = site_server.free_port(port)
-            self.servers.append(SiteServer(port, self.env, self.root / f"gunicorn-{number}.log",
-                                           **server_options(self.args)).start())
+            self.servers.append(
+                SiteServer(
+                    port,
+                    self.env,
+                    self.root / f"gunicorn-{number}.log",
+                    **server_options(self.args),
+                ).start()
+            )
             port += 1
         for server in self.servers:
             server.wait_until_serving()
@@ -154,9 +179,14 @@ class Servers:
         summary = []
         for number, path in enumerate(self.logs):
             text = path.read_text(errors="replace") if path.exists() else ""
-            summary.append({"server": number, "lines": len(text.splitlines()),
-                            "tracebacks": text.count("Traceback"),
-                            "kinds": soak_report.log_kinds(text)})
+            summary.append(
+                {
+                    "server": number,
+                    "lines": len(text.splitlines()),
+                    "tracebacks": text.count("Traceback"),
+                    "kinds": soak_report.log_kinds(text),
+                }
+            )
         return summary
 
 
@@ -234,8 +264,7 @@ class Faults(threading.Thread):
             self.gate.open.set()
             self.mark("editors_resumed")
             # Back before the end, with time left (15%) to see the site use it again.
-            down = max(2.0, min(self.args.redis_down,
-                                duration * 0.85 - self.events["redis_stop"]))
+            down = max(2.0, min(self.args.redis_down, duration * 0.85 - self.events["redis_stop"]))
             self.at(self.events["redis_stop"] + down * 0.6)
             self.hold_editors("editors_held_again")
             self.at(self.events["redis_stop"] + down)
@@ -273,12 +302,21 @@ def run_load(plan, servers, postgres, redis, args):
     t0 = time.monotonic() + 1.0
     deadline = t0 + args.duration
     urls = plan["urls"]
-    config = {"urls": urls, "weights": [u["weight"] for u in urls], "ports": servers.ports,
-              "t0": t0, "deadline": deadline, "readers": args.readers, "seed": args.seed,
-              "run_id": run_id, "healthz": healthz_available(servers.ports[0])}
+    config = {
+        "urls": urls,
+        "weights": [u["weight"] for u in urls],
+        "ports": servers.ports,
+        "t0": t0,
+        "deadline": deadline,
+        "readers": args.readers,
+        "seed": args.seed,
+        "run_id": run_id,
+        "healthz": healthz_available(servers.ports[0]),
+    }
     queue = multiprocessing.get_context("fork").Queue()
     readers = multiprocessing.get_context("fork").Process(
-        target=clients.run_readers, args=(config, queue), daemon=True)
+        target=clients.run_readers, args=(config, queue), daemon=True
+    )
     readers.start()  # before any thread of ours exists: fork with threads is unsafe
     entry_targets = [t for t in plan["targets"] if t["model"] == "entry"]
     issue_target = [t for t in plan["targets"] if t["model"] == "issue"]
@@ -288,25 +326,54 @@ def run_load(plan, servers, postgres, redis, args):
     editors = []
     for number, username in enumerate(plan["editors"]):
         last = number == len(plan["editors"]) - 1
-        mine = issue_target if last and issue_target else entry_targets[number::max(
-            1, len(plan["editors"]) - 1)] or entry_targets
-        editors.append(clients.Editor(number, username, plan["password"], servers.ports,
-                                        mine, (t0, deadline), run_id, args.seed + number, gate))
+        mine = (
+            issue_target
+            if last and issue_target
+            else entry_targets[number :: max(1, len(plan["editors"]) - 1)] or entry_targets
+        )
+        editors.append(
+            clients.Editor(
+                number,
+                username,
+                plan["password"],
+                servers.ports,
+                mine,
+                (t0, deadline),
+                run_id,
+                args.seed + number,
+                gate,
+            )
+        )
     for editor in editors:
         editor.start()
     faults.start()
-    progress(f"load: {args.readers} readers, {len(editors)} editors, {len(servers.ports)} "
-             f"servers, {args.duration} s (run {run_id})")
+    progress(
+        f"load: {args.readers} readers, {len(editors)} editors, {len(servers.ports)} "
+        f"servers, {args.duration} s (run {run_id})"
+    )
     records = queue.get(timeout=args.duration + 120)
     readers.join(timeout=30)
     faults.join(timeout=60)
     for editor in editors:
         editor.join(timeout=REQUEST_JOIN)
-    return {"t0": t0, "run_id": run_id, "records": records, "events": faults.events,
-            "fault_error": faults.error, "healthz": config["healthz"],
-            "editors": [{"name": e.username, "attempts": e.attempts,
-                         "form_failures": e.form_failures, "error": e.error,
-                         "alive": e.is_alive()} for e in editors]}
+    return {
+        "t0": t0,
+        "run_id": run_id,
+        "records": records,
+        "events": faults.events,
+        "fault_error": faults.error,
+        "healthz": config["healthz"],
+        "editors": [
+            {
+                "name": e.username,
+                "attempts": e.attempts,
+                "form_failures": e.form_failures,
+                "error": e.error,
+                "alive": e.is_alive(),
+            }
+            for e in editors
+        ],
+    }
 
 
 def freshness(plan, servers, texts):
@@ -319,52 +386,88 @@ def freshness(plan, servers, texts):
             continue
         latest = markers[-1]
         for number, port in enumerate(servers.ports):
-            status, headers, body = asyncio.run(
-                clients.fetch(port, f"/issues/{target['issue']}/"))
+            status, headers, body = asyncio.run(clients.fetch(port, f"/issues/{target['issue']}/"))
             page = clients.decoded(headers, body).decode("utf-8", "replace")
-            checks.append({"target": f"{target['model']}:{target['pk']}", "server": number,
-                           "status": status, "marker": latest, "fresh": latest in page})
+            checks.append(
+                {
+                    "target": f"{target['model']}:{target['pk']}",
+                    "server": number,
+                    "status": status,
+                    "marker": latest,
+                    "fresh": latest in page,
+                }
+            )
     return checks
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.soak.run",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak.run", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (default 60)")
     parser.add_argument("--readers", type=int, default=64, help="concurrent readers (64)")
-    parser.add_argument("--editors", type=int, default=4,
-                        help="editor sessions; the last edits an issue, the others entries (4)")
+    parser.add_argument(
+        "--editors",
+        type=int,
+        default=4,
+        help="editor sessions; the last edits an issue, the others entries (4)",
+    )
     parser.add_argument("--servers", type=int, default=2, help="gunicorn masters (2)")
     parser.add_argument("--workers", type=int, default=2, help="sync workers per master (2)")
     parser.add_argument("--entries", type=int, default=3000, help="generated entries (3000)")
     parser.add_argument("--issues", type=int, default=100, help="generated issues (100)")
-    parser.add_argument("--pg-down", type=float, default=5.0,
-                        help="seconds from stopping PostgreSQL to starting it again (5)")
-    parser.add_argument("--redis-down", type=float, default=12.0,
-                        help="seconds Redis stays stopped (12)")
-    parser.add_argument("--recovery-limit", type=float, default=5.0,
-                        help="seconds after PostgreSQL is back within which 503s are allowed")
+    parser.add_argument(
+        "--pg-down",
+        type=float,
+        default=5.0,
+        help="seconds from stopping PostgreSQL to starting it again (5)",
+    )
+    parser.add_argument(
+        "--redis-down", type=float, default=12.0, help="seconds Redis stays stopped (12)"
+    )
+    parser.add_argument(
+        "--recovery-limit",
+        type=float,
+        default=5.0,
+        help="seconds after PostgreSQL is back within which 503s are allowed",
+    )
     parser.add_argument("--port", type=int, default=8791, help="first gunicorn port (8791)")
     parser.add_argument("--pg-port", type=int, default=54329)
     parser.add_argument("--redis-port", type=int, default=63799)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--markdown", type=Path,
-                        help="report (default docs/soak.md; /tmp/soak-check.md for a check)")
-    parser.add_argument("--json", type=Path,
-                        help="figures (default docs/soak.json; /tmp/soak-check.json for a check)")
-    parser.add_argument("--without-lost-write-recovery", action="store_true",
-                        help="serve bench/soak/wsgi_without_recovery.py, which switches off "
-                             "the renewal of the page cache after lost writes: the run must "
-                             "then fail")
-    parser.add_argument("--keep-logs", action="store_true",
-                        help="copy the servers' logs to /tmp/soak-logs before clean-up")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        help="report (default docs/soak.md; /tmp/soak-check.md for a check)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="figures (default docs/soak.json; /tmp/soak-check.json for a check)",
+    )
+    parser.add_argument(
+        "--without-lost-write-recovery",
+        action="store_true",
+        help="serve bench/soak/wsgi_without_recovery.py, which switches off "
+        "the renewal of the page cache after lost writes: the run must "
+        "then fail",
+    )
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="copy the servers' logs to /tmp/soak-logs before clean-up",
+    )
     args = parser.parse_args(argv)
     if args.duration < 40:
-        parser.error("--duration must be at least 40 s to fit both faults and the "
-                     "recovery after each")
+        parser.error(
+            "--duration must be at least 40 s to fit both faults and the recovery after each"
+        )
     # A run that breaks the site on purpose does not overwrite the published figures.
-    folder, name = ((Path("/tmp"), "soak-check") if args.without_lost_write_recovery
-                    else (BASE_DIR / "docs", "soak"))
+    folder, name = (
+        (Path("/tmp"), "soak-check")
+        if args.without_lost_write_recovery
+        else (BASE_DIR / "docs", "soak")
+    )
     args.markdown = args.markdown or folder / f"{name}.md"
     args.json = args.json or folder / f"{name}.json"
     return args
@@ -381,15 +484,18 @@ def main(argv=None):
     redis = PrivateRedis(site_server.free_port(args.redis_port), root)
     servers = None
     try:
-        progress(f"private PostgreSQL on {HOST}:{postgres.port}, Redis on {HOST}:{redis.port} "
-                 f"(in {root})")
+        progress(
+            f"private PostgreSQL on {HOST}:{postgres.port}, Redis on {HOST}:{redis.port} "
+            f"(in {root})"
+        )
         postgres.create()
         postgres.createdb(DATABASE)
         redis.start()
         env = site_env(postgres, redis)
         plan = set_up_site(env, args)
-        progress(f"site ready in {plan['setup_seconds']} s: {plan['counts']}, "
-                 f"{len(plan['urls'])} URLs")
+        progress(
+            f"site ready in {plan['setup_seconds']} s: {plan['counts']}, {len(plan['urls'])} URLs"
+        )
         servers = Servers(env, args, root)
         servers.start()
         check_urls(servers.ports, plan["urls"])
@@ -397,8 +503,10 @@ def main(argv=None):
         progress("load done; reading what the database holds")
         if not redis.ready():
             redis.start()
-        ids = {model: ",".join(str(t["pk"]) for t in plan["targets"] if t["model"] == model)
-               for model in ("entry", "issue")}
+        ids = {
+            model: ",".join(str(t["pk"]) for t in plan["targets"] if t["model"] == model)
+            for model in ("entry", "issue")
+        }
         texts = site_data(env, "texts", "--entries", ids["entry"], "--issues", ids["issue"])
         run["freshness"] = freshness(plan, servers, texts)
         run["texts"] = texts
@@ -417,12 +525,20 @@ def main(argv=None):
         redis.destroy()
         postgres.destroy()
         shutil.rmtree(root, ignore_errors=True)
-    report = soak_report.build(args, sys.argv, plan, run, {
-        "load_before": load_before, "load_after": os.getloadavg(),
-        "seconds": round(time.monotonic() - started, 1),
-        "gunicorn": soak_report.relative_command(
-            site_server.gunicorn_command(args.port, **server_options(args))),
-    })
+    report = soak_report.build(
+        args,
+        sys.argv,
+        plan,
+        run,
+        {
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+            "seconds": round(time.monotonic() - started, 1),
+            "gunicorn": soak_report.relative_command(
+                site_server.gunicorn_command(args.port, **server_options(args))
+            ),
+        },
+    )
     print(soak_report.console(report))
     args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     args.markdown.write_text(soak_report.markdown(report))

@@ -45,11 +45,14 @@ def wait_for(check, limit, what):
 
 
 def pg_bindir():
-    versions = sorted((p for p in PG_BIN_ROOT.glob("*/bin") if (p / "initdb").exists()),
-                      key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    versions = sorted(
+        (p for p in PG_BIN_ROOT.glob("*/bin") if (p / "initdb").exists()),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
     if not versions:
-        raise ServiceError(f"no PostgreSQL server binaries under {PG_BIN_ROOT} "
-                           "(apt-get install postgresql)")
+        raise ServiceError(
+            f"no PostgreSQL server binaries under {PG_BIN_ROOT} (apt-get install postgresql)"
+        )
     return versions[-1]
 
 
@@ -70,8 +73,12 @@ class PrivatePostgres:
         """Run a server binary as the postgres OS user when we are root (the
         server refuses root), as ourselves otherwise."""
         prefix = ["runuser", "-u", PG_USER, "--"] if os.geteuid() == 0 else []
-        result = subprocess.run([*prefix, str(self.bindir / command[0]), *command[1:]],
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [*prefix, str(self.bindir / command[0]), *command[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
             raise ServiceError(f"{command[0]} failed: {result.stdout}{result.stderr}")
         return result
@@ -82,8 +89,17 @@ class PrivatePostgres:
             uid = pwd.getpwnam(PG_USER).pw_uid
             os.chown(self.dir, uid, -1)
             os.chown(self.dir.parent, uid, -1)
-        self._as_postgres("initdb", "-D", str(self.data), "--auth=trust", "-U", PG_USER,
-                          "-E", "UTF8", "--locale=C.UTF-8")
+        self._as_postgres(
+            "initdb",
+            "-D",
+            str(self.data),
+            "--auth=trust",
+            "-U",
+            PG_USER,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nlisten_addresses = '{HOST}'\nport = {self.port}\n"
@@ -93,19 +109,25 @@ class PrivatePostgres:
         self.start()
 
     def start(self):
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
-                          "-t", "30", "start")
+        self._as_postgres(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"
+        )
 
     def stop(self, check=True):
         """A fast shutdown, as ``systemctl stop``/``restart`` does: open
         connections are cut, transactions in flight are rolled back."""
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "30",
-                          "stop", check=check)
+        self._as_postgres(
+            "pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop", check=check
+        )
 
     def ready(self):
-        return port_in_use(self.port) and self._as_postgres(
-            "pg_isready", "-h", HOST, "-p", str(self.port), "-t", "1", check=False
-        ).returncode == 0
+        return (
+            port_in_use(self.port)
+            and self._as_postgres(
+                "pg_isready", "-h", HOST, "-p", str(self.port), "-t", "1", check=False
+            ).returncode
+            == 0
+        )
 
     def version(self):
         result = self._as_postgres("postgres", "--version", check=False)
@@ -143,10 +165,26 @@ class PrivateRedis:
         self.dir.mkdir(parents=True, exist_ok=True)
         log = open(self.dir / "server.log", "a")  # noqa: SIM115 - kept by the process
         self.process = subprocess.Popen(
-            [self.executable, "--bind", HOST, "--port", str(self.port), "--dir", str(self.dir),
-             "--save", REDIS_SAVE, "--appendonly", "no", "--daemonize", "no",
-             "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                self.executable,
+                "--bind",
+                HOST,
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.dir),
+                "--save",
+                REDIS_SAVE,
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         wait_for(self.ready, 15, f"redis-server on port {self.port}")
@@ -155,8 +193,9 @@ class PrivateRedis:
         import redis
 
         try:
-            return redis.Redis(host=HOST, port=self.port, socket_timeout=1,
-                               socket_connect_timeout=1).ping()
+            return redis.Redis(
+                host=HOST, port=self.port, socket_timeout=1, socket_connect_timeout=1
+            ).ping()
         except redis.RedisError:
             return False
 

@@ -19,8 +19,21 @@ from urllib.parse import quote, urlencode
 
 EDITOR_PASSWORD = "soak-editor-password-not-secret"
 # Searches readers type: Chinese two- and four-character words, English words, an id.
-SEARCHES = ["幻觉", "推理", "对齐", "检索增强生成", "大模型", "微调", "基准", "hallucination",
-            "RAG", "reasoning", "long context", "agent", "2406.15877"]
+SEARCHES = [
+    "幻觉",
+    "推理",
+    "对齐",
+    "检索增强生成",
+    "大模型",
+    "微调",
+    "基准",
+    "hallucination",
+    "RAG",
+    "reasoning",
+    "long context",
+    "agent",
+    "2406.15877",
+]
 
 
 def setup_django():
@@ -53,13 +66,22 @@ def public_urls(limit):
     from papers.models import Entry, Issue, Section, Tag
     from reading import pages as registry
 
-    issues = list(Issue.objects.published().order_by("-published_at")
-                  .values_list("slug", flat=True)[:limit])
+    issues = list(
+        Issue.objects.published().order_by("-published_at").values_list("slug", flat=True)[:limit]
+    )
     sections = list(Section.objects.published().values_list("slug", flat=True))
-    tags = list(Tag.objects.published().annotate(n=Count("tagged_entries"))
-                .order_by("-n").values_list("slug", flat=True)[:limit])
-    papers = list(Entry.objects.published().exclude(arxiv_id="")
-                  .values_list("arxiv_id", flat=True).distinct()[:limit])
+    tags = list(
+        Tag.objects.published()
+        .annotate(n=Count("tagged_entries"))
+        .order_by("-n")
+        .values_list("slug", flat=True)[:limit]
+    )
+    papers = list(
+        Entry.objects.published()
+        .exclude(arxiv_id="")
+        .values_list("arxiv_id", flat=True)
+        .distinct()[:limit]
+    )
     pages = max(1, Issue.objects.published().count() // 20)
 
     def q(**params):
@@ -67,8 +89,12 @@ def public_urls(limit):
 
     # Every public page with its feeds and files, in each language
     # (reading/pages.py); the home page and the archive weigh more.
-    weights = {("home", "zh-hans"): 8, ("home", "en"): 2, ("issue_list", "zh-hans"): 3,
-               ("issues_feed_atom", "zh-hans"): 2}
+    weights = {
+        ("home", "zh-hans"): 8,
+        ("home", "en"): 2,
+        ("issue_list", "zh-hans"): 3,
+        ("issues_feed_atom", "zh-hans"): 2,
+    }
     urls = [
         (name, url, weights.get((name, language), 1))
         for language in registry.LANGUAGES
@@ -76,27 +102,30 @@ def public_urls(limit):
     ]
     urls += [
         ("archive", f"/issues/{q(page=min(2, pages))}", 1),
-        ("api", "/api/issues", 1), ("api", f"/api/entries{q(tag=tags[0])}", 1) if tags else None,
+        ("api", "/api/issues", 1),
+        ("api", f"/api/entries{q(tag=tags[0])}", 1) if tags else None,
         ("sitemap", "/sitemap.xml", 1),
     ]
     for number, slug in enumerate(issues):
         weight = 6 if number < 3 else 1
         urls += [("issue", f"/issues/{slug}/", weight), ("issue", f"/en/issues/{slug}/", 1)]
     for slug in tags:
-        urls += [("tag", f"/tags/{quote(slug)}/", 1),
-                 ("entries", f"/entries/{q(tag=slug)}", 1)]
+        urls += [("tag", f"/tags/{quote(slug)}/", 1), ("entries", f"/entries/{q(tag=slug)}", 1)]
     for first, second in itertools.pairwise(tags):
         urls.append(("entries", f"/entries/{q(tag=[first, second])}", 1))
     for slug in sections:
-        urls += [("section", f"/sections/{slug}/", 1),
-                 ("entries", f"/entries/{q(section=slug)}", 1),
-                 ("feed", f"/sections/{slug}/feed.atom", 1)]
+        urls += [
+            ("section", f"/sections/{slug}/", 1),
+            ("entries", f"/entries/{q(section=slug)}", 1),
+            ("feed", f"/sections/{slug}/feed.atom", 1),
+        ]
     for word in SEARCHES:
         urls += [("search", f"/entries/{q(q=word)}", 2), ("search", f"/en/entries/{q(q=word)}", 1)]
     for arxiv_id in papers:
         urls += [("paper", f"/papers/{arxiv_id}/", 2), ("paper", f"/en/papers/{arxiv_id}/", 1)]
-    return [{"kind": kind, "url": url, "weight": weight}
-            for kind, url, weight in filter(None, urls)]
+    return [
+        {"kind": kind, "url": url, "weight": weight} for kind, url, weight in filter(None, urls)
+    ]
 
 
 def editor_targets(entry_count):
@@ -106,8 +135,11 @@ def editor_targets(entry_count):
     from papers.models import Entry, Issue
 
     newest = list(Issue.objects.published().order_by("-published_at", "-pk")[:2])
-    entries = (Entry.objects.filter(issue=newest[0]).order_by("section__position", "position")
-               .values_list("pk", flat=True)[:entry_count])
+    entries = (
+        Entry.objects.filter(issue=newest[0])
+        .order_by("section__position", "position")
+        .values_list("pk", flat=True)[:entry_count]
+    )
     targets = [{"model": "entry", "pk": pk, "issue": newest[0].slug} for pk in entries]
     targets.append({"model": "issue", "pk": newest[-1].pk, "issue": newest[-1].slug})
     return targets
@@ -121,10 +153,12 @@ def prepare(args):
         "password": EDITOR_PASSWORD,
         "urls": public_urls(args.sample),
         "targets": editor_targets((args.editors - 1) * args.entries_per_editor),
-        "counts": {"issues": Issue.objects.count(),
-                   "published_issues": Issue.objects.published().count(),
-                   "entries": Entry.objects.count(),
-                   "published_entries": Entry.objects.published().count()},
+        "counts": {
+            "issues": Issue.objects.count(),
+            "published_issues": Issue.objects.published().count(),
+            "entries": Entry.objects.count(),
+            "published_entries": Entry.objects.published().count(),
+        },
     }
 
 
@@ -136,10 +170,16 @@ def texts(args):
         return [int(pk) for pk in value.split(",") if pk]
 
     return {
-        "entry": {str(pk): text for pk, text in
-                  Entry.objects.filter(pk__in=pks(args.entries)).values_list("pk", "summary")},
-        "issue": {str(pk): text for pk, text in
-                  Issue.objects.filter(pk__in=pks(args.issues)).values_list("pk", "intro")},
+        "entry": {
+            str(pk): text
+            for pk, text in Entry.objects.filter(pk__in=pks(args.entries)).values_list(
+                "pk", "summary"
+            )
+        },
+        "issue": {
+            str(pk): text
+            for pk, text in Issue.objects.filter(pk__in=pks(args.issues)).values_list("pk", "intro")
+        },
     }
 
 
@@ -147,8 +187,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     prepare_parser = commands.add_parser("prepare")
-    prepare_parser.add_argument("--editors", type=int, default=4,
-                                help="accounts; the last one edits an issue, the others entries")
+    prepare_parser.add_argument(
+        "--editors",
+        type=int,
+        default=4,
+        help="accounts; the last one edits an issue, the others entries",
+    )
     prepare_parser.add_argument("--entries-per-editor", type=int, default=2)
     prepare_parser.add_argument("--sample", type=int, default=20)
     texts_parser = commands.add_parser("texts")

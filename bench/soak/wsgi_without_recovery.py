@@ -13,8 +13,9 @@ import reading.page_cache
 from digestsite.wsgi import application
 
 if not hasattr(reading.page_cache, "consume_lost_writes"):
-    raise ImportError("reading.page_cache.consume_lost_writes is gone: "
-                      "update bench/soak/wsgi_without_recovery.py")
+    raise ImportError(
+        "reading.page_cache.consume_lost_writes is gone: update bench/soak/wsgi_without_recovery.py"
+    )
 reading.page_cache.consume_lost_writes = lambda: False
 
 __all__ = ["application"]

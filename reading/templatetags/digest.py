@@ -11,6 +11,7 @@ from reading.languages import HTML_LANG, OG_LOCALE, text_language, url_in_langua
 
 register = template.Library()
 
+
 @register.simple_tag
 def site_name():
     """The site's name in the page's language (a name set in the environment as it is)."""
@@ -27,8 +28,10 @@ def period(issue):
     start, end = issue.period_start, issue.period_end
     if get_language() == "en":
         if start.year != end.year:
-            return f"{MONTHS[start.month]} {start.day}, {start.year} – " \
-                   f"{MONTHS[end.month]} {end.day}, {end.year}"
+            return (
+                f"{MONTHS[start.month]} {start.day}, {start.year} – "
+                f"{MONTHS[end.month]} {end.day}, {end.year}"
+            )
         if start.month != end.month:
             return f"{MONTHS[start.month]} {start.day} – {MONTHS[end.month]} {end.day}, {end.year}"
         return f"{MONTHS[start.month]} {start.day}–{end.day}, {end.year}"
@@ -86,6 +89,4 @@ def translation_links(context):
     }
     links = [(HTML_LANG[code], url) for code, url in addresses.items()]
     links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
-    return format_html_join(
-        "\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links
-    )
+    return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)

@@ -21,11 +21,23 @@ def assert_headings_stand_apart(lines):
 
 
 def page(what, url, rps, ratio, single=False):
-    result = {"what": what, "url": url, "rps": rps, "requests": int(rps * 10), "seconds": 10.0,
-              "p50_ms": 3.14, "p90_ms": 4.0, "p95_ms": 4.5, "p99_ms": 6.25, "max_ms": 9.0,
-              "bytes_per_response": 278349, "errors": {"connect": 0, "read": 0, "write": 0,
-                                                       "status": 0, "timeout": 0},
-              "threads": 2, "connections": 16, "ratio": ratio}
+    result = {
+        "what": what,
+        "url": url,
+        "rps": rps,
+        "requests": int(rps * 10),
+        "seconds": 10.0,
+        "p50_ms": 3.14,
+        "p90_ms": 4.0,
+        "p95_ms": 4.5,
+        "p99_ms": 6.25,
+        "max_ms": 9.0,
+        "bytes_per_response": 278349,
+        "errors": {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0},
+        "threads": 2,
+        "connections": 16,
+        "ratio": ratio,
+    }
     if single:
         result["single"] = {**result, "rps": 40.0, "requests": 400, "p95_ms": 31.5}
     return result
@@ -33,53 +45,102 @@ def page(what, url, rps, ratio, single=False):
 
 def http_run(loadavg):
     pages = {
-        "static": page("static file, issue-page size (ceiling)",
-                       "/static/bench-http/issue-page.html", 4840.7, 1.05),
+        "static": page(
+            "static file, issue-page size (ceiling)",
+            "/static/bench-http/issue-page.html",
+            4840.7,
+            1.05,
+        ),
         "home": page("home page", "/", 4100.0, 0.89),
         "issue": page("issue page", "/issues/2024-06-h2/", 3900.0, 0.85),
-        "tags": page("entries with two tags", "/entries/?tag=rag&tag=%E5%B9%BB%E8%A7%89",
-                     3800.0, 0.82),
-        "search": page("search 幻觉", "/entries/?q=%E5%B9%BB%E8%A7%89", 3700.0, 0.8,
-                       single=True),
+        "tags": page(
+            "entries with two tags", "/entries/?tag=rag&tag=%E5%B9%BB%E8%A7%89", 3800.0, 0.82
+        ),
+        "search": page("search 幻觉", "/entries/?q=%E5%B9%BB%E8%A7%89", 3700.0, 0.8, single=True),
         "paper": page("paper page", "/papers/2406.15877/", 4000.0, 0.87),
         "feed": page("Atom feed of issues", "/feeds/issues.atom", 4200.0, 0.91),
-        "static_end": page("the same static file, again", "/static/bench-http/issue-page.html",
-                           4386.4, 0.95),
+        "static_end": page(
+            "the same static file, again", "/static/bench-http/issue-page.html", 4386.4, 0.95
+        ),
     }
     return {
         "code": {"commit": "d0f6c0e5632b0000", "changed_files": 0, "fingerprint": "f00"},
         "build_seconds": 212.5,
-        "data": {"issue_slug": "2024-06-h2", "tags": ["rag", "幻觉"], "tag_pair_entries": 1234,
-                 "arxiv_id": "2406.15877", "paper_entries": 3, "issue_page_bytes": 278000,
-                 "issue_page_gzip6_bytes": 41000, "issue_page_brotli5_bytes": 35000,
-                 "counts": {"issues": 1001, "published_issues": 990, "entries": 100020,
-                            "published_entries": 99000, "tags": 5000}},
-        "modes": {"redis": {"pages": pages, "ceiling_rps": 4613.6,
-                            "issue_transfer": {"status": 200, "content_encoding": "br",
-                                               "bytes": 36000},
-                            "loadavg": loadavg}},
+        "data": {
+            "issue_slug": "2024-06-h2",
+            "tags": ["rag", "幻觉"],
+            "tag_pair_entries": 1234,
+            "arxiv_id": "2406.15877",
+            "paper_entries": 3,
+            "issue_page_bytes": 278000,
+            "issue_page_gzip6_bytes": 41000,
+            "issue_page_brotli5_bytes": 35000,
+            "counts": {
+                "issues": 1001,
+                "published_issues": 990,
+                "entries": 100020,
+                "published_entries": 99000,
+                "tags": 5000,
+            },
+        },
+        "modes": {
+            "redis": {
+                "pages": pages,
+                "ceiling_rps": 4613.6,
+                "issue_transfer": {"status": 200, "content_encoding": "br", "bytes": 36000},
+                "loadavg": loadavg,
+            }
+        },
     }
 
 
 @pytest.fixture
 def http_figures():
     report = {
-        "schema": 1, "started": "2026-11-25T08:00:00+00:00", "finished": "2026-11-25T08:09:30",
+        "schema": 1,
+        "started": "2026-11-25T08:00:00+00:00",
+        "finished": "2026-11-25T08:09:30",
         "duration_s": 570,
         "command": ".venv/bin/python -m bench.http.load --database sqlite",
-        "gunicorn": (".venv/bin/gunicorn digestsite.wsgi:application --bind 127.0.0.1:8765 "
-                     "--workers 5 --log-level warning"),
-        "wrk": ("wrk -t2 -c16 -d10s --latency --timeout 30s -s bench/http/wrk_report.lua "
-                "http://127.0.0.1:8765{url}"),
-        "settings": {"entries": 100000, "fixture": False, "reuse": False, "modes": ["redis"],
-                     "workers": 5, "threads": 2, "connections": 16, "duration_s": 10,
-                     "warmup_s": 3, "port": 8765},
+        "gunicorn": (
+            ".venv/bin/gunicorn digestsite.wsgi:application --bind 127.0.0.1:8765 "
+            "--workers 5 --log-level warning"
+        ),
+        "wrk": (
+            "wrk -t2 -c16 -d10s --latency --timeout 30s -s bench/http/wrk_report.lua "
+            "http://127.0.0.1:8765{url}"
+        ),
+        "settings": {
+            "entries": 100000,
+            "fixture": False,
+            "reuse": False,
+            "modes": ["redis"],
+            "workers": 5,
+            "threads": 2,
+            "connections": 16,
+            "duration_s": 10,
+            "warmup_s": 3,
+            "port": 8765,
+        },
         "code": {"commit": "d0f6c0e5632b0000", "changed_files": 0, "fingerprint": "f00"},
-        "machine": {"cpu": "A test CPU", "cores": 2, "memory_gib": 23.5,
-                    "os": "Debian GNU/Linux 12 (bookworm)", "kernel": "6.1.0-test"},
-        "versions": {"python": "3.11.7", "django": "5.2.19", "gunicorn": "23.0.0",
-                     "whitenoise": "6.9.0", "psycopg": "3.2.3", "sqlite": "3.40.1",
-                     "postgresql": "15.20", "redis": "7.0.15", "wrk": "4.1.0"},
+        "machine": {
+            "cpu": "A test CPU",
+            "cores": 2,
+            "memory_gib": 23.5,
+            "os": "Debian GNU/Linux 12 (bookworm)",
+            "kernel": "6.1.0-test",
+        },
+        "versions": {
+            "python": "3.11.7",
+            "django": "5.2.19",
+            "gunicorn": "23.0.0",
+            "whitenoise": "6.9.0",
+            "psycopg": "3.2.3",
+            "sqlite": "3.40.1",
+            "postgresql": "15.20",
+            "redis": "7.0.15",
+            "wrk": "4.1.0",
+        },
         "runs": {"sqlite": http_run([0.5, 0.7])},
     }
     report["targets"] = http_report.evaluate(report)
@@ -90,12 +151,14 @@ def test_the_http_report_says_what_was_run_and_on_what(http_figures):
     text = http_report.markdown(http_figures)
     lines = text.splitlines()
     assert lines[0] == "# HTTP benchmark: requests per second and latency"
-    assert lines[2] == ("Written by `bench/http/load.py` (`make bench`) on 2026-11-25: "
-                        "100,000 entries, on")
+    assert lines[2] == (
+        "Written by `bench/http/load.py` (`make bench`) on 2026-11-25: 100,000 entries, on"
+    )
     assert lines[3] == "SQLite; the whole run took 9.5 minutes. Code: commit"
     assert lines[4] == ("`d0f6c0e5632b`. The raw figures are in `docs/benchmarks.json`;")
-    assert lines[5] == ("`--compare docs/benchmarks.json` on a later run prints the change "
-                        "page by page.")
+    assert lines[5] == (
+        "`--compare docs/benchmarks.json` on a later run prints the change page by page."
+    )
     assert lines[6:8] == ["", "## What is measured"]
     assert "The site runs as production runs it: gunicorn with 5 sync workers" in lines
     assert "127.0.0.1:8765. wrk loads one URL at a time with 2 threads and" in lines
@@ -106,21 +169,33 @@ def test_the_http_report_says_what_was_run_and_on_what(http_figures):
     assert ".venv/bin/python -m bench.http.load --database sqlite    # this run" in lines
     assert http_figures["wrk"] in lines
     assert "wrk, per URL, after the same command with `-d3s` as warm-up" in lines
-    assert ("| SQLite | 99,000 of 100,020 | 990 of 1,001 | 5,000 | `2024-06-h2` | "
-            "`rag`, `幻觉` (1,234) | `2406.15877` (3) | 212.5 s |") in lines
+    assert (
+        "| SQLite | 99,000 of 100,020 | 990 of 1,001 | 5,000 | `2024-06-h2` | "
+        "`rag`, `幻觉` (1,234) | `2406.15877` (3) | 212.5 s |"
+    ) in lines
     assert "### SQLite, page cache on (Redis)" in lines
     assert "Load average 0.5 at the start, 0.7 at the end." in lines
-    assert ("| entries with two tags | `/entries/?tag=rag&tag=幻觉` | 3,800.0 | 3.1 | 6.2 | "
-            "0.82 | 278,349 | 38,000 | 0 |") in lines
+    assert (
+        "| entries with two tags | `/entries/?tag=rag&tag=幻觉` | 3,800.0 | 3.1 | 6.2 | "
+        "0.82 | 278,349 | 38,000 | 0 |"
+    ) in lines
     assert "| … the same, 1 connection |  | 40.0 | 3.1 (p95 31.5) | 6.2 |  |  | 400 | 0 |" in lines
     assert ("| SQLite | 278,000 | 36,000 (br) | 41,000 | 35,000 |") in lines
     assert lines[-1] == "  a search matches."
     assert text.endswith("a search matches.\n") and "${" not in text
     # The sections in their order, one blank line between each.
     headings = [line for line in lines if line.startswith("## ")]
-    assert headings == ["## What is measured", "## Machine", "## Versions", "## Commands",
-                        "## Data", "## Figures", "## Targets", "## Issue page size",
-                        "## Weak points of this benchmark"]
+    assert headings == [
+        "## What is measured",
+        "## Machine",
+        "## Versions",
+        "## Commands",
+        "## Data",
+        "## Figures",
+        "## Targets",
+        "## Issue page size",
+        "## Weak points of this benchmark",
+    ]
     assert "\n\n\n" not in text
     assert_headings_stand_apart(lines)
 
@@ -130,10 +205,14 @@ def test_the_http_report_warns_of_a_busy_machine_and_changed_code(http_figures):
     busy["runs"]["postgres"] = http_run([2.4, 4.96])
     busy["runs"]["postgres"]["code"]["fingerprint"] = "bad"
     text = http_report.markdown(busy)
-    assert ("`--compare docs/benchmarks.json` on a later run prints the change page by page."
-            "\n\n**The code changed during the run** (someone edited the site)") in text
-    assert ("see `code` under each run in the JSON.\n\n**The machine was busy**: the load "
-            "average went from 0.5 to 4.96 on 2 cores") in text
+    assert (
+        "`--compare docs/benchmarks.json` on a later run prints the change page by page."
+        "\n\n**The code changed during the run** (someone edited the site)"
+    ) in text
+    assert (
+        "see `code` under each run in the JSON.\n\n**The machine was busy**: the load "
+        "average went from 0.5 to 4.96 on 2 cores"
+    ) in text
     assert "ceilings of each table to see how much.\n\n## What is measured\n" in text
     assert "SQLite and PostgreSQL; the whole run took" in text
 
@@ -143,44 +222,98 @@ def soak_figures():
     phases = ["normal", "pg_down", "pg_recovery", "steady", "redis_down", "redis_back"]
     bounds = [0.0, 15.0, 20.5, 25.5, 31.0, 43.0, None]
     return {
-        "schema": 1, "started": "2026-11-25T09:00:00+00:00",
+        "schema": 1,
+        "started": "2026-11-25T09:00:00+00:00",
         "command": ".venv/bin/python -m bench.soak.run --duration 60",
-        "gunicorn": (".venv/bin/gunicorn digestsite.wsgi:application --bind 127.0.0.1:8791 "
-                     "--workers 2 --timeout 30 --log-level warning"),
-        "machine": {"cpu": "A test CPU", "cores": 2, "memory_gib": 23.5,
-                    "os": "Debian GNU/Linux 12 (bookworm)", "kernel": "6.1.0-test"},
-        "versions": {"python": "3.11.7", "django": "5.2.19", "gunicorn": "23.0.0",
-                     "psycopg": "3.2.3", "redis-py": "8.1.0", "postgresql": "15.20",
-                     "redis": "7.0.15"},
+        "gunicorn": (
+            ".venv/bin/gunicorn digestsite.wsgi:application --bind 127.0.0.1:8791 "
+            "--workers 2 --timeout 30 --log-level warning"
+        ),
+        "machine": {
+            "cpu": "A test CPU",
+            "cores": 2,
+            "memory_gib": 23.5,
+            "os": "Debian GNU/Linux 12 (bookworm)",
+            "kernel": "6.1.0-test",
+        },
+        "versions": {
+            "python": "3.11.7",
+            "django": "5.2.19",
+            "gunicorn": "23.0.0",
+            "psycopg": "3.2.3",
+            "redis-py": "8.1.0",
+            "postgresql": "15.20",
+            "redis": "7.0.15",
+        },
         "code": {"commit": "eb486146958c0000", "changed_files": 0, "fingerprint": "f00"},
         "loadavg": [1.0, 1.1, 1.2, 2.0, 2.1, 2.2],
-        "seconds": 96.0, "setup_seconds": 18.1,
-        "data": {"issues": 101, "published_issues": 99, "entries": 3020,
-                 "published_entries": 2990},
-        "settings": {"duration": 60, "readers": 64, "editors": 4, "servers": 2, "workers": 2,
-                     "entries": 3000, "issues": 100, "pg_down": 5.0, "redis_down": 12.0,
-                     "recovery_limit": 5.0},
-        "urls": 150, "healthz": True,
+        "seconds": 96.0,
+        "setup_seconds": 18.1,
+        "data": {"issues": 101, "published_issues": 99, "entries": 3020, "published_entries": 2990},
+        "settings": {
+            "duration": 60,
+            "readers": 64,
+            "editors": 4,
+            "servers": 2,
+            "workers": 2,
+            "entries": 3000,
+            "issues": 100,
+            "pg_down": 5.0,
+            "redis_down": 12.0,
+            "recovery_limit": 5.0,
+        },
+        "urls": 150,
+        "healthz": True,
         "events": {"pg_stop": 15.0, "pg_ready": 20.5, "redis_stop": 31.0, "redis_ready": 43.0},
         "phase_bounds": [[key, bounds[n], bounds[n + 1]] for n, key in enumerate(phases)],
-        "phases": {key: {"requests": 100, "labels": {"ok": 100}, "errors": 0, "seconds": 5.0,
-                         "rps": 20.0, "p50_ms": 50.0, "p99_ms": 300.0, "max_ms": 500.0}
-                   for key in phases},
-        "timeline": [{"at": at * 2.0, "ok": 10, "clean-503": 0, "other": 0, "rps": 5.0,
-                      "p50_ms": 40.0} for at in range(32)],
+        "phases": {
+            key: {
+                "requests": 100,
+                "labels": {"ok": 100},
+                "errors": 0,
+                "seconds": 5.0,
+                "rps": 20.0,
+                "p50_ms": 50.0,
+                "p99_ms": 300.0,
+                "max_ms": 500.0,
+            }
+            for key in phases
+        },
+        "timeline": [
+            {"at": at * 2.0, "ok": 10, "clean-503": 0, "other": 0, "rps": 5.0, "p50_ms": 40.0}
+            for at in range(32)
+        ],
         "first_errors": [],
-        "servers": [{"server": 0, "phases": {"pg_down": {"probe": {"clean-503": 5},
-                                                         "healthz": {"clean-503": 3}}},
-                     "probe_errors": 0, "recovery_s": 0.8, "recovery_request_latency_s": 0.3,
-                     "recovery_sent_s": 0.5, "last_reader_503_after_pg_back_s": 1.2}],
-        "editors": {"totals": {"stored": 40, "refused-503": 3},
-                    "phases": {"normal": {"stored": 40}, "pg_down": {"refused-503": 3}},
-                    "form_not_opened": {"pg_down": 2}, "refusal_messages": [],
-                    "anomalies": [], "attempts": []},
+        "servers": [
+            {
+                "server": 0,
+                "phases": {"pg_down": {"probe": {"clean-503": 5}, "healthz": {"clean-503": 3}}},
+                "probe_errors": 0,
+                "recovery_s": 0.8,
+                "recovery_request_latency_s": 0.3,
+                "recovery_sent_s": 0.5,
+                "last_reader_503_after_pg_back_s": 1.2,
+            }
+        ],
+        "editors": {
+            "totals": {"stored": 40, "refused-503": 3},
+            "phases": {"normal": {"stored": 40}, "pg_down": {"refused-503": 3}},
+            "form_not_opened": {"pg_down": 2},
+            "refusal_messages": [],
+            "anomalies": [],
+            "attempts": [],
+        },
         "freshness": [{"fresh": True}, {"fresh": True}, {"fresh": False}],
-        "server_logs": [{"server": 0, "lines": 12, "tracebacks": 0,
-                         "kinds": {"ERROR Service Unavailable: /…": 12}}],
-        "failures": [], "notes": [],
+        "server_logs": [
+            {
+                "server": 0,
+                "lines": 12,
+                "tracebacks": 0,
+                "kinds": {"ERROR Service Unavailable: /…": 12},
+            }
+        ],
+        "failures": [],
+        "notes": [],
     }
 
 
@@ -197,10 +330,10 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
         "**All rules held.**",
     ]
     assert "**The machine**: load average 1.0 / 1.1 / 1.2 (1/5/15 min) before" in lines
-    assert lines[lines.index("**The machine**: load average 1.0 / 1.1 / 1.2 (1/5/15 min) before")
-                 + 1].startswith("the run and 2.0 / 2.1 / 2.2 after, on 2 cores; the readers")
-    assert ("- A private PostgreSQL 15.20 cluster and a private Redis 7.0.15 (the soak's"
-            in lines)
+    assert lines[
+        lines.index("**The machine**: load average 1.0 / 1.1 / 1.2 (1/5/15 min) before") + 1
+    ].startswith("the run and 2.0 / 2.1 / 2.2 after, on 2 cores; the readers")
+    assert "- A private PostgreSQL 15.20 cluster and a private Redis 7.0.15 (the soak's" in lines
     assert "- The site: `migrate`, `generate_archive` (3,020 entries in" in lines
     assert "  101 issues, seed roundup included), editor accounts in the Editor" in lines
     assert "- 2 gunicorn masters × 2 sync workers on different ports, all on that" in lines
@@ -212,12 +345,18 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     assert "| PostgreSQL stopping (fast shutdown: connections cut) | 15.0 |" in lines
     assert "| Redis answering | 43.0 |\n| end of load | 60 |" in text
     assert "5.0 s after it accepts connections again; anything else that is not a 200" in lines
-    for table in (soak_report.phase_table, soak_report.timeline_table,
-                  soak_report.server_table, soak_report.editor_table):
+    for table in (
+        soak_report.phase_table,
+        soak_report.timeline_table,
+        soak_report.server_table,
+        soak_report.editor_table,
+    ):
         assert f"\n\n{table(soak_figures)}\n\n" in text
     assert "Refusal messages shown in the form:\n\n- (none)\n\nAnomalies:\n\n- (none)\n" in text
-    assert ("After the run every edited issue page was read through every server: 2 of 3 "
-            "showed the latest stored marker.") in lines
+    assert (
+        "After the run every edited issue page was read through every server: 2 of 3 "
+        "showed the latest stored marker."
+    ) in lines
     assert "| 0 | 12 | `ERROR Service Unavailable: /…` |" in lines
     assert "| OS | Debian GNU/Linux 12 (bookworm), kernel 6.1.0-test |" in lines
     assert "| gunicorn | 23.0.0 |" in lines and "| redis-py | 8.1.0 |" in lines
@@ -233,17 +372,30 @@ def test_the_soak_report_lists_broken_rules_notes_and_anomalies(soak_figures):
     figures["code"]["changed_files"] = 2
     figures["editors"]["refusal_messages"] = ["请更正下面的错误。"]
     figures["editors"]["anomalies"] = [
-        {"editor": "soak-editor-1", "marker": "SOAK-abcdef-1-0007", "ended": 17.25,
-         "phase": "pg_down", "status": 302, "verdict": "LOST", "message": "/admin/papers/"}]
+        {
+            "editor": "soak-editor-1",
+            "marker": "SOAK-abcdef-1-0007",
+            "ended": 17.25,
+            "phase": "pg_down",
+            "status": 302,
+            "verdict": "LOST",
+            "message": "/admin/papers/",
+        }
+    ]
     figures["server_logs"] = [{"server": 0, "lines": 0, "tracebacks": 0, "kinds": {}}]
     text = soak_report.markdown(figures)
-    assert ("`eb486146958c` with 2 uncommitted file(s) in the site's code "
-            "(fingerprint `f00`). Raw figures") in text
-    assert ("\n\n**Rules broken:**\n\n- editors: 1 save(s) LOST\n\nNot exercised in this run:"
-            "\n\n- no save was attempted while PostgreSQL was down or recovering\n\n"
-            "**The machine**") in text
+    assert (
+        "`eb486146958c` with 2 uncommitted file(s) in the site's code "
+        "(fingerprint `f00`). Raw figures"
+    ) in text
+    assert (
+        "\n\n**Rules broken:**\n\n- editors: 1 save(s) LOST\n\nNot exercised in this run:"
+        "\n\n- no save was attempted while PostgreSQL was down or recovering\n\n"
+        "**The machine**"
+    ) in text
     assert "  the database).\n" in text
     assert "Refusal messages shown in the form:\n\n- 请更正下面的错误。\n" in text
-    assert ("- soak-editor-1 SOAK-abcdef-1-0007 at 17.25 s (pg_down): HTTP 302, LOST: "
-            "/admin/papers/\n") in text
+    assert (
+        "- soak-editor-1 SOAK-abcdef-1-0007 at 17.25 s (pg_down): HTTP 302, LOST: /admin/papers/\n"
+    ) in text
     assert "| --- | ---: | --- |\n| - | - | - |\n\n## Machine and versions" in text

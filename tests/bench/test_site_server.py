@@ -34,6 +34,15 @@ def test_a_free_port_is_one_nothing_listens_on():
 
 def test_the_command_line_is_gunicorn_from_this_environment():
     command = site_server.gunicorn_command(8765, 5, timeout=30)
-    assert command == [str(site_server.GUNICORN), "digestsite.wsgi:application",
-                       "--bind", "127.0.0.1:8765", "--workers", "5", "--timeout", "30",
-                       "--log-level", "warning"]
+    assert command == [
+        str(site_server.GUNICORN),
+        "digestsite.wsgi:application",
+        "--bind",
+        "127.0.0.1:8765",
+        "--workers",
+        "5",
+        "--timeout",
+        "30",
+        "--log-level",
+        "warning",
+    ]

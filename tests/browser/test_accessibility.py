@@ -35,9 +35,7 @@ def pages_to_check():
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.django_db(transaction=True)
-def test_main_pages_have_no_serious_accessibility_violations(
-    live_server, seed, browser, scheme
-):
+def test_main_pages_have_no_serious_accessibility_violations(live_server, seed, browser, scheme):
     artifacts = Path(__file__).parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
     problems = []
@@ -45,24 +43,31 @@ def test_main_pages_have_no_serious_accessibility_violations(
     for width_name, width in WIDTHS.items():
         # axe goes in as an inline script, which the site's CSP rightly refuses:
         # the context lets the test's own tool in (the pages are not changed).
-        context = browser.new_context(viewport={"width": width, "height": 900},
-                                      color_scheme=scheme, locale="zh-CN", bypass_csp=True)
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            color_scheme=scheme,
+            locale="zh-CN",
+            bypass_csp=True,
+        )
         page = context.new_page()
         for name, path in checked.items():
             page.goto(live_server.url + path)
             page.add_script_tag(path=str(AXE))
-            result = page.evaluate(
-                "axe.run(document, {resultTypes: ['violations']})")
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
             for violation in result["violations"]:
                 if violation["impact"] in ("serious", "critical"):
                     targets = [node["target"] for node in violation["nodes"][:3]]
-                    problems.append(f"{name} {width_name} {scheme}: {violation['id']} "
-                                    f"({violation['impact']}) {targets}")
+                    problems.append(
+                        f"{name} {width_name} {scheme}: {violation['id']} "
+                        f"({violation['impact']}) {targets}"
+                    )
             if scheme == "light" or name in ("home", "search"):
-                page.screenshot(path=str(artifacts / f"{name}-{width_name}-{scheme}.png"),
-                                full_page=False)
+                page.screenshot(
+                    path=str(artifacts / f"{name}-{width_name}-{scheme}.png"), full_page=False
+                )
             overflow = page.evaluate(
-                "document.documentElement.scrollWidth > document.documentElement.clientWidth")
+                "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+            )
             if overflow:
                 problems.append(f"{name} {width_name} {scheme}: scrolls sideways")
         context.close()
@@ -71,8 +76,10 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
 def test_the_axe_harness_reports_violations(page):
     """The check above can fail: axe flags an image without alternative text."""
-    page.set_content('<!doctype html><html lang="en"><title>t</title><main>'
-                     '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></html>')
+    page.set_content(
+        '<!doctype html><html lang="en"><title>t</title><main>'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></html>'
+    )
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     assert "image-alt" in {v["id"] for v in result["violations"]}

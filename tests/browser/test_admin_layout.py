@@ -37,8 +37,7 @@ MEASURE = """(box) => {
 }"""
 
 
-def test_the_live_preview_draws_a_summary_as_the_public_page_does(
-        live_server, seed, page):
+def test_the_live_preview_draws_a_summary_as_the_public_page_does(live_server, seed, page):
     entry = seed.entries.order_by("section__position", "position").first()
     entry.summary = LISTS
     entry.save()
@@ -87,11 +86,13 @@ def place(locator):
     """Left, top (in the document), width and height of an element."""
     return locator.evaluate(
         "(e) => { const r = e.getBoundingClientRect();"
-        " return [r.left, r.top + window.scrollY, r.width, r.height]; }")
+        " return [r.left, r.top + window.scrollY, r.width, r.height]; }"
+    )
 
 
 def test_an_unreachable_arxiv_says_one_sentence_and_keeps_the_layout(
-        live_server, seed, page, monkeypatch, screenshot):
+    live_server, seed, page, monkeypatch, screenshot
+):
     def no_such_host(request, timeout):
         raise URLError(socket.gaierror(-2, "Name or service not known"))
 

@@ -11,8 +11,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_reader_goes_from_the_latest_issue_to_a_tag_and_narrows_it(live_server, seed, page):
     page.goto(live_server.url)
     assert "2024年6月后2周" in page.locator("h1").inner_text()
-    page.locator("article#entry-{} .tags a".format(
-        seed.entries.get(arxiv_id="2406.15319").pk), has_text="长上下文").click()
+    page.locator(
+        "article#entry-{} .tags a".format(seed.entries.get(arxiv_id="2406.15319").pk),
+        has_text="长上下文",
+    ).click()
     page.wait_for_url("**/tags/**")
     assert page.locator("h1").inner_text() == "长上下文"
     page.get_by_role("link", name="与其他条件组合筛选").click()

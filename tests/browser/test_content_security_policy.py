@@ -32,8 +32,9 @@ def test_no_page_violates_the_policy(live_server, seed, page):
 
     # Every public page in each language (reading/pages.py), a filtered
     # search, an entry's place in its issue and a page that is not there.
-    reader_pages = [url for language in pages.LANGUAGES
-                    for url in pages.example_urls(language).values()]
+    reader_pages = [
+        url for language in pages.LANGUAGES for url in pages.example_urls(language).values()
+    ]
     reader_pages += ["/entries/?q=幻觉&tag=RAG", entry.get_absolute_url(), "/issues/no-such-issue/"]
     for address in reader_pages:
         assert violations_on(page, base + address) == [], address
@@ -45,8 +46,11 @@ def test_no_page_violates_the_policy(live_server, seed, page):
     page.wait_for_url(f"{base}/admin/")
     issue = Issue.objects.get(pk=seed.pk)
     admin_pages = [
-        "/admin/", "/admin/papers/issue/", f"/admin/papers/issue/{issue.pk}/change/",
-        f"/admin/papers/issue/{issue.pk}/history/", f"/admin/papers/issue/{issue.pk}/preview/",
+        "/admin/",
+        "/admin/papers/issue/",
+        f"/admin/papers/issue/{issue.pk}/change/",
+        f"/admin/papers/issue/{issue.pk}/history/",
+        f"/admin/papers/issue/{issue.pk}/preview/",
         "/admin/papers/entry/add/",
     ]
     for address in admin_pages:

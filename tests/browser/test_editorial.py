@@ -35,14 +35,28 @@ def test_write_preview_reorder_publish_and_read(live_server, seed, browser, scre
     page.fill("#id_period_start", "2024-07-01")
     page.fill("#id_period_end", "2024-07-15")
     page.fill("#id_intro", "本期关注**智能体**与长上下文。")
-    fill_entry(page, 0, "LLM智能体", "Agent Paper One", "https://arxiv.org/abs/2407.00001v2",
-               "第一篇：*智能体*规划。", "长上下文，智能体")
+    fill_entry(
+        page,
+        0,
+        "LLM智能体",
+        "Agent Paper One",
+        "https://arxiv.org/abs/2407.00001v2",
+        "第一篇：*智能体*规划。",
+        "长上下文，智能体",
+    )
     preview = page.locator("#id_entries-0-summary").locator("xpath=following-sibling::div")
     preview.locator("em").wait_for()
     assert preview.inner_html().strip() == "<p>第一篇：<em>智能体</em>规划。</p>"
     page.get_by_text("添加另一个 条目").click()
-    fill_entry(page, 1, "LLM智能体", "Agent Paper Two", "arXiv:2407.00002",
-               "第二篇：工具调用。", "对齐、安全；智能体")
+    fill_entry(
+        page,
+        1,
+        "LLM智能体",
+        "Agent Paper Two",
+        "arXiv:2407.00002",
+        "第二篇：工具调用。",
+        "对齐、安全；智能体",
+    )
     page.fill("#id_entries-1-position", "2")
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
@@ -91,7 +105,8 @@ def test_typing_an_arxiv_id_offers_its_title_and_authors(live_server, seed, page
     from editorial import arxiv_client
 
     paper = arxiv_client.PaperMetadata(
-        arxiv_id="2406.15877", title="BigCodeBench: Benchmarking Code Generation",
+        arxiv_id="2406.15877",
+        title="BigCodeBench: Benchmarking Code Generation",
         authors=("Terry Yue Zhuo", "Leandro von Werra"),
         abstract_url="https://arxiv.org/abs/2406.15877",
     )
@@ -143,8 +158,15 @@ def test_three_new_entries_in_one_section_save_at_once_in_order(
         if index:
             page.get_by_text("添加另一个 条目").click()
         # fill_entry chooses the section first, then types the title.
-        fill_entry(page, index, "LLM推理", title, f"2407.1000{index}",
-                   f"第{index + 1}篇的摘要。", "推理、数学；思维链")
+        fill_entry(
+            page,
+            index,
+            "LLM推理",
+            title,
+            f"2407.1000{index}",
+            f"第{index + 1}篇的摘要。",
+            "推理、数学；思维链",
+        )
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     screenshot("admin-three-new-entries", full_page=True)

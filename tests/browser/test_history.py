@@ -22,8 +22,9 @@ SHOTS = os.environ.get("HISTORY_SHOTS_DIR")
 def test_history_list_compare_and_restore(live_server, seed, page, screenshot):
     base = live_server.url
     page.add_init_script(RECORD_VIOLATIONS)
-    editor = User.objects.create_user("editor", password=PASSWORD, is_staff=True,
-                                      first_name="王编辑")
+    editor = User.objects.create_user(
+        "editor", password=PASSWORD, is_staff=True, first_name="王编辑"
+    )
     editor.groups.add(Group.objects.get(name="Editor"))
     page.goto(f"{base}/admin/login/?next=/admin/")
     page.fill("#id_username", "editor")

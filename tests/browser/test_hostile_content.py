@@ -116,8 +116,9 @@ def build_browser_archive(now):
         count = len(VECTORS)
         section_of, tag_of = {}, {}
         for k, group in enumerate(pack(range(count), 100)):
-            section = Section.objects.create(name=joined(group), slug=f"hostile-{k}",
-                                             description=joined(group), position=100 + k)
+            section = Section.objects.create(
+                name=joined(group), slug=f"hostile-{k}", description=joined(group), position=100 + k
+            )
             section_of |= dict.fromkeys(group, section)
         for k, group in enumerate(pack(reversed(range(count)), 100)):
             tag = Tag.objects.create(name=joined(group), slug=f"hostile-tag-{k}")
@@ -125,10 +126,15 @@ def build_browser_archive(now):
         title = joined(pack(range(count), 200)[0])
         with reversion.create_revision():
             issue = Issue.objects.create(
-                title="第一版", slug="hostile", period_start=datetime.date(2024, 7, 1),
-                period_end=datetime.date(2024, 7, 14), intro="导言。",
-                status=Issue.Status.PUBLISHED, published_at=now - datetime.timedelta(hours=1),
-                source_url="https://example.com/")
+                title="第一版",
+                slug="hostile",
+                period_start=datetime.date(2024, 7, 1),
+                period_end=datetime.date(2024, 7, 14),
+                intro="导言。",
+                status=Issue.Status.PUBLISHED,
+                published_at=now - datetime.timedelta(hours=1),
+                source_url="https://example.com/",
+            )
         with reversion.create_revision():
             issue.title, issue.intro = title, "\n\n".join(VECTORS)
             issue.source_url = "javascript:alert('source') " + joined(range(5))
@@ -137,17 +143,34 @@ def build_browser_archive(now):
                 # Every fifth paper by arXiv id (paper pages), the rest by their URL.
                 arxiv_id = PAPER_IDS[i % len(PAPER_IDS)] if i % 5 == 0 else ""
                 entry = Entry.objects.create(
-                    issue=issue, section=section_of[i], position=i + 1, title=vector,
-                    authors=vector, url=vector, arxiv_id=arxiv_id, summary=vector)
+                    issue=issue,
+                    section=section_of[i],
+                    position=i + 1,
+                    title=vector,
+                    authors=vector,
+                    url=vector,
+                    arxiv_id=arxiv_id,
+                    summary=vector,
+                )
                 entry.tags.add(tag_of[i], tag_of[(i + 7) % count])
         draft = Issue.objects.create(
-            title=title, slug="hostile-draft", period_start=datetime.date(2030, 1, 1),
-            period_end=datetime.date(2030, 1, 14), intro="\n\n".join(VECTORS),
-            source_url=VECTORS[0])
+            title=title,
+            slug="hostile-draft",
+            period_start=datetime.date(2030, 1, 1),
+            period_end=datetime.date(2030, 1, 14),
+            intro="\n\n".join(VECTORS),
+            source_url=VECTORS[0],
+        )
         for i in (0, 43, 66):
-            Entry.objects.create(issue=draft, section=section_of[i], position=i + 1,
-                                 title=VECTORS[i], authors=VECTORS[i], url=VECTORS[i],
-                                 summary=VECTORS[i])
+            Entry.objects.create(
+                issue=draft,
+                section=section_of[i],
+                position=i + 1,
+                title=VECTORS[i],
+                authors=VECTORS[i],
+                url=VECTORS[i],
+                summary=VECTORS[i],
+            )
     search.index_entries(touched)
     return issue, draft
 
@@ -193,7 +216,7 @@ class Detector:
 
     def record(self, url, before, audit=True):
         ran = self.hits()
-        ran += self.dialogs[before[0]:] + self.console[before[1]:]
+        ran += self.dialogs[before[0] :] + self.console[before[1] :]
         self.problems += [f"{url}: script ran: {hit}" for hit in dict.fromkeys(ran)]
         if audit:
             prefix = "/" + settings.STATIC_URL.lstrip("/")
@@ -203,8 +226,11 @@ class Detector:
 def strip_csp(route):
     """The response as the server sent it, without its Content-Security-Policy."""
     response = route.fetch()
-    headers = {name: value for name, value in response.headers.items()
-               if not name.lower().startswith("content-security-policy")}
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if not name.lower().startswith("content-security-policy")
+    }
     route.fulfill(response=response, headers=headers)
 
 
@@ -217,9 +243,15 @@ def hostile_browser(live_server, browser):
     client = Client()
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
     page = context.new_page()
     page.route("**/*", strip_csp)
     yield page, Detector(page, live_server.url), issue, draft
@@ -229,13 +261,18 @@ def hostile_browser(live_server, browser):
 def injecting(snippet):
     """A route handler that serves a real page with ``snippet`` printed
     unescaped into it, its headers (CSP too) stripped as in the walk."""
+
     def handle(route):
         response = route.fetch()
         body = response.text().replace("</main>", f"{snippet}</main>", 1)
-        headers = {name: value for name, value in response.headers.items()
-                   if not name.lower().startswith("content-security-policy")
-                   and name.lower() != "content-length"}
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if not name.lower().startswith("content-security-policy")
+            and name.lower() != "content-length"
+        }
         route.fulfill(response=response, body=body, headers=headers)
+
     return handle
 
 
@@ -287,7 +324,9 @@ def test_no_vector_runs_on_any_page_that_shows_the_corpus(hostile_browser):
     # entries page by page, searched and filtered, and a second paper.
     urls = [url for language in pages.LANGUAGES for url in pages.example_urls(language).values()]
     urls += [
-        "/en/entries/?page=2", "/entries/?q=alert", "/en/entries/?q=script",
+        "/en/entries/?page=2",
+        "/entries/?q=alert",
+        "/en/entries/?q=script",
         f"/entries/?tag={tag.slug}&section={section.slug}&issue={issue.slug}",
         f"/en/papers/{PAPER_IDS[1]}/",
     ]
@@ -300,8 +339,12 @@ def test_no_vector_runs_on_any_page_that_shows_the_corpus(hostile_browser):
             assert {" ".join(t.split()) for t in titles} == {" ".join(v.split()) for v in VECTORS}
     # Feeds, the API and the sitemap as a browser shows them (XML and JSON
     # viewers): nothing may run; the DOM audit is for HTML pages.
-    for url in ["/feeds/issues.atom", "/entries/feed.rss", "/api/entries?page_size=100",
-                "/sitemap.xml"]:
+    for url in [
+        "/feeds/issues.atom",
+        "/entries/feed.rss",
+        "/api/entries?page_size=100",
+        "/sitemap.xml",
+    ]:
         detector.visit(url, settle_ms=100, audit=False)
 
     admin_pages = [
@@ -331,7 +374,9 @@ def test_no_vector_runs_on_any_page_that_shows_the_corpus(hostile_browser):
     assert len(previews) >= 2 and all(text.strip() for text in previews[:2]), "no live preview"
 
     newer, older = Version.objects.get_for_object(issue)[:2]
-    detector.visit(reverse("admin:papers_issue_compare", args=[issue.pk])
-                   + f"?version_id1={older.pk}&version_id2={newer.pk}")
+    detector.visit(
+        reverse("admin:papers_issue_compare", args=[issue.pk])
+        + f"?version_id1={older.pk}&version_id2={newer.pk}"
+    )
 
     assert not detector.problems, "\n".join(detector.problems[:40])

@@ -17,10 +17,16 @@ def test_the_second_editor_merges_in_the_browser(live_server, browser, screensho
     StaffFactory(username="editor", group="Editor")
     StaffFactory(username="publisher", group="Publisher")
     with reversion.create_revision():
-        issue = IssueFactory(status=Issue.Status.DRAFT, title="2024年7月上半月大模型论文",
-                             intro="本期关注智能体。")
-        entry = EntryFactory(issue=issue, section=SectionFactory(name="LLM智能体"), position=1,
-                             title="Agent Paper", summary="原来的摘要。")
+        issue = IssueFactory(
+            status=Issue.Status.DRAFT, title="2024年7月上半月大模型论文", intro="本期关注智能体。"
+        )
+        entry = EntryFactory(
+            issue=issue,
+            section=SectionFactory(name="LLM智能体"),
+            position=1,
+            title="Agent Paper",
+            summary="原来的摘要。",
+        )
     url = f"{base}/admin/papers/issue/{issue.pk}/change/"
 
     other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

@@ -44,10 +44,9 @@ REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL")
 
 pytestmark = [
     pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
-        or not REDIS_URL,
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not REDIS_URL,
         reason="needs PostgreSQL and Redis shared by two servers: set DATABASE_URL "
-               "(postgres://...) and REDIS_URL (e.g. redis://127.0.0.1:6379/14)",
+        "(postgres://...) and REDIS_URL (e.g. redis://127.0.0.1:6379/14)",
     ),
     pytest.mark.skipif(not GUNICORN.exists(), reason=f"gunicorn is not installed ({GUNICORN})"),
 ]
@@ -85,9 +84,16 @@ class Browser:
     def sign_in(self, port, username):
         status, _, _ = self.request(port, "/admin/login/")
         assert status == 200
-        status, headers, content = self.request(port, "/admin/login/", {
-            "csrfmiddlewaretoken": self.cookies["csrftoken"], "username": username,
-            "password": PASSWORD, "next": "/admin/"})
+        status, headers, content = self.request(
+            port,
+            "/admin/login/",
+            {
+                "csrfmiddlewaretoken": self.cookies["csrftoken"],
+                "username": username,
+                "password": PASSWORD,
+                "next": "/admin/",
+            },
+        )
         assert status == 302, content[:2000]
         assert headers["Location"] == "/admin/"
 
@@ -96,8 +102,10 @@ class Browser:
         path = f"/admin/papers/entry/{entry.pk}/change/"
         status, _, page = self.request(port, path)
         assert status == 200, page[:2000]
-        form = [(n, f"{v.rstrip()}\n\n{marker}" if n == "summary" else v)
-                for n, v in form_fields(page, "entry_form")]
+        form = [
+            (n, f"{v.rstrip()}\n\n{marker}" if n == "summary" else v)
+            for n, v in form_fields(page, "entry_form")
+        ]
         status, headers, content = self.request(port, path, [*form, ("_save", "保存")])
         assert status == 302, BeautifulSoup(content, "html.parser").select(".errornote")
         assert headers["Location"].startswith("/admin/papers/entry/")
@@ -123,16 +131,19 @@ def server_env(shared_cache):
     needs collected static files in the project's STATIC_ROOT, which the
     settings do not let a test move; caching, the database and sessions are
     the same either way."""
-    return site_server.site_env(test_database_url(), redis_url=REDIS_URL if shared_cache else None,
-                                debug=True)
+    return site_server.site_env(
+        test_database_url(), redis_url=REDIS_URL if shared_cache else None, debug=True
+    )
 
 
 @contextlib.contextmanager
 def two_servers(tmp_path, shared_cache):
     """Servers A and B (ports), one gunicorn master with one worker each."""
     env = server_env(shared_cache)
-    servers = [site_server.SiteServer(site_server.free_port(), env, tmp_path / f"server-{name}.log")
-               for name in ("a", "b")]
+    servers = [
+        site_server.SiteServer(site_server.free_port(), env, tmp_path / f"server-{name}.log")
+        for name in ("a", "b")
+    ]
     try:
         with site_server.serving(servers):
             yield [server.port for server in servers]

@@ -17,8 +17,11 @@ READ_FROM_ENV = re.compile(r'(?:environ\.get|env_bool|env_list)\(\s*"([A-Z][A-Z0
 
 
 def production_env(**extra):
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))
+    }
     example = {}
     for line in (DEPLOY / "env.example").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -38,7 +41,10 @@ def test_every_environment_variable_the_settings_read_is_documented():
 def check_deploy(**env):
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT, env=production_env(**env), capture_output=True, text=True,
+        cwd=PROJECT,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
     )
 
 
@@ -51,10 +57,17 @@ def test_the_example_environment_passes_check_deploy_once_given_a_real_secret():
 
 def test_gunicorn_configuration_loads_the_site():
     result = subprocess.run(
-        [str(PROJECT / ".venv" / "bin" / "gunicorn"), "--check-config",
-         "-c", "deploy/gunicorn.conf.py", "digestsite.wsgi"],
-        cwd=PROJECT, env=production_env(DJANGO_SECRET_KEY="g" * 50),
-        capture_output=True, text=True,
+        [
+            str(PROJECT / ".venv" / "bin" / "gunicorn"),
+            "--check-config",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "digestsite.wsgi",
+        ],
+        cwd=PROJECT,
+        env=production_env(DJANGO_SECRET_KEY="g" * 50),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

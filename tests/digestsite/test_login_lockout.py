@@ -10,8 +10,7 @@ LOGIN = "/admin/login/?next=/admin/"
 
 
 def attempt(client, username, password, address="10.0.0.1"):
-    return client.post(LOGIN, {"username": username, "password": password},
-                       REMOTE_ADDR=address)
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 @pytest.fixture

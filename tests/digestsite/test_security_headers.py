@@ -24,21 +24,38 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "digest.example",
 }
 SECURITY_SETTINGS = [
-    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-    "SECURE_HSTS_PRELOAD", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY",
-    "SECURE_CROSS_ORIGIN_OPENER_POLICY", "SECURE_REDIRECT_EXEMPT", "X_FRAME_OPTIONS",
-    "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
-    "CSRF_COOKIE_HTTPONLY", "LANGUAGE_COOKIE_SECURE", "LANGUAGE_COOKIE_HTTPONLY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+    "SECURE_REFERRER_POLICY",
+    "SECURE_CROSS_ORIGIN_OPENER_POLICY",
+    "SECURE_REDIRECT_EXEMPT",
+    "X_FRAME_OPTIONS",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_COOKIE_HTTPONLY",
+    "LANGUAGE_COOKIE_SECURE",
+    "LANGUAGE_COOKIE_HTTPONLY",
     "CONTENT_SECURITY_POLICY",
 ]
 
 
 def run_with_production_env(*args, **extra_env):
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))
+    }
     return subprocess.run(
-        [sys.executable, *args], cwd=PROJECT, env={**clean, **PRODUCTION_ENV, **extra_env},
-        capture_output=True, text=True, check=False,
+        [sys.executable, *args],
+        cwd=PROJECT,
+        env={**clean, **PRODUCTION_ENV, **extra_env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -72,7 +89,8 @@ def test_check_deploy_reports_nothing_under_production_settings():
 
 def test_check_deploy_would_notice_a_weakened_setting():
     result = run_with_production_env(
-        "manage.py", "check", "--deploy", "--fail-level", "WARNING", DJANGO_HTTPS="0")
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", DJANGO_HTTPS="0"
+    )
     assert result.returncode != 0
     assert "security.W004" in result.stderr  # no HSTS
 
@@ -105,7 +123,8 @@ def assert_security_headers(response, where):
     assert directives["form-action"] == ["'self'"], where
     assert "upgrade-insecure-requests" in directives, where
     assert response["Strict-Transport-Security"] == (
-        "max-age=31536000; includeSubDomains; preload"), where
+        "max-age=31536000; includeSubDomains; preload"
+    ), where
     assert response["X-Content-Type-Options"] == "nosniff", where
     assert response["Referrer-Policy"] == "strict-origin-when-cross-origin", where
     assert response["X-Frame-Options"] == "DENY", where
@@ -159,10 +178,15 @@ def test_cookies_are_secure_http_only_and_same_site(production, seed):
     assert csrf["secure"] and csrf["httponly"] and csrf["samesite"] == "Lax"
 
     User.objects.create_user("editor", password="a long editorial password", is_staff=True)
-    signed_in = client.post("/admin/login/?next=/admin/", {
-        "username": "editor", "password": "a long editorial password",
-        "csrfmiddlewaretoken": csrf.value,
-    }, secure=True)
+    signed_in = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": "editor",
+            "password": "a long editorial password",
+            "csrfmiddlewaretoken": csrf.value,
+        },
+        secure=True,
+    )
     assert signed_in.status_code == 302
     session = signed_in.cookies["sessionid"]
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"

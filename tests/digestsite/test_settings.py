@@ -14,11 +14,19 @@ PROJECT = Path(__file__).resolve().parents[2]
 def load_settings(**env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     return subprocess.run(
-        [sys.executable, "-c",
-         "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'digestsite.settings';"
-         "from django.conf import settings;"
-         "print(settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.ALLOWED_HOSTS)"],
-        cwd=PROJECT, env={**clean, **env}, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'digestsite.settings';"
+            "from django.conf import settings;"
+            "print(settings.DEBUG, settings.DATABASES['default']['ENGINE'], "
+            "settings.ALLOWED_HOSTS)",
+        ],
+        cwd=PROJECT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -36,7 +44,9 @@ def test_outside_debug_a_missing_secret_key_stops_start_up():
 
 def test_production_settings_come_from_the_environment():
     result = load_settings(
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="s" * 50, DJANGO_ALLOWED_HOSTS="digest.example",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="s" * 50,
+        DJANGO_ALLOWED_HOSTS="digest.example",
         DATABASE_URL="postgres://u@db.example:5432/digest",
     )
     assert result.returncode == 0, result.stderr

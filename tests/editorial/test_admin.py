@@ -17,9 +17,7 @@ ADD_ISSUE = "/admin/papers/issue/add/"
 @pytest.fixture
 def editor(client):
     user = User.objects.create_user("editor", password="x", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="papers")
-    )
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="papers"))
     client.force_login(user)
     return user
 
@@ -32,21 +30,45 @@ def test_an_editor_writes_an_issue_with_entries_and_tags_then_readers_see_it(cli
     data = form_data(client.get(ADD_ISSUE), "issue_form")
     assert data["entries-TOTAL_FORMS"] == "1"
     data.update(
-        title="2024年7月上半月论文", slug="2024-07-h1",
-        period_start="2024-07-01", period_end="2024-07-15",
-        intro="本期**重点**是检索增强。", status="published",
-        source_url="", published_at_0="", published_at_1="",
+        title="2024年7月上半月论文",
+        slug="2024-07-h1",
+        period_start="2024-07-01",
+        period_end="2024-07-15",
+        intro="本期**重点**是检索增强。",
+        status="published",
+        source_url="",
+        published_at_0="",
+        published_at_1="",
     )
     data["entries-TOTAL_FORMS"] = "2"
-    fill_entry(data, 0, section=str(rag.pk), position="1", title="LongRAG",
-               arxiv_id="https://arxiv.org/abs/2406.15319v2", url="", authors="Ziyan Jiang",
-               summary="长检索单元，*读取器*也更长。", tags="rag，长上下文、检索增强生成")
-    fill_entry(data, 1, section=str(safety.pk), position="1", title="WildTeaming",
-               arxiv_id="arXiv:2406.18510", url="", authors="",
-               summary="从真实对话中挖掘越狱手法。", tags="红队测试；越狱攻击")
+    fill_entry(
+        data,
+        0,
+        section=str(rag.pk),
+        position="1",
+        title="LongRAG",
+        arxiv_id="https://arxiv.org/abs/2406.15319v2",
+        url="",
+        authors="Ziyan Jiang",
+        summary="长检索单元，*读取器*也更长。",
+        tags="rag，长上下文、检索增强生成",
+    )
+    fill_entry(
+        data,
+        1,
+        section=str(safety.pk),
+        position="1",
+        title="WildTeaming",
+        arxiv_id="arXiv:2406.18510",
+        url="",
+        authors="",
+        summary="从真实对话中挖掘越狱手法。",
+        tags="红队测试；越狱攻击",
+    )
     response = client.post(ADD_ISSUE, data)
     assert response.status_code == 302, BeautifulSoup(response.content, "html.parser").find(
-        class_="errornote")
+        class_="errornote"
+    )
 
     issue = Issue.objects.get(slug="2024-07-h1")
     assert Issue.objects.published().filter(pk=issue.pk).exists()
@@ -76,11 +98,23 @@ def test_the_tag_inputs_suggest_existing_tags_most_used_first(client, editor, se
 def test_a_bad_arxiv_id_is_reported_and_what_the_editor_typed_stays(client, editor):
     section = SectionFactory()
     data = form_data(client.get(ADD_ISSUE), "issue_form")
-    data.update(title="有错的一期", slug="bad", period_start="2024-07-01",
-                period_end="2024-07-15", status="draft")
-    fill_entry(data, 0, section=str(section.pk), position="1", title="Some paper",
-               arxiv_id="arxiv.org/list/whatever", summary="我写了很长的摘要，不想丢。",
-               tags="幻觉、对齐")
+    data.update(
+        title="有错的一期",
+        slug="bad",
+        period_start="2024-07-01",
+        period_end="2024-07-15",
+        status="draft",
+    )
+    fill_entry(
+        data,
+        0,
+        section=str(section.pk),
+        position="1",
+        title="Some paper",
+        arxiv_id="arxiv.org/list/whatever",
+        summary="我写了很长的摘要，不想丢。",
+        tags="幻觉、对齐",
+    )
     response = client.post(ADD_ISSUE, data)
     assert response.status_code == 200
     assert not Issue.objects.filter(slug="bad").exists()
@@ -95,10 +129,19 @@ def test_a_bad_arxiv_id_is_reported_and_what_the_editor_typed_stays(client, edit
 def test_an_entry_needs_an_arxiv_id_or_a_url_in_the_form(client, editor):
     section = SectionFactory()
     data = form_data(client.get(ADD_ISSUE), "issue_form")
-    data.update(title="t", slug="t", period_start="2024-07-01", period_end="2024-07-15",
-                status="draft")
-    fill_entry(data, 0, section=str(section.pk), position="1", title="No link",
-               arxiv_id="", url="", summary="s")
+    data.update(
+        title="t", slug="t", period_start="2024-07-01", period_end="2024-07-15", status="draft"
+    )
+    fill_entry(
+        data,
+        0,
+        section=str(section.pk),
+        position="1",
+        title="No link",
+        arxiv_id="",
+        url="",
+        summary="s",
+    )
     response = client.post(ADD_ISSUE, data)
     assert response.status_code == 200
     assert "请填写 arXiv 编号或链接" in response.content.decode()

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 PREVIEW = "/admin/papers/issue/markdown-preview/"
 ARXIV = "/admin/papers/issue/arxiv-metadata/"
 PAPER = arxiv_client.PaperMetadata(
-    arxiv_id="2406.15877", title="BigCodeBench: Benchmarking Code Generation",
+    arxiv_id="2406.15877",
+    title="BigCodeBench: Benchmarking Code Generation",
     authors=("Terry Yue Zhuo", "Leandro von Werra"),
     abstract_url="https://arxiv.org/abs/2406.15877",
 )
@@ -93,13 +94,21 @@ def test_saving_a_paper_covered_before_shows_a_notice_with_links(staff_client):
     current = IssueFactory(title="新的一期", status=Issue.Status.DRAFT)
     url = reverse("admin:papers_issue_change", args=[current.pk])
     data = form_data(staff_client.get(url), "issue_form")
-    data.update({"entries-0-section": str(section.pk), "entries-0-position": "1",
-                 "entries-0-title": "BigCodeBench", "entries-0-arxiv_id": "arXiv:2406.15877",
-                 "entries-0-summary": "又写了一遍"})
+    data.update(
+        {
+            "entries-0-section": str(section.pk),
+            "entries-0-position": "1",
+            "entries-0-title": "BigCodeBench",
+            "entries-0-arxiv_id": "arXiv:2406.15877",
+            "entries-0-summary": "又写了一遍",
+        }
+    )
     response = staff_client.post(url, data, follow=True)
     notices = [str(m) for m in response.context["messages"]]
-    assert any("之前已收录于" in n and reverse("admin:papers_entry_change", args=[old.pk]) in n
-               for n in notices)
+    assert any(
+        "之前已收录于" in n and reverse("admin:papers_entry_change", args=[old.pk]) in n
+        for n in notices
+    )
     assert current.entries.count() == 1  # allowed, not blocked
 
 
@@ -110,27 +119,34 @@ def test_an_issue_downloads_as_markdown(staff_client, seed):
     assert 'filename="2024-06-h2.md"' in response["Content-Disposition"]
     text = response.content.decode()
     assert text.startswith("---\nslug: 2024-06-h2") and "### 1. BigCodeBench" in text
-    action = staff_client.post("/admin/papers/issue/", {
-        "action": "download_markdown", "_selected_action": [seed.pk]})
+    action = staff_client.post(
+        "/admin/papers/issue/", {"action": "download_markdown", "_selected_action": [seed.pk]}
+    )
     assert action.content.decode() == text
 
 
 def test_arxiv_lookup_ignores_a_malformed_issue_parameter(staff_client, monkeypatch):
     monkeypatch.setattr(arxiv_client, "fetch_one", lambda arxiv_id: PAPER)
-    EntryFactory(issue=IssueFactory(title="更早的一期"), section=SectionFactory(),
-                 arxiv_id="2406.15877")
+    EntryFactory(
+        issue=IssueFactory(title="更早的一期"), section=SectionFactory(), arxiv_id="2406.15877"
+    )
     response = staff_client.get(ARXIV, {"id": "2406.15877", "issue": "abc"})
     assert response.status_code == 200
     assert [item["issue"] for item in response.json()["earlier"]] == ["更早的一期"]
 
 
-@pytest.mark.parametrize("error", [
-    URLError(socket.gaierror(-2, "Name or service not known")),
-    ConnectionRefusedError(111, "Connection refused"),
-    TimeoutError("timed out"),
-], ids=["dns", "refused", "timeout"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        URLError(socket.gaierror(-2, "Name or service not known")),
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError("timed out"),
+    ],
+    ids=["dns", "refused", "timeout"],
+)
 def test_an_unreachable_arxiv_is_one_chinese_sentence_and_the_detail_is_logged(
-        staff_client, monkeypatch, caplog, error):
+    staff_client, monkeypatch, caplog, error
+):
     def urlopen(request, timeout):
         raise error
 

@@ -61,7 +61,8 @@ def test_existing_databases_get_the_new_permission_names():
     migration = importlib.import_module("papers.migrations.0006_wording")
     for codename, (old, _new) in migration.PERMISSION_NAMES.items():
         Permission.objects.filter(codename=codename, content_type__app_label="papers").update(
-            name=old)
+            name=old
+        )
     assert Permission.objects.filter(name__contains="期刊").count() == 5
 
     migration.rename_permissions(apps, schema_editor=None)
@@ -85,8 +86,12 @@ def test_the_admin_index_is_all_chinese_with_our_app_first(client, superuser):
 
 def test_entry_rows_have_no_add_change_or_delete_section_links(client, editor, seed):
     entry = seed.entries.first()
-    for url in (f"/admin/papers/issue/{seed.pk}/change/", "/admin/papers/issue/add/",
-                f"/admin/papers/entry/{entry.pk}/change/", "/admin/papers/entry/add/"):
+    for url in (
+        f"/admin/papers/issue/{seed.pk}/change/",
+        "/admin/papers/issue/add/",
+        f"/admin/papers/entry/{entry.pk}/change/",
+        "/admin/papers/entry/add/",
+    ):
         soup = BeautifulSoup(client.get(url).content, "html.parser")
         links = soup.select(".field-section .related-widget-wrapper-link")
         assert not links, (url, links)
@@ -120,12 +125,24 @@ def test_issue_form_messages_name_fields_in_chinese(client, publisher_user):
     client.force_login(publisher_user)
     IssueFactory(slug="taken")
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
-    data.update(title="", slug="taken", period_start="2024-07-15", period_end="2024-07-01",
-                status="scheduled", published_at_0="", published_at_1="",
-                source_url="not a url")
+    data.update(
+        title="",
+        slug="taken",
+        period_start="2024-07-15",
+        period_end="2024-07-01",
+        status="scheduled",
+        published_at_0="",
+        published_at_1="",
+        source_url="not a url",
+    )
     assert_chinese_messages(client.post("/admin/papers/issue/add/", data))
-    data.update(title="一期", slug="has space", period_start="2024-07-01",
-                period_end="2024-06-01", status="published")
+    data.update(
+        title="一期",
+        slug="has space",
+        period_start="2024-07-01",
+        period_end="2024-06-01",
+        status="published",
+    )
     assert_chinese_messages(client.post("/admin/papers/issue/add/", data))
 
 
@@ -134,8 +151,15 @@ def test_entry_form_messages_name_fields_in_chinese(client, publisher_user):
     issue, section = IssueFactory(), SectionFactory()
     EntryFactory(issue=issue, section=section, position=1, arxiv_id="2406.15877")
     data = form_data(client.get("/admin/papers/entry/add/"), "entry_form")
-    data.update(issue=str(issue.pk), section=str(section.pk), position="1", title="",
-                arxiv_id="", url="", summary="")
+    data.update(
+        issue=str(issue.pk),
+        section=str(section.pk),
+        position="1",
+        title="",
+        arxiv_id="",
+        url="",
+        summary="",
+    )
     assert_chinese_messages(client.post("/admin/papers/entry/add/", data))
     data.update(title="x", arxiv_id="not an id", url="ftp://x", summary="x", position="-1")
     assert_chinese_messages(client.post("/admin/papers/entry/add/", data))

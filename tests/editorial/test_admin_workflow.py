@@ -23,13 +23,18 @@ def change_url(issue):
 
 def test_the_issue_list_shows_each_state(client, publisher_user):
     IssueFactory(title="已经发布的一期")
-    IssueFactory(title="定时的一期", status=Issue.Status.SCHEDULED,
-                 published_at=timezone.now() + datetime.timedelta(days=2))
+    IssueFactory(
+        title="定时的一期",
+        status=Issue.Status.SCHEDULED,
+        published_at=timezone.now() + datetime.timedelta(days=2),
+    )
     IssueFactory(title="草稿一期", status=Issue.Status.DRAFT)
     client.force_login(publisher_user)
     soup = BeautifulSoup(client.get(CHANGELIST).content, "html.parser")
-    states = {row.find("th").get_text(strip=True): row.find(class_="issue-state").get_text()
-              for row in soup.select("#result_list tbody tr")}
+    states = {
+        row.find("th").get_text(strip=True): row.find(class_="issue-state").get_text()
+        for row in soup.select("#result_list tbody tr")
+    }
     assert states["已经发布的一期"] == "已发布"
     assert states["定时的一期"].startswith("定时 ")
     assert states["草稿一期"] == "草稿"
@@ -70,19 +75,19 @@ def test_list_actions_publish_and_unpublish(client, publisher_user):
     assert not Issue.objects.published().filter(pk__in=ids).exists()
 
 
-def test_scheduling_in_the_form_makes_the_issue_public_when_its_time_comes(
-    client, publisher_user
-):
+def test_scheduling_in_the_form_makes_the_issue_public_when_its_time_comes(client, publisher_user):
     issue = IssueFactory(status=Issue.Status.DRAFT, slug="later")
     client.force_login(publisher_user)
     data = form_data(client.get(change_url(issue)), "issue_form")
     when = timezone.localtime() + datetime.timedelta(hours=3)
-    data.update(status="scheduled", published_at_0=f"{when:%Y-%m-%d}",
-                published_at_1=f"{when:%H:%M:%S}")
+    data.update(
+        status="scheduled", published_at_0=f"{when:%Y-%m-%d}", published_at_1=f"{when:%H:%M:%S}"
+    )
     assert client.post(change_url(issue), data).status_code == 302
     assert client.get("/issues/later/").status_code == 404
     Issue.objects.filter(pk=issue.pk).update(
-        published_at=timezone.now() - datetime.timedelta(minutes=1))
+        published_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
     assert client.get("/issues/later/").status_code == 200
 
 
@@ -93,8 +98,12 @@ def test_an_editor_cannot_publish_even_by_a_direct_post(client, editor_user):
     assert "立即发布" not in page.content.decode()
     data = form_data(page, "issue_form")
     assert "status" not in data  # read-only for editors
-    data.update(status="published", published_at_0="2024-07-01", published_at_1="09:00:00",
-                title="编辑改了标题")
+    data.update(
+        status="published",
+        published_at_0="2024-07-01",
+        published_at_1="09:00:00",
+        title="编辑改了标题",
+    )
     assert client.post(change_url(issue), data).status_code == 302
     issue.refresh_from_db()
     assert issue.title == "编辑改了标题" and issue.status == Issue.Status.DRAFT
@@ -119,22 +128,33 @@ def test_an_editor_writes_a_new_issue_as_a_draft(client, editor_user):
     section = SectionFactory()
     client.force_login(editor_user)
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
-    data.update(title="编辑写的新一期", slug="by-editor", period_start="2024-07-01",
-                period_end="2024-07-15", status="published")
-    data.update({"entries-0-section": str(section.pk), "entries-0-position": "1",
-                 "entries-0-title": "A paper", "entries-0-arxiv_id": "2407.00001",
-                 "entries-0-summary": "摘要", "entries-0-tags": "对齐、安全"})
+    data.update(
+        title="编辑写的新一期",
+        slug="by-editor",
+        period_start="2024-07-01",
+        period_end="2024-07-15",
+        status="published",
+    )
+    data.update(
+        {
+            "entries-0-section": str(section.pk),
+            "entries-0-position": "1",
+            "entries-0-title": "A paper",
+            "entries-0-arxiv_id": "2407.00001",
+            "entries-0-summary": "摘要",
+            "entries-0-tags": "对齐、安全",
+        }
+    )
     assert client.post("/admin/papers/issue/add/", data).status_code == 302
     issue = Issue.objects.get(slug="by-editor")
     assert issue.status == Issue.Status.DRAFT
 
 
-def test_preview_shows_a_draft_as_readers_will_see_it_only_to_staff(
-    client, editor_user, seed
-):
+def test_preview_shows_a_draft_as_readers_will_see_it_only_to_staff(client, editor_user, seed):
     draft = IssueFactory(status=Issue.Status.DRAFT, title="预览中的草稿", slug="preview-me")
-    EntryFactory(issue=draft, section=seed.entries.first().section, title="Draft Paper",
-                 tags=["对齐"])
+    EntryFactory(
+        issue=draft, section=seed.entries.first().section, title="Draft Paper", tags=["对齐"]
+    )
     url = reverse("admin:papers_issue_preview", args=[draft.pk])
     assert client.get(url).status_code == 302  # anonymous: to the login page
     client.force_login(editor_user)

@@ -57,7 +57,11 @@ def test_the_normal_feed_becomes_metadata_keyed_by_bare_id(answer_with):
         arxiv_id="2406.15877",
         title=BIGCODEBENCH_TITLE,
         authors=(
-            "Terry Yue Zhuo", "Minh Chien Vu", "Jenny Chim", "Han Hu", "Wenhao Yu",
+            "Terry Yue Zhuo",
+            "Minh Chien Vu",
+            "Jenny Chim",
+            "Han Hu",
+            "Wenhao Yu",
             "Leandro Von Werra",
         ),
         abstract_url="https://arxiv.org/abs/2406.15877",

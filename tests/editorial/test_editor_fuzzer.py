@@ -70,26 +70,65 @@ ANY_CHARACTER = st.characters(
 )
 TYPED_TEXT = st.one_of(
     st.text(ANY_CHARACTER, max_size=40),
-    st.sampled_from([
-        "检索增强生成", "LLM 对齐\r\n第二行", "ＲＡＧ", "C++", "🔥", "a < b & c > d",
-        "שלום עולם", "x" * 300, "  空白  ", "\x00", "换行\r\n\r\n- 列表\r\n- 第二项",
-    ]),
+    st.sampled_from(
+        [
+            "检索增强生成",
+            "LLM 对齐\r\n第二行",
+            "ＲＡＧ",
+            "C++",
+            "🔥",
+            "a < b & c > d",
+            "שלום עולם",
+            "x" * 300,
+            "  空白  ",
+            "\x00",
+            "换行\r\n\r\n- 列表\r\n- 第二项",
+        ]
+    ),
 )
 TAG_TEXT = st.one_of(
     st.lists(
-        st.one_of(st.text(ANY_CHARACTER, min_size=1, max_size=12),
-                  st.sampled_from(["🔥", ">", "★", "C++", "C#", "C", "ＲＡＧ", "RAG", "rag",
-                                   "a/b?c#d%e", "幻觉", "長上下文", "x" * 120, "עברית"])),
+        st.one_of(
+            st.text(ANY_CHARACTER, min_size=1, max_size=12),
+            st.sampled_from(
+                [
+                    "🔥",
+                    ">",
+                    "★",
+                    "C++",
+                    "C#",
+                    "C",
+                    "ＲＡＧ",
+                    "RAG",
+                    "rag",
+                    "a/b?c#d%e",
+                    "幻觉",
+                    "長上下文",
+                    "x" * 120,
+                    "עברית",
+                ]
+            ),
+        ),
         max_size=4,
-    ).flatmap(lambda names: st.sampled_from(["，", "、", "；", ",", ";", " "]).map(
-        lambda separator: separator.join(names))),
+    ).flatmap(
+        lambda names: st.sampled_from(["，", "、", "；", ",", ";", " "]).map(
+            lambda separator: separator.join(names)
+        )
+    ),
 )
 # What a careful editor types: text the forms accept, so that saves go through
 # and the interesting part (two editors at once, the merge) is reached.
-CAREFUL_TEXT = st.text(st.sampled_from("检索增强生成幻觉对齐推理 abcXYZ12，。-"), min_size=1,
-                       max_size=20)
-ARXIV_IDS = ["2407.01219", "https://arxiv.org/abs/2407.01219v3", "2406.15877", "arXiv:2406.18510",
-             "2406.11813", "not an id"]
+CAREFUL_TEXT = st.text(
+    st.sampled_from("检索增强生成幻觉对齐推理 abcXYZ12，。-"), min_size=1, max_size=20
+)
+ARXIV_IDS = [
+    "2407.01219",
+    "https://arxiv.org/abs/2407.01219v3",
+    "2406.15877",
+    "arXiv:2406.18510",
+    "2406.11813",
+    "not an id",
+]
 
 
 def marker(n):
@@ -113,8 +152,10 @@ def content_of(issue):
     """The issue's texts and its entries' texts, as stored now."""
     return {
         "issue": Issue.objects.values("title", "intro").get(pk=issue.pk),
-        "entries": {row["pk"]: row for row in Entry.objects.filter(issue=issue)
-                    .values("pk", "title", "summary")},
+        "entries": {
+            row["pk"]: row
+            for row in Entry.objects.filter(issue=issue).values("pk", "title", "summary")
+        },
     }
 
 
@@ -173,9 +214,14 @@ class AdversarialEditors(RuleBasedStateMachine):
         ]
         for number, issue in enumerate(self.issues):
             for position, section in enumerate(self.sections[:2], start=1):
-                EntryFactory(issue=issue, section=section, position=position, tags=["幻觉"],
-                             title=f"{marker(100 + 10 * number + position)} Seed paper",
-                             arxiv_id=f"2405.{10000 + 10 * number + position}")
+                EntryFactory(
+                    issue=issue,
+                    section=section,
+                    position=position,
+                    tags=["幻觉"],
+                    title=f"{marker(100 + 10 * number + position)} Seed paper",
+                    arxiv_id=f"2405.{10000 + 10 * number + position}",
+                )
             self.status[issue.pk] = (issue.status, issue.published_at)
         for role, group in (("editor", "Editor"), ("publisher", "Publisher")):
             user = StaffFactory(username=f"fuzz-{role}", group=group)
@@ -232,16 +278,23 @@ class AdversarialEditors(RuleBasedStateMachine):
             typed["title"] = f"{marker(next(self.counter))} {data.draw(text)}"
         if data.draw(st.booleans(), label="type an introduction"):
             typed["intro"] = data.draw(text)
-        crafted_status = None if careful else data.draw(
-            st.sampled_from([None, None, "published", "draft", "scheduled"]),
-            label="crafted status")
+        crafted_status = (
+            None
+            if careful
+            else data.draw(
+                st.sampled_from([None, None, "published", "draft", "scheduled"]),
+                label="crafted status",
+            )
+        )
         if crafted_status:
-            form.update(status=crafted_status, published_at_0="2020-01-01",
-                        published_at_1="00:00:00")
+            form.update(
+                status=crafted_status, published_at_0="2020-01-01", published_at_1="00:00:00"
+            )
         form.update(typed)
         rows = self.saved_rows(form)
-        for index in data.draw(st.lists(st.sampled_from(rows), unique=True, max_size=3)
-                               if rows else st.just([])):
+        for index in data.draw(
+            st.lists(st.sampled_from(rows), unique=True, max_size=3) if rows else st.just([])
+        ):
             typed.update(self.edit_entry(data, form, index, careful))
         for _ in range(0 if careful else data.draw(st.integers(0, 3), label="new rows")):
             typed.update(self.add_entry(data, form))
@@ -275,8 +328,7 @@ class AdversarialEditors(RuleBasedStateMachine):
         form[f"entries-{data.draw(st.sampled_from(rows))}-DELETE"] = "on"
         self.save(role, form, {}, data)
 
-    @rule(role=st.sampled_from(["editor", "publisher"]), which=st.integers(0, 1),
-          data=st.data())
+    @rule(role=st.sampled_from(["editor", "publisher"]), which=st.integers(0, 1), data=st.data())
     def restore_a_version(self, role, which, data):
         issue = self.issues[which]
         versions = list(Version.objects.get_for_object(issue).values_list("pk", flat=True))
@@ -290,8 +342,11 @@ class AdversarialEditors(RuleBasedStateMachine):
         assert response.status_code in (200, 302), response.status_code
         OUTCOMES[f"{role} restored" if response.status_code == 302 else "restore refused"] += 1
 
-    @rule(role=st.sampled_from(["editor", "publisher"]), which=st.integers(0, 1),
-          publish=st.booleans())
+    @rule(
+        role=st.sampled_from(["editor", "publisher"]),
+        which=st.integers(0, 1),
+        publish=st.booleans(),
+    )
     def press_publish_or_unpublish(self, role, which, publish):
         issue = self.issues[which]
         name = "admin:papers_issue_publish" if publish else "admin:papers_issue_unpublish"
@@ -347,8 +402,16 @@ class AdversarialEditors(RuleBasedStateMachine):
             prefix + "summary": data.draw(TYPED_TEXT) or "摘要",
             prefix + "tags": data.draw(TAG_TEXT),
         }
-        form.update({prefix + "id": "", prefix + "issue": "", prefix + "position": "1",
-                     prefix + "url": "", prefix + "authors": "", prefix + "seen_token": ""})
+        form.update(
+            {
+                prefix + "id": "",
+                prefix + "issue": "",
+                prefix + "position": "1",
+                prefix + "url": "",
+                prefix + "authors": "",
+                prefix + "seen_token": "",
+            }
+        )
         form.update(typed)
         form["entries-TOTAL_FORMS"] = str(index + 1)
         return typed
@@ -370,7 +433,8 @@ class AdversarialEditors(RuleBasedStateMachine):
         if response.status_code == 302:
             publication = ("status", "published_at_0", "published_at_1")
             if role == "publisher" and any(
-                    form.get(name) != self.opened[role].get(name) for name in publication):
+                form.get(name) != self.opened[role].get(name) for name in publication
+            ):
                 # A Publisher may schedule, publish or set the time through the form;
                 # a form that leaves them as they were changes nothing.
                 issue.refresh_from_db()
@@ -378,12 +442,14 @@ class AdversarialEditors(RuleBasedStateMachine):
             self.check_typed_values_were_stored(issue, form, typed, stale)
             if stale:
                 self.check_untouched_fields_kept_the_other_save(
-                    issue, before, self.opened[role], form)
+                    issue, before, self.opened[role], form
+                )
             self.open(role, issue_pk)
             return response.status_code
         soup = BeautifulSoup(response.content.decode(), "html.parser")
         assert soup.find(class_="errornote") or soup.find(class_="errorlist"), (
-            "a refused save must say why")
+            "a refused save must say why"
+        )
         again = form_data(response, "issue_form")
         for key, value in typed.items():
             if key.endswith("-tags"):
@@ -401,8 +467,11 @@ class AdversarialEditors(RuleBasedStateMachine):
         From a fresh form every field of a typed row is as the form holds it;
         from a stale one only the typed fields are (the rest were merged)."""
         issue.refresh_from_db()
-        kept_theirs = {key.removeprefix("merge-") for key, choice in form.items()
-                       if key.startswith("merge-") and choice == "theirs"}
+        kept_theirs = {
+            key.removeprefix("merge-")
+            for key, choice in form.items()
+            if key.startswith("merge-") and choice == "theirs"
+        }
         for name in ("title", "intro"):
             if name in typed and name not in kept_theirs:
                 assert same_text(name, getattr(issue, name), typed[name]), name
@@ -411,16 +480,20 @@ class AdversarialEditors(RuleBasedStateMachine):
             if form.get(f"{row}-DELETE") or form.get(f"{row}-merge-row"):
                 continue
             title = " ".join(form[f"{row}-title"].split())
-            entry = (Entry.objects.filter(pk=form[f"{row}-id"]).first()
-                     if form.get(f"{row}-id") else
-                     Entry.objects.filter(issue=issue, title__startswith=title.split()[0])
-                     .first())
+            entry = (
+                Entry.objects.filter(pk=form[f"{row}-id"]).first()
+                if form.get(f"{row}-id")
+                else Entry.objects.filter(issue=issue, title__startswith=title.split()[0]).first()
+            )
             if entry is None and form.get(f"{row}-id"):
                 continue  # deleted by the other editor, and let go
             assert entry is not None, f"the saved row {row} is missing"
-            checked = {name for name in ("title", "summary", "section", "arxiv_id", "tags")
-                       if not stale or (f"{row}-{name}" in typed
-                                        and form.get(f"{row}-merge-{name}") != "theirs")}
+            checked = {
+                name
+                for name in ("title", "summary", "section", "arxiv_id", "tags")
+                if not stale
+                or (f"{row}-{name}" in typed and form.get(f"{row}-merge-{name}") != "theirs")
+            }
             if "title" in checked:
                 assert same_text("title", entry.title, form[f"{row}-title"]), row
             if "summary" in checked:
@@ -431,7 +504,8 @@ class AdversarialEditors(RuleBasedStateMachine):
                 assert entry.arxiv_id == normalize_arxiv_id(form[f"{row}-arxiv_id"]), row
             if "tags" in checked:
                 assert fold_names(entry.tags.names()) == fold_names(
-                    parse_tags(form[f"{row}-tags"])), row
+                    parse_tags(form[f"{row}-tags"])
+                ), row
 
     def check_untouched_fields_kept_the_other_save(self, issue, before, opened, form):
         """A stale save never undoes the other editor's work in fields this
@@ -440,15 +514,19 @@ class AdversarialEditors(RuleBasedStateMachine):
         for name in ("title", "intro"):
             if stored_text(form.get(name, "")) == stored_text(opened.get(name, "")):
                 assert after["issue"][name] == before["issue"][name], name
-        rows = {form[key]: key.removesuffix("-id") for key in form
-                if key.startswith("entries-") and key.endswith("-id") and form[key]}
+        rows = {
+            form[key]: key.removesuffix("-id")
+            for key in form
+            if key.startswith("entries-") and key.endswith("-id") and form[key]
+        }
         for pk, fields in before["entries"].items():
             row = rows.get(str(pk))
             if row is None or pk not in after["entries"]:
                 continue  # added by the other editor, or deleted here
             for name in ("title", "summary"):
                 if stored_text(form.get(f"{row}-{name}", "")) == stored_text(
-                        opened.get(f"{row}-{name}", "")):
+                    opened.get(f"{row}-{name}", "")
+                ):
                     assert after["entries"][pk][name] == fields[name], (row, name)
 
     # ------------------------------------------------------------ invariants
@@ -483,9 +561,7 @@ class AdversarialEditors(RuleBasedStateMachine):
             return
         reader = Client()
         public = set(Issue.objects.published().values_list("pk", flat=True))
-        hidden_titles = [
-            e.title for e in Entry.objects.exclude(issue__in=public) if "⟦" in e.title
-        ]
+        hidden_titles = [e.title for e in Entry.objects.exclude(issue__in=public) if "⟦" in e.title]
         for issue in Issue.objects.filter(pk__in=self.status):
             for prefix in ("", "/en"):
                 response = reader.get(prefix + zh_path(issue))
@@ -494,15 +570,33 @@ class AdversarialEditors(RuleBasedStateMachine):
                     continue
                 assert response.status_code == 200
                 page = response.content.decode()
-                titles = [html.escape(e.title, quote=False) for e in Entry.objects.filter(
-                    issue=issue).order_by("section__position", "section__name", "position")]
+                titles = [
+                    html.escape(e.title, quote=False)
+                    for e in Entry.objects.filter(issue=issue).order_by(
+                        "section__position", "section__name", "position"
+                    )
+                ]
                 found = [page.find(title) for title in titles]
                 assert -1 not in found, "an entry of a public issue is missing from its page"
-        pages = ["/", "/issues/", "/entries/", "/tags/", "/sections/", "/sitemap.xml",
-                 "/feeds/issues.atom", "/entries/feed.rss", "/trends/"]
+        pages = [
+            "/",
+            "/issues/",
+            "/entries/",
+            "/tags/",
+            "/sections/",
+            "/sitemap.xml",
+            "/feeds/issues.atom",
+            "/entries/feed.rss",
+            "/trends/",
+        ]
         pages += [zh_path(tag) for tag in Tag.objects.published()]
-        pages += [f"/papers/{arxiv_id}/" for arxiv_id in Entry.objects.published()
-                  .exclude(arxiv_id="").values_list("arxiv_id", flat=True).distinct()]
+        pages += [
+            f"/papers/{arxiv_id}/"
+            for arxiv_id in Entry.objects.published()
+            .exclude(arxiv_id="")
+            .values_list("arxiv_id", flat=True)
+            .distinct()
+        ]
         for path in pages:
             for prefix in ("", "/en"):
                 if prefix and path.startswith(("/sitemap", "/feeds", "/entries/feed")):
@@ -511,8 +605,7 @@ class AdversarialEditors(RuleBasedStateMachine):
                 assert response.status_code == 200, (prefix + path, response.status_code)
                 text = response.content.decode()
                 for title in hidden_titles:
-                    for escaped in {title, html.escape(title, quote=False),
-                                    html.escape(title)}:
+                    for escaped in {title, html.escape(title, quote=False), html.escape(title)}:
                         assert escaped not in text, f"draft entry {title!r} on {path}"
 
     @invariant()
@@ -521,12 +614,18 @@ class AdversarialEditors(RuleBasedStateMachine):
             return
         browser = self.browsers["editor"]
         for issue in self.issues:
-            for url in (self.change_url(issue.pk),
-                        reverse("admin:papers_issue_history", args=[issue.pk]),
-                        reverse("admin:papers_issue_preview", args=[issue.pk])):
+            for url in (
+                self.change_url(issue.pk),
+                reverse("admin:papers_issue_history", args=[issue.pk]),
+                reverse("admin:papers_issue_preview", args=[issue.pk]),
+            ):
                 assert browser.get(url).status_code == 200, url
-        for url in ("/admin/", "/admin/papers/issue/", "/admin/papers/entry/",
-                    "/admin/papers/tag/"):
+        for url in (
+            "/admin/",
+            "/admin/papers/issue/",
+            "/admin/papers/entry/",
+            "/admin/papers/tag/",
+        ):
             assert browser.get(url).status_code == 200, url
 
     @invariant()
@@ -552,14 +651,20 @@ class AdversarialEditors(RuleBasedStateMachine):
 
 def test_adversarial_editors_never_break_the_desk_or_the_site():
     OUTCOMES.clear()
-    run_state_machine_as_test(AdversarialEditors, settings=settings(
-        max_examples=FUZZ_EXAMPLES,
-        stateful_step_count=FUZZ_STEPS,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                               HealthCheck.data_too_large],
-        print_blob=True,
-    ))
+    run_state_machine_as_test(
+        AdversarialEditors,
+        settings=settings(
+            max_examples=FUZZ_EXAMPLES,
+            stateful_step_count=FUZZ_STEPS,
+            deadline=None,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.data_too_large,
+            ],
+            print_blob=True,
+        ),
+    )
     print("editor fuzzer:", dict(sorted(OUTCOMES.items())))
     assert OUTCOMES["editor saved"] + OUTCOMES["publisher saved"], "no save went through"
     if FUZZ_EXAMPLES >= 20:  # CI's longer run must reach the merge of stale forms

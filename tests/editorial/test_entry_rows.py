@@ -32,9 +32,18 @@ def add_rows(data, rows):
     # The page's one blank row is the first of the new ones.
     start = int(data["entries-INITIAL_FORMS"])
     for offset, fields in enumerate(rows):
-        row = {"position": "1", "arxiv_id": "", "url": "", "authors": "", "tags": "",
-               "summary": "摘要", "seen_token": "", "id": "",
-               "issue": data.get(f"entries-{start}-issue", ""), **fields}
+        row = {
+            "position": "1",
+            "arxiv_id": "",
+            "url": "",
+            "authors": "",
+            "tags": "",
+            "summary": "摘要",
+            "seen_token": "",
+            "id": "",
+            "issue": data.get(f"entries-{start}-issue", ""),
+            **fields,
+        }
         fill_entry(data, start + offset, **row)
     data["entries-TOTAL_FORMS"] = str(start + len(rows))
     return data
@@ -47,11 +56,14 @@ def test_new_rows_at_the_default_position_are_numbered_after_the_section(client,
     EntryFactory(issue=issue, section=section, position=1, title="Existing one")
     EntryFactory(issue=issue, section=section, position=2, title="Existing two")
     data = form_data(client.get(change_url(issue)), "issue_form")
-    add_rows(data, [
-        {"section": str(section.pk), "title": "New A", "arxiv_id": "2407.00001"},
-        {"section": str(section.pk), "title": "New B", "arxiv_id": "2407.00002"},
-        {"section": str(other.pk), "title": "New C", "arxiv_id": "2407.00003"},
-    ])
+    add_rows(
+        data,
+        [
+            {"section": str(section.pk), "title": "New A", "arxiv_id": "2407.00001"},
+            {"section": str(section.pk), "title": "New B", "arxiv_id": "2407.00002"},
+            {"section": str(other.pk), "title": "New C", "arxiv_id": "2407.00003"},
+        ],
+    )
     response = client.post(change_url(issue), data)
     assert response.status_code == 302, errors(response)
     placed = dict(issue.entries.values_list("title", "position"))
@@ -62,16 +74,28 @@ def test_a_new_issue_with_three_new_rows_in_one_section(client, editor_user):
     client.force_login(editor_user)
     section = SectionFactory()
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
-    data.update(title="新的一期", slug="new-one", period_start="2024-07-01",
-                period_end="2024-07-15", intro="", status="draft")
-    add_rows(data, [
-        {"section": str(section.pk), "title": f"Paper {n}", "arxiv_id": f"2407.0000{n}"}
-        for n in (1, 2, 3)
-    ])
+    data.update(
+        title="新的一期",
+        slug="new-one",
+        period_start="2024-07-01",
+        period_end="2024-07-15",
+        intro="",
+        status="draft",
+    )
+    add_rows(
+        data,
+        [
+            {"section": str(section.pk), "title": f"Paper {n}", "arxiv_id": f"2407.0000{n}"}
+            for n in (1, 2, 3)
+        ],
+    )
     response = client.post("/admin/papers/issue/add/", data)
     assert response.status_code == 302, errors(response)
     assert list(Entry.objects.order_by("position").values_list("title", "position")) == [
-        ("Paper 1", 1), ("Paper 2", 2), ("Paper 3", 3)]
+        ("Paper 1", 1),
+        ("Paper 2", 2),
+        ("Paper 3", 3),
+    ]
 
 
 def test_existing_rows_keep_the_positions_the_editor_gave_them(client, editor_user):
@@ -84,12 +108,17 @@ def test_existing_rows_keep_the_positions_the_editor_gave_them(client, editor_us
     rows = {data[f"entries-{i}-id"]: i for i in range(2)}
     data[f"entries-{rows[str(first.pk)]}-position"] = "2"
     data[f"entries-{rows[str(second.pk)]}-position"] = "1"
-    add_rows(data, [{"section": str(section.pk), "title": "Third", "arxiv_id": "2407.00009",
-                     "position": "1"}])
+    add_rows(
+        data,
+        [{"section": str(section.pk), "title": "Third", "arxiv_id": "2407.00009", "position": "1"}],
+    )
     response = client.post(change_url(issue), data)
     assert response.status_code == 302, errors(response)
     assert dict(issue.entries.values_list("title", "position")) == {
-        "First": 2, "Second": 1, "Third": 3}
+        "First": 2,
+        "Second": 1,
+        "Third": 3,
+    }
 
 
 def test_a_clash_among_existing_rows_is_explained_in_chinese_naming_them(client, editor_user):
@@ -108,10 +137,15 @@ def test_a_clash_among_existing_rows_is_explained_in_chinese_naming_them(client,
     assert sorted(issue.entries.values_list("position", flat=True)) == [1, 2]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4)), min_size=1, max_size=5),
-       st.integers(0, 3))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4)), min_size=1, max_size=5),
+    st.integers(0, 3),
+)
 def test_any_new_rows_save_with_unique_positions(client, editor_user, rows, existing):
     """New rows in any sections at any submitted position: one save, no clash."""
     client.force_login(editor_user)
@@ -121,23 +155,33 @@ def test_any_new_rows_save_with_unique_positions(client, editor_user, rows, exis
     for n in range(existing):
         EntryFactory(issue=issue, section=sections[0], position=n + 1)
     data = form_data(client.get(change_url(issue)), "issue_form")
-    add_rows(data, [
-        {"section": str(sections[s].pk), "title": f"Row {n}", "position": str(p),
-         "arxiv_id": f"2407.1{n:04d}"}
-        for n, (s, p) in enumerate(rows)
-    ])
+    add_rows(
+        data,
+        [
+            {
+                "section": str(sections[s].pk),
+                "title": f"Row {n}",
+                "position": str(p),
+                "arxiv_id": f"2407.1{n:04d}",
+            }
+            for n, (s, p) in enumerate(rows)
+        ],
+    )
     response = client.post(change_url(issue), data)
     assert response.status_code == 302, errors(response)
     assert issue.entries.count() == existing + len(rows)
     # Within each section, the new rows follow the existing ones, ordered by
     # the number sent for them, then as they stand on the page.
     for s, section in enumerate(sections):
-        titles = list(issue.entries.filter(section=section).order_by("position")
-                      .values_list("title", flat=True))
+        titles = list(
+            issue.entries.filter(section=section)
+            .order_by("position")
+            .values_list("title", flat=True)
+        )
         new = [t for t in titles if t.startswith("Row ")]
         asked = sorted((p, n) for n, (row_section, p) in enumerate(rows) if row_section == s)
         assert new == [f"Row {n}" for _, n in asked]
-        assert titles[len(titles) - len(new):] == new
+        assert titles[len(titles) - len(new) :] == new
 
 
 # One paper once per issue ---------------------------------------------------
@@ -146,11 +190,20 @@ def test_any_new_rows_save_with_unique_positions(client, editor_user, rows, exis
 def test_the_same_paper_twice_in_one_issue_is_refused_naming_both_rows(client, editor_user):
     client.force_login(editor_user)
     issue, section = IssueFactory(), SectionFactory()
-    EntryFactory(issue=issue, section=section, position=1, title="Already here",
-                 arxiv_id="2407.01219")
+    EntryFactory(
+        issue=issue, section=section, position=1, title="Already here", arxiv_id="2407.01219"
+    )
     data = form_data(client.get(change_url(issue)), "issue_form")
-    add_rows(data, [{"section": str(section.pk), "title": "Pasted again",
-                     "arxiv_id": "https://arxiv.org/abs/2407.01219v3"}])
+    add_rows(
+        data,
+        [
+            {
+                "section": str(section.pk),
+                "title": "Pasted again",
+                "arxiv_id": "https://arxiv.org/abs/2407.01219v3",
+            }
+        ],
+    )
     response = client.post(change_url(issue), data)
     assert response.status_code == 200
     text = errors(response)
@@ -163,10 +216,13 @@ def test_two_new_rows_with_one_paper_are_refused(client, editor_user):
     client.force_login(editor_user)
     issue, section = IssueFactory(), SectionFactory()
     data = form_data(client.get(change_url(issue)), "issue_form")
-    add_rows(data, [
-        {"section": str(section.pk), "title": "One", "arxiv_id": "2407.01219"},
-        {"section": str(section.pk), "title": "Two", "arxiv_id": "arXiv:2407.01219v1"},
-    ])
+    add_rows(
+        data,
+        [
+            {"section": str(section.pk), "title": "One", "arxiv_id": "2407.01219"},
+            {"section": str(section.pk), "title": "Two", "arxiv_id": "arXiv:2407.01219v1"},
+        ],
+    )
     response = client.post(change_url(issue), data)
     assert response.status_code == 200
     assert "《One》" in errors(response) and "《Two》" in errors(response)
@@ -180,7 +236,9 @@ def test_swapping_papers_between_rows_is_not_a_duplicate(client, editor_user):
     EntryFactory(issue=issue, section=section, position=2, arxiv_id="2407.00002")
     data = form_data(client.get(change_url(issue)), "issue_form")
     data["entries-0-arxiv_id"], data["entries-1-arxiv_id"] = (
-        data["entries-1-arxiv_id"], data["entries-0-arxiv_id"])
+        data["entries-1-arxiv_id"],
+        data["entries-0-arxiv_id"],
+    )
     assert client.post(change_url(issue), data).status_code == 302
 
 
@@ -193,10 +251,17 @@ def entry_form(client, **fields):
 def test_the_entry_form_refuses_a_paper_the_issue_already_covers(client, editor_user):
     client.force_login(editor_user)
     issue, section = IssueFactory(), SectionFactory()
-    EntryFactory(issue=issue, section=section, position=1, title="Already here",
-                 arxiv_id="2407.01219")
-    data = entry_form(client, issue=str(issue.pk), section=str(section.pk), position="2",
-                      title="Again", arxiv_id="https://arxiv.org/abs/2407.01219v3")
+    EntryFactory(
+        issue=issue, section=section, position=1, title="Already here", arxiv_id="2407.01219"
+    )
+    data = entry_form(
+        client,
+        issue=str(issue.pk),
+        section=str(section.pk),
+        position="2",
+        title="Again",
+        arxiv_id="https://arxiv.org/abs/2407.01219v3",
+    )
     response = client.post(ADD_ENTRY, data)
     assert response.status_code == 200
     assert "《Already here》" in errors(response) and "2407.01219" in errors(response)
@@ -208,8 +273,9 @@ def test_moving_an_entry_into_an_issue_that_covers_its_paper_is_refused(client, 
     section = SectionFactory()
     here, there = IssueFactory(), IssueFactory()
     EntryFactory(issue=here, section=section, position=1, title="Here", arxiv_id="2407.01219")
-    moving = EntryFactory(issue=there, section=section, position=1, title="Moving",
-                          arxiv_id="2407.01219")
+    moving = EntryFactory(
+        issue=there, section=section, position=1, title="Moving", arxiv_id="2407.01219"
+    )
     url = reverse("admin:papers_entry_change", args=[moving.pk])
     data = form_data(client.get(url), "entry_form")
     data["issue"] = str(here.pk)
@@ -225,8 +291,9 @@ def test_a_new_entry_on_its_own_gets_the_next_free_position(client, editor_user)
     issue, section = IssueFactory(), SectionFactory()
     EntryFactory(issue=issue, section=section, position=1)
     EntryFactory(issue=issue, section=section, position=2)
-    data = entry_form(client, issue=str(issue.pk), section=str(section.pk),
-                      title="Next", arxiv_id="2407.00042")
+    data = entry_form(
+        client, issue=str(issue.pk), section=str(section.pk), title="Next", arxiv_id="2407.00042"
+    )
     assert data["position"] == "1"  # the form's default
     response = client.post(ADD_ENTRY, data)
     assert response.status_code == 302, errors(response)
@@ -238,8 +305,14 @@ def test_a_typed_position_that_is_taken_is_explained(client, editor_user):
     issue, section = IssueFactory(), SectionFactory(name="RAG")
     EntryFactory(issue=issue, section=section, position=1)
     EntryFactory(issue=issue, section=section, position=2, title="Second")
-    data = entry_form(client, issue=str(issue.pk), section=str(section.pk), position="2",
-                      title="Mine", arxiv_id="2407.00042")
+    data = entry_form(
+        client,
+        issue=str(issue.pk),
+        section=str(section.pk),
+        position="2",
+        title="Mine",
+        arxiv_id="2407.00042",
+    )
     response = client.post(ADD_ENTRY, data)
     assert response.status_code == 200
     assert "《Second》" in errors(response) and "序号 2" in errors(response)

@@ -57,13 +57,12 @@ def fill(*args):
     return stdout.getvalue(), stderr.getvalue()
 
 
-def test_fills_what_is_missing_and_keeps_what_the_editor_wrote(
-    arxiv_answers, issue_and_section
-):
+def test_fills_what_is_missing_and_keeps_what_the_editor_wrote(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
     bigcodebench = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
-    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
-                           authors="")
+    longrag = EntryFactory(
+        **issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）", authors=""
+    )
 
     stdout, _ = fill()
 
@@ -74,17 +73,17 @@ def test_fills_what_is_missing_and_keeps_what_the_editor_wrote(
     assert longrag.title == "LongRAG（编辑拟题）"
     assert longrag.authors == LONGRAG_AUTHORS
     assert "arXiv [####################] 2/2 entries" in stdout
-    assert (
-        "Looked at 2 entries: filled 2, unchanged 0, not found at arXiv 0, failed 0." in stdout
-    )
+    assert "Looked at 2 entries: filled 2, unchanged 0, not found at arXiv 0, failed 0." in stdout
 
 
 def test_complete_entries_are_not_looked_at(arxiv_answers, issue_and_section):
     arxiv_answers()  # any request would fail: none may be made
-    complete = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="Mine",
-                            authors="Someone")
-    EntryFactory(**issue_and_section, arxiv_id="", url="https://example.org/paper", title="",
-                 authors="")
+    complete = EntryFactory(
+        **issue_and_section, arxiv_id="2406.15877", title="Mine", authors="Someone"
+    )
+    EntryFactory(
+        **issue_and_section, arxiv_id="", url="https://example.org/paper", title="", authors=""
+    )
 
     stdout, _ = fill()
 
@@ -95,8 +94,12 @@ def test_complete_entries_are_not_looked_at(arxiv_answers, issue_and_section):
 
 def test_overwrite_replaces_the_editors_text(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
-    longrag = EntryFactory(**issue_and_section, arxiv_id="2406.15319", title="LongRAG（编辑拟题）",
-                           authors="Jiang et al.")
+    longrag = EntryFactory(
+        **issue_and_section,
+        arxiv_id="2406.15319",
+        title="LongRAG（编辑拟题）",
+        authors="Jiang et al.",
+    )
 
     fill("--overwrite")
 
@@ -125,8 +128,9 @@ def test_a_paper_in_several_issues_is_asked_once_and_filled_everywhere(
 def test_ids_arxiv_does_not_know_are_counted_and_left_alone(arxiv_answers, issue_and_section):
     arxiv_answers("normal.xml")
     EntryFactory(**issue_and_section, arxiv_id="2406.15877", authors="")
-    unknown = EntryFactory(**issue_and_section, arxiv_id="2406.99999", title="Draft title",
-                           authors="")
+    unknown = EntryFactory(
+        **issue_and_section, arxiv_id="2406.99999", title="Draft title", authors=""
+    )
 
     stdout, _ = fill()
 
@@ -202,12 +206,12 @@ def test_a_malformed_answer_fails_its_batch_and_the_run_goes_on(
 
 def test_a_value_that_does_not_fit_the_field_fails_that_entry(monkeypatch, issue_and_section):
     too_long = PaperMetadata(
-        arxiv_id="2406.15877", title="T" * 301, authors=("A. Author",),
+        arxiv_id="2406.15877",
+        title="T" * 301,
+        authors=("A. Author",),
         abstract_url="https://arxiv.org/abs/2406.15877",
     )
-    monkeypatch.setattr(
-        fill_arxiv_metadata, "fetch_metadata", lambda ids: {"2406.15877": too_long}
-    )
+    monkeypatch.setattr(fill_arxiv_metadata, "fetch_metadata", lambda ids: {"2406.15877": too_long})
     entry = EntryFactory(**issue_and_section, arxiv_id="2406.15877", title="", authors="")
 
     stdout, stderr = fill()

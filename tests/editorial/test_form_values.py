@@ -60,22 +60,34 @@ def test_a_changed_publication_time_is_stored(client, publisher_user):
 line_ends = st.sampled_from(["\r\n", "\r", "\n"])
 words = st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=8)
 texts = st.lists(st.tuples(words, line_ends), min_size=1, max_size=4).map(
-    lambda parts: "".join(w + e for w, e in parts) + "尾")
+    lambda parts: "".join(w + e for w, e in parts) + "尾"
+)
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(title=texts, intro=texts, summary=texts, authors=texts)
-def test_text_saved_from_the_admin_has_lf_line_ends(client, editor_user,
-                                                    title, intro, summary, authors):
+def test_text_saved_from_the_admin_has_lf_line_ends(
+    client, editor_user, title, intro, summary, authors
+):
     client.force_login(editor_user)
     Issue.objects.all().delete()
     issue = IssueFactory(status=Issue.Status.DRAFT)
     entry = EntryFactory(issue=issue, section=SectionFactory())
     url = reverse("admin:papers_issue_change", args=[issue.pk])
     data = form_data(client.get(url), "issue_form")
-    data.update({"title": title, "intro": intro, "entries-0-summary": summary,
-                 "entries-0-authors": authors, "entries-0-title": title})
+    data.update(
+        {
+            "title": title,
+            "intro": intro,
+            "entries-0-summary": summary,
+            "entries-0-authors": authors,
+            "entries-0-title": title,
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 302
     issue.refresh_from_db()

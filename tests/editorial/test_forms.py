@@ -12,8 +12,7 @@ from tests.support.admin import error_text, signed_in
 pytestmark = pytest.mark.django_db
 
 
-def test_without_history_every_difference_is_asked_and_the_text_kept(
-        editor_user, publisher_user):
+def test_without_history_every_difference_is_asked_and_the_text_kept(editor_user, publisher_user):
     """Rows saved outside the admin have no version to merge from: each field
     that differs is a question, never a silent overwrite."""
     issue = IssueFactory(title="原来的标题", intro="原来的导言")

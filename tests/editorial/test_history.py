@@ -71,8 +71,9 @@ def test_an_imported_roundup_starts_its_history(seed, tmp_path):
     source = tmp_path / "roundup.md"
     text = StringIO()
     call_command("export_roundup", seed.slug, stdout=text)
-    source.write_text(text.getvalue().replace("slug: 2024-06-h2", "slug: imported"),
-                      encoding="utf-8")
+    source.write_text(
+        text.getvalue().replace("slug: 2024-06-h2", "slug: imported"), encoding="utf-8"
+    )
     call_command("import_roundup", str(source), stdout=StringIO())
     imported = Issue.objects.get(slug="imported")
     (version,) = Version.objects.get_for_object(imported)
@@ -80,6 +81,7 @@ def test_an_imported_roundup_starts_its_history(seed, tmp_path):
 
 
 # Restore brings back content, never publication -----------------------------
+
 
 def versions_of(obj):
     """The object's versions, newest first."""
@@ -153,8 +155,12 @@ def test_a_crafted_restore_post_cannot_publish(client, edited_issue, role, reque
     """Status fields typed into the POST by hand are ignored on a restore."""
     client.force_login(request.getfixturevalue(role))
     response = restore(
-        client, edited_issue, versions_of(edited_issue)[-1],
-        status="published", published_at_0="2024-07-16", published_at_1="08:00:00",
+        client,
+        edited_issue,
+        versions_of(edited_issue)[-1],
+        status="published",
+        published_at_0="2024-07-16",
+        published_at_1="08:00:00",
     )
     assert response.status_code in (302, 403)
     assert publication(edited_issue) == (Issue.Status.DRAFT, None)
@@ -198,10 +204,13 @@ def test_restoring_an_entry_from_a_public_version_leaves_the_issue_a_draft(
     issue = published_then_unpublished
     entry = issue.entries.get()
     saved_while_public = next(
-        v for v in versions_of(entry)
-        if any(o.field_dict.get("status") == "published"
-               for o in v.revision.version_set.all() if o.object_id == str(issue.pk)
-               and o.content_type.model == "issue")
+        v
+        for v in versions_of(entry)
+        if any(
+            o.field_dict.get("status") == "published"
+            for o in v.revision.version_set.all()
+            if o.object_id == str(issue.pk) and o.content_type.model == "issue"
+        )
     )
     before = publication(issue)
     client.force_login(editor_user)
@@ -234,8 +243,9 @@ def test_a_recovered_issue_comes_back_as_a_draft(client, edited_issue, role, req
     assert not Issue.objects.published().exists()
 
 
-def test_a_recovered_entry_leaves_its_issue_as_it_is(client, published_then_unpublished,
-                                                      editor_user):
+def test_a_recovered_entry_leaves_its_issue_as_it_is(
+    client, published_then_unpublished, editor_user
+):
     issue = published_then_unpublished
     entry = issue.entries.get()
     before = publication(issue)
@@ -253,14 +263,16 @@ def test_a_recovered_entry_leaves_its_issue_as_it_is(client, published_then_unpu
 RESTORE_EXAMPLES = int(os.environ.get("RESTORE_EXAMPLES", "6"))
 _slugs = itertools.count(1)
 
-SAVE = st.fixed_dictionaries({
-    "title": st.sampled_from(["第一版", "第二版", "Third version", "第四版 v4"]),
-    "intro": st.sampled_from(["", "导言一", "Intro **two**"]),
-    "summary": st.sampled_from(["摘要甲", "摘要乙，改过", "A summary in English"]),
-    "tags": st.sampled_from(["", "对齐", "对齐、安全", "幻觉，RAG"]),
-    "add_entry": st.booleans(),
-    "swap": st.booleans(),
-})
+SAVE = st.fixed_dictionaries(
+    {
+        "title": st.sampled_from(["第一版", "第二版", "Third version", "第四版 v4"]),
+        "intro": st.sampled_from(["", "导言一", "Intro **two**"]),
+        "summary": st.sampled_from(["摘要甲", "摘要乙，改过", "A summary in English"]),
+        "tags": st.sampled_from(["", "对齐", "对齐、安全", "幻觉，RAG"]),
+        "add_entry": st.booleans(),
+        "swap": st.booleans(),
+    }
+)
 ACTION = st.one_of(
     st.tuples(st.just("save"), SAVE),
     st.tuples(st.just("publish"), st.none()),
@@ -289,19 +301,30 @@ def save_in_admin(client, issue, change):
         data["entries-0-position"], data["entries-1-position"] = second, first
     if change["add_entry"]:
         n = next(_slugs)
-        data.update({f"entries-{existing}-section": data["entries-0-section"],
-                     f"entries-{existing}-position": str(100 + n),
-                     f"entries-{existing}-title": f"Added paper {n}",
-                     f"entries-{existing}-arxiv_id": f"2407.{20000 + n}",
-                     f"entries-{existing}-summary": f"新加的第 {n} 条"})
+        data.update(
+            {
+                f"entries-{existing}-section": data["entries-0-section"],
+                f"entries-{existing}-position": str(100 + n),
+                f"entries-{existing}-title": f"Added paper {n}",
+                f"entries-{existing}-arxiv_id": f"2407.{20000 + n}",
+                f"entries-{existing}-summary": f"新加的第 {n} 条",
+            }
+        )
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
-@settings(max_examples=RESTORE_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(actions=st.lists(ACTION, min_size=1, max_size=5), pick=st.integers(min_value=0),
-       role=st.sampled_from(["editor", "publisher"]))
+@settings(
+    max_examples=RESTORE_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    actions=st.lists(ACTION, min_size=1, max_size=5),
+    pick=st.integers(min_value=0),
+    role=st.sampled_from(["editor", "publisher"]),
+)
 def test_any_restore_keeps_publication_and_brings_back_that_versions_content(
     client, editor_user, publisher_user, actions, pick, role
 ):
@@ -309,11 +332,23 @@ def test_any_restore_keeps_publication_and_brings_back_that_versions_content(
     client.force_login(publisher_user)
     data = form_data(client.get("/admin/papers/issue/add/"), "issue_form")
     slug = f"any-{next(_slugs)}"
-    data.update(title="初稿", slug=slug, period_start="2024-07-01",
-                period_end="2024-07-15", intro="", status="draft")
-    data.update({"entries-0-section": str(section.pk), "entries-0-position": "1",
-                 "entries-0-title": "First", "entries-0-arxiv_id": "2407.00001",
-                 "entries-0-summary": "摘要"})
+    data.update(
+        title="初稿",
+        slug=slug,
+        period_start="2024-07-01",
+        period_end="2024-07-15",
+        intro="",
+        status="draft",
+    )
+    data.update(
+        {
+            "entries-0-section": str(section.pk),
+            "entries-0-position": "1",
+            "entries-0-title": "First",
+            "entries-0-arxiv_id": "2407.00001",
+            "entries-0-summary": "摘要",
+        }
+    )
     assert client.post("/admin/papers/issue/add/", data).status_code == 302
     issue = Issue.objects.get(slug=slug)
     contents = [content_of(issue)]  # one per version, oldest first

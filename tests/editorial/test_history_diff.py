@@ -23,13 +23,18 @@ def test_english_is_split_into_words_and_chinese_into_characters():
 
 def test_a_chinese_change_is_marked_by_character():
     assert text_diff("第一版标题", "第二版标题") == [
-        Piece("same", "第"), Piece("del", "一"), Piece("ins", "二"), Piece("same", "版标题"),
+        Piece("same", "第"),
+        Piece("del", "一"),
+        Piece("ins", "二"),
+        Piece("same", "版标题"),
     ]
 
 
 def test_an_english_change_is_marked_by_whole_words():
     assert text_diff("a large language model", "a large vision model") == [
-        Piece("same", "a large "), Piece("del", "language"), Piece("ins", "vision"),
+        Piece("same", "a large "),
+        Piece("del", "language"),
+        Piece("ins", "vision"),
         Piece("same", " model"),
     ]
 
@@ -43,18 +48,31 @@ def test_the_pieces_give_back_both_texts(old, new):
 
 
 def entry(pk, **fields):
-    values = dict(issue_id=1, section_id=None, position=pk, title=f"Paper {pk}",
-                  summary="摘要", tag_ids=frozenset())
+    values = dict(
+        issue_id=1,
+        section_id=None,
+        position=pk,
+        title=f"Paper {pk}",
+        summary="摘要",
+        tag_ids=frozenset(),
+    )
     values.update(fields)
     return EntryState(pk=pk, **values)
 
 
 def issue(entries, **fields):
-    values = dict(title="标题", slug="s", period_start="2024-07-01", period_end="2024-07-14",
-                  intro="", source_url="")
+    values = dict(
+        title="标题",
+        slug="s",
+        period_start="2024-07-01",
+        period_end="2024-07-14",
+        intro="",
+        source_url="",
+    )
     values.update(fields)
-    return IssueState(pk=1, fields=values, status="draft", published_at=None,
-                      entries={e.pk: e for e in entries})
+    return IssueState(
+        pk=1, fields=values, status="draft", published_at=None, entries={e.pk: e for e in entries}
+    )
 
 
 @pytest.mark.django_db
@@ -81,9 +99,15 @@ def test_a_diff_lists_entries_as_the_issue_page_prints_them():
     gone_pk = gone.pk
     gone.delete()
     old = issue([])
-    new = issue([entry(1, section_id=late.pk, position=1), entry(2, section_id=gone_pk),
-                 entry(3, section_id=early.pk, position=2), entry(4, section_id=tied.pk),
-                 entry(5, section_id=early.pk, position=1)])
+    new = issue(
+        [
+            entry(1, section_id=late.pk, position=1),
+            entry(2, section_id=gone_pk),
+            entry(3, section_id=early.pk, position=2),
+            entry(4, section_id=tied.pk),
+            entry(5, section_id=early.pk, position=1),
+        ]
+    )
     diff = history.diff_issues(old, new)
     assert [e.entry.pk for e in diff.entries] == [5, 3, 4, 1, 2]
 
@@ -91,9 +115,13 @@ def test_a_diff_lists_entries_as_the_issue_page_prints_them():
 @pytest.mark.django_db
 def test_publication_is_reported_apart_from_content():
     old = issue([entry(1)])
-    new = IssueState(pk=1, fields=old.fields, status="published",
-                     published_at=datetime.datetime(2024, 7, 16, tzinfo=datetime.UTC),
-                     entries=old.entries)
+    new = IssueState(
+        pk=1,
+        fields=old.fields,
+        status="published",
+        published_at=datetime.datetime(2024, 7, 16, tzinfo=datetime.UTC),
+        entries=old.entries,
+    )
     diff = history.diff_issues(old, new)
     assert not diff.has_content_changes
     assert diff.publication.old == "草稿" and diff.publication.new.startswith("已发布")
@@ -118,8 +146,14 @@ def test_the_compare_view_shows_content_only_entry_by_entry(client, edited_issue
     page = client.get(url, {"version_id1": older.pk, "version_id2": newer.pk})
     soup = BeautifulSoup(page.content, "html.parser")
     text = soup.select_one("#content-main").get_text(" ", strip=True)
-    for hidden in ("edit_token", "edit token", "summary_html", "updated_at", "<p>",
-                   str(newer.field_dict["edit_token"])):
+    for hidden in (
+        "edit_token",
+        "edit token",
+        "summary_html",
+        "updated_at",
+        "<p>",
+        str(newer.field_dict["edit_token"]),
+    ):
         assert hidden not in text
     entry = soup.select_one(".history-entry")
     assert "First title" in entry.get_text()
@@ -134,14 +168,22 @@ def test_untrusted_text_is_escaped_on_every_history_page(client, edited_issue):
     hostile = '<img src=x onerror=alert(1)>"&'
     url = reverse("admin:papers_issue_change", args=[edited_issue.pk])
     data = form_data(client.get(url), "issue_form")
-    data.update({"title": hostile, "entries-0-title": hostile, "entries-0-summary": hostile,
-                 "entries-0-tags": "<b>标签</b>"})
+    data.update(
+        {
+            "title": hostile,
+            "entries-0-title": hostile,
+            "entries-0-summary": hostile,
+            "entries-0-tags": "<b>标签</b>",
+        }
+    )
     assert client.post(url, data).status_code == 302
     newest, *_, oldest = Version.objects.get_for_object(edited_issue)
     pages = [
         client.get(reverse("admin:papers_issue_history", args=[edited_issue.pk])),
-        client.get(reverse("admin:papers_issue_compare", args=[edited_issue.pk]),
-                   {"version_id1": oldest.pk, "version_id2": newest.pk}),
+        client.get(
+            reverse("admin:papers_issue_compare", args=[edited_issue.pk]),
+            {"version_id1": oldest.pk, "version_id2": newest.pk},
+        ),
         client.get(reverse("admin:papers_issue_revision", args=[edited_issue.pk, oldest.pk])),
     ]
     for page in pages:
@@ -156,7 +198,9 @@ def test_an_editor_without_view_permission_sees_no_history(client, edited_issue)
     newer, older = Version.objects.get_for_object(edited_issue)
     for url, params in (
         (reverse("admin:papers_issue_history", args=[edited_issue.pk]), {}),
-        (reverse("admin:papers_issue_compare", args=[edited_issue.pk]),
-         {"version_id1": older.pk, "version_id2": newer.pk}),
+        (
+            reverse("admin:papers_issue_compare", args=[edited_issue.pk]),
+            {"version_id1": older.pk, "version_id2": newer.pk},
+        ),
     ):
         assert client.get(url, params).status_code == 403

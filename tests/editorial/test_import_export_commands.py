@@ -125,7 +125,10 @@ def test_created_sections_keep_the_files_order_and_never_share_a_slug(db, tmp_pa
     )
     run("import_roundup", str(path), "--create-sections")
     assert dict(Section.objects.values_list("name", "slug")) == {
-        "LLM微调": "fine-tuning", "LLM推理": "llm", "LLM安全与对齐": "llm-2", "LLM评测": "eval",
+        "LLM微调": "fine-tuning",
+        "LLM推理": "llm",
+        "LLM安全与对齐": "llm-2",
+        "LLM评测": "eval",
     }
     assert Section.objects.get(slug="fine-tuning").position == 7
     assert Section.objects.get(slug="eval").position == 3

@@ -23,8 +23,10 @@ from tests.support.admin import error_text, fill_entry, signed_in
 FIELDS = ["title", "intro", "slug", "summary"]
 
 
-@given(st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(["a", "b", "base"])),
-       st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(["a", "b", "base"])))
+@given(
+    st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(["a", "b", "base"])),
+    st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(["a", "b", "base"])),
+)
 def test_three_way_takes_each_side_where_only_it_changed(my_edits, their_edits):
     base = dict.fromkeys(FIELDS, "base")
     mine, theirs = {**base, **my_edits}, {**base, **their_edits}
@@ -66,8 +68,14 @@ def versioned_issue(entries=2, **fields):
         issue = IssueFactory(status=Issue.Status.DRAFT, title="原标题", intro="原导言", **fields)
         section = SectionFactory()
         for n in range(entries):
-            EntryFactory(issue=issue, section=section, position=n + 1, title=f"Paper {n}",
-                         summary=f"原摘要 {n}", tags=["幻觉"])
+            EntryFactory(
+                issue=issue,
+                section=section,
+                position=n + 1,
+                title=f"Paper {n}",
+                summary=f"原摘要 {n}",
+                tags=["幻觉"],
+            )
     return issue
 
 
@@ -76,8 +84,11 @@ def url_of(issue):
 
 
 def row_of(data, entry):
-    return next(i for i in range(int(data["entries-TOTAL_FORMS"]))
-                if data.get(f"entries-{i}-id") == str(entry.pk))
+    return next(
+        i
+        for i in range(int(data["entries-TOTAL_FORMS"]))
+        if data.get(f"entries-{i}-id") == str(entry.pk)
+    )
 
 
 @pytest.fixture
@@ -89,8 +100,10 @@ def test_changes_to_different_fields_merge_without_asking(two):
     a, b = two
     issue = versioned_issue()
     first = issue.entries.order_by("position").first()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a["title"] = "A 改的标题"
     assert a.post(url_of(issue), form_a).status_code == 302
     form_b[f"entries-{row_of(form_b, first)}-summary"] = "B 改的摘要"
@@ -107,8 +120,10 @@ def test_changes_to_different_fields_merge_without_asking(two):
 def test_both_change_the_title_the_second_chooses(two):
     a, b = two
     issue = versioned_issue()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a["title"] = "A 的标题"
     form_a["intro"] = "A 的导言"
     assert a.post(url_of(issue), form_a).status_code == 302
@@ -140,8 +155,10 @@ def test_both_change_the_title_the_second_chooses(two):
 def test_choosing_mine_keeps_what_the_form_holds(two):
     a, b = two
     issue = versioned_issue()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a["title"] = "A 的标题"
     a.post(url_of(issue), form_a)
     form_b["title"] = "B 的标题"
@@ -155,8 +172,10 @@ def test_choosing_mine_keeps_what_the_form_holds(two):
 def test_a_choice_made_against_an_older_save_is_asked_again(two, editor_user):
     a, b = two
     issue = versioned_issue()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a["title"] = "A 的标题"
     a.post(url_of(issue), form_a)
     form_b["title"] = "B 的标题"
@@ -173,18 +192,36 @@ def test_entries_added_and_deleted_by_the_other_editor(two):
     a, b = two
     issue = versioned_issue(entries=3)
     gone, touched, _ = issue.entries.order_by("position")
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a[f"entries-{row_of(form_a, gone)}-DELETE"] = "on"
     extra = int(form_a["entries-INITIAL_FORMS"])
-    fill_entry(form_a, extra, section=str(gone.section_id), position="4", title="A 新加的",
-               arxiv_id="2407.09999", summary="新摘要", tags="")
+    fill_entry(
+        form_a,
+        extra,
+        section=str(gone.section_id),
+        position="4",
+        title="A 新加的",
+        arxiv_id="2407.09999",
+        summary="新摘要",
+        tags="",
+    )
     assert a.post(url_of(issue), form_a).status_code == 302
     # B, from a stale form, edits another entry and adds one of their own.
     form_b[f"entries-{row_of(form_b, touched)}-summary"] = "B 改的摘要"
     extra = int(form_b["entries-INITIAL_FORMS"])
-    fill_entry(form_b, extra, section=str(gone.section_id), position="1", title="B 新加的",
-               arxiv_id="2407.08888", summary="B 的新摘要", tags="")
+    fill_entry(
+        form_b,
+        extra,
+        section=str(gone.section_id),
+        position="1",
+        title="B 新加的",
+        arxiv_id="2407.08888",
+        summary="B 的新摘要",
+        tags="",
+    )
     response = b.post(url_of(issue), form_b)
     assert response.status_code == 302, error_text(response)
     titles = set(issue.entries.values_list("title", flat=True))
@@ -198,8 +235,10 @@ def test_an_entry_deleted_by_one_and_edited_by_the_other_is_a_choice(two):
     a, b = two
     issue = versioned_issue(entries=2)
     gone = issue.entries.order_by("position").first()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a[f"entries-{row_of(form_a, gone)}-DELETE"] = "on"
     assert a.post(url_of(issue), form_a).status_code == 302
     form_b[f"entries-{row_of(form_b, gone)}-summary"] = "B 还在改它"
@@ -216,8 +255,10 @@ def test_an_entry_deleted_by_one_and_edited_by_the_other_is_a_choice(two):
     # Letting it go instead leaves it deleted.
     issue2 = versioned_issue(entries=2)
     gone2 = issue2.entries.order_by("position").first()
-    form_a, form_b = form_data(a.get(url_of(issue2)), "issue_form"), form_data(
-        b.get(url_of(issue2)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue2)), "issue_form"),
+        form_data(b.get(url_of(issue2)), "issue_form"),
+    )
     form_a[f"entries-{row_of(form_a, gone2)}-DELETE"] = "on"
     a.post(url_of(issue2), form_a)
     form_b[f"entries-{row_of(form_b, gone2)}-summary"] = "B 还在改它"
@@ -231,8 +272,10 @@ def test_one_entry_edited_by_both_merges_field_by_field(two):
     a, b = two
     issue = versioned_issue(entries=1)
     entry = issue.entries.get()
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     form_a["entries-0-title"] = "A 的论文标题"
     form_a["entries-0-tags"] = "幻觉、对齐"
     assert a.post(url_of(issue), form_a).status_code == 302
@@ -265,11 +308,16 @@ def test_an_entry_on_its_own_page_merges_too(two):
 ISSUE_FIELDS = {"title": "标题", "intro": "导言", "slug": "slug"}
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(mine=st.sets(st.sampled_from(sorted(ISSUE_FIELDS))),
-       theirs=st.sets(st.sampled_from(sorted(ISSUE_FIELDS))),
-       same=st.booleans())
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    mine=st.sets(st.sampled_from(sorted(ISSUE_FIELDS))),
+    theirs=st.sets(st.sampled_from(sorted(ISSUE_FIELDS))),
+    same=st.booleans(),
+)
 def test_a_stale_form_never_undoes_the_other_side(two, mine, theirs, same):
     """Whatever each side changes: theirs where only theirs changed, mine where
     only mine did, and a question exactly where both changed differently."""
@@ -277,8 +325,10 @@ def test_a_stale_form_never_undoes_the_other_side(two, mine, theirs, same):
     Issue.objects.all().delete()
     issue = versioned_issue(entries=0)
     original = {name: getattr(issue, name) for name in ISSUE_FIELDS}
-    form_a, form_b = form_data(a.get(url_of(issue)), "issue_form"), form_data(
-        b.get(url_of(issue)), "issue_form")
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
     for name in theirs:
         form_a[name] = f"their-{name}"
     assert a.post(url_of(issue), form_a).status_code == 302
@@ -317,15 +367,26 @@ def test_a_crafted_row_cannot_pull_in_an_entry_of_another_issue(editor_user):
     draft = versioned_issue(entries=1)
     with reversion.create_revision():
         live = IssueFactory(status=Issue.Status.PUBLISHED, title="已发布的一期")
-        victim = EntryFactory(issue=live, section=SectionFactory(), title="Published paper",
-                              summary="公开摘要")
+        victim = EntryFactory(
+            issue=live, section=SectionFactory(), title="Published paper", summary="公开摘要"
+        )
     data = form_data(client.get(url_of(draft)), "issue_form")
     n = int(data["entries-INITIAL_FORMS"])
     for key in [key for key in data if key.startswith(f"entries-{n}-")]:
         del data[key]
-    fill_entry(data, n, id=str(victim.pk), issue=str(draft.pk), section=str(victim.section_id),
-               position="7", title="Stolen", arxiv_id=victim.arxiv_id, summary="被改写",
-               tags="", **{"merge-token": "deleted", "merge-row": "mine"})
+    fill_entry(
+        data,
+        n,
+        id=str(victim.pk),
+        issue=str(draft.pk),
+        section=str(victim.section_id),
+        position="7",
+        title="Stolen",
+        arxiv_id=victim.arxiv_id,
+        summary="被改写",
+        tags="",
+        **{"merge-token": "deleted", "merge-row": "mine"},
+    )
     data["entries-INITIAL_FORMS"] = data["entries-TOTAL_FORMS"] = str(n + 1)
     client.post(url_of(draft), data)
     victim.refresh_from_db()
@@ -365,8 +426,16 @@ def test_positions_stop_at_their_limit_with_a_chinese_message(editor_user):
     assert client.post(url_of(issue), data).status_code == 302
     data = form_data(client.get(url_of(issue)), "issue_form")
     n = int(data["entries-INITIAL_FORMS"])
-    fill_entry(data, n, section=str(entry.section_id), position="1", title="New",
-               arxiv_id="2407.07777", summary="x", tags="")
+    fill_entry(
+        data,
+        n,
+        section=str(entry.section_id),
+        position="1",
+        title="New",
+        arxiv_id="2407.07777",
+        summary="x",
+        tags="",
+    )
     response = client.post(url_of(issue), data)
     assert response.status_code == 200
     assert "超过了上限" in error_text(response)

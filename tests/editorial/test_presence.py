@@ -27,8 +27,7 @@ def test_leaving_the_page_removes_the_notice_at_once(editor_user, publisher_user
     assert [name for name, _ in presence.others_editing(issue, publisher_user)] == ["Editor"]
 
 
-def test_without_a_beacon_the_notice_goes_within_a_minute(editor_user, publisher_user,
-                                                          monkeypatch):
+def test_without_a_beacon_the_notice_goes_within_a_minute(editor_user, publisher_user, monkeypatch):
     issue = IssueFactory(status=Issue.Status.DRAFT)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now)

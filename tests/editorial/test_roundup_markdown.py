@@ -68,8 +68,9 @@ def import_errors(text, **options):
 
 
 def row_counts():
-    return {model.__name__: model.objects.count()
-            for model in (Issue, Section, Entry, Tag, TaggedEntry)}
+    return {
+        model.__name__: model.objects.count() for model in (Issue, Section, Entry, Tag, TaggedEntry)
+    }
 
 
 def stored(issue):
@@ -79,9 +80,12 @@ def stored(issue):
     return {
         "issue": tuple(getattr(issue, name) for name in Issue.content_fields),
         "entries": [
-            (entry.section.slug, entry.position,
-             *(getattr(entry, name) for name in Entry.content_fields),
-             sorted(tag.name for tag in entry.tags.all()))
+            (
+                entry.section.slug,
+                entry.position,
+                *(getattr(entry, name) for name in Entry.content_fields),
+                sorted(tag.name for tag in entry.tags.all()),
+            )
             for entry in entries.order_by("section__position", "position")
         ],
     }
@@ -117,9 +121,12 @@ def test_the_export_reads_like_the_article(seed):
         f"https://arxiv.org/abs/2406.15877\n标签：{tags}\n\n{first.summary}\n\n### 2. "
     ) in text
     sections = [line[3:] for line in text.split("\n") if line.startswith("## ")]
-    assert sections == [f"{name} {{#{slug} position={position}}}" for name, slug, position
-                        in Section.objects.order_by("position").values_list(
-                            "name", "slug", "position")]
+    assert sections == [
+        f"{name} {{#{slug} position={position}}}"
+        for name, slug, position in Section.objects.order_by("position").values_list(
+            "name", "slug", "position"
+        )
+    ]
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
@@ -127,14 +134,22 @@ def test_the_export_numbers_papers_in_stored_order_with_sorted_tags():
     section = SectionFactory(name="RAG", slug="rag")
     issue = IssueFactory(slug="gaps")
     EntryFactory(issue=issue, section=section, position=20, title="Later", tags=["b", "a"])
-    EntryFactory(issue=issue, section=section, position=10, title="Earlier",
-                 tags=["幻觉", "RAG", "agents"],
-                 authors="Ada, Grace", arxiv_id="", url="https://example.org/p.pdf")
+    EntryFactory(
+        issue=issue,
+        section=section,
+        position=10,
+        title="Earlier",
+        tags=["幻觉", "RAG", "agents"],
+        authors="Ada, Grace",
+        arxiv_id="",
+        url="https://example.org/p.pdf",
+    )
 
     text = export_roundup(issue)
 
-    assert text.index("### 1. Earlier\n\nhttps://example.org/p.pdf\n作者：Ada, Grace\n"
-                      "标签：RAG, agents, 幻觉\n") < text.index("### 2. Later")
+    assert text.index(
+        "### 1. Earlier\n\nhttps://example.org/p.pdf\n作者：Ada, Grace\n标签：RAG, agents, 幻觉\n"
+    ) < text.index("### 2. Later")
     assert "标签：a, b\n" in text
 
 
@@ -148,8 +163,9 @@ def test_windows_line_endings_in_a_summary_export_as_plain_newlines():
 
 def test_export_refuses_text_that_would_not_come_back():
     issue = IssueFactory()
-    EntryFactory(issue=issue, section=SectionFactory(), title="Paper",
-                 summary="前言\n\n## 方法\n\n正文")
+    EntryFactory(
+        issue=issue, section=SectionFactory(), title="Paper", summary="前言\n\n## 方法\n\n正文"
+    )
     with pytest.raises(RoundupExportError) as refused:
         export_roundup(issue)
     assert "《Paper》" in str(refused.value)
@@ -166,7 +182,10 @@ def test_a_handwritten_roundup_imports_as_a_draft(seed):
     assert str(issue.period_start) == "2024-07-01" and str(issue.period_end) == "2024-07-14"
     assert issue.intro == "本期只选三篇：一个新基准、一篇 RAG 研究和一篇多模态工作。"
     assert (benchmark.section.name, benchmark.position, benchmark.title) == (
-        "LLM进展与基准", 1, "LongBench Pro: A Benchmark With a Versioned Link")
+        "LLM进展与基准",
+        1,
+        "LongBench Pro: A Benchmark With a Versioned Link",
+    )
     assert (benchmark.arxiv_id, benchmark.authors) == ("2407.01234", "张三, Li Si")
     assert sorted(benchmark.tags.names()) == ["代码生成", "基准测试", "长上下文"]
     # A "#" in a code block or a block quote is summary text, not a section or a paper.
@@ -174,7 +193,10 @@ def test_a_handwritten_roundup_imports_as_a_draft(seed):
     assert "<h3>引用里的标题也只是摘要的一部分</h3>" in benchmark.summary_html
     assert benchmark.summary.startswith("摘要第一段") and benchmark.summary.endswith("- 列表项二")
     assert (outside.section.slug, outside.arxiv_id, outside.url) == (
-        "rag", "", "https://example.org/papers/retrieval.pdf")
+        "rag",
+        "",
+        "https://example.org/papers/retrieval.pdf",
+    )
     assert list(outside.tags.names()) == ["RAG"]
     assert (multimodal.section.name, multimodal.section.slug) == ("多模态", "multimodal")
     assert multimodal.arxiv_id == "2407.05678"
@@ -194,14 +216,16 @@ def test_unknown_sections_are_created_only_when_asked(seed):
 
 def test_a_new_chinese_section_needs_an_ascii_slug(seed):
     text = roundup(VALID_BODY.replace("## RAG", "## 智能体"))
-    assert_reported(import_errors(text, create_sections=True),
-                    [(line_of(text, "## 智能体"), "{#slug}")])
+    assert_reported(
+        import_errors(text, create_sections=True), [(line_of(text, "## 智能体"), "{#slug}")]
+    )
     assert not Section.objects.filter(name="智能体").exists()
 
 
 def test_hostile_markdown_is_stored_as_written_and_rendered_safe(seed):
-    hostile = ('<script>alert("x")</script>\n\n[点我](javascript:alert(1)) '
-               '<img src=x onerror="alert(1)">')
+    hostile = (
+        '<script>alert("x")</script>\n\n[点我](javascript:alert(1)) <img src=x onerror="alert(1)">'
+    )
     text = roundup(VALID_BODY.replace("第一篇的摘要。", hostile.replace("\n", "\n    ")))
 
     issue = import_roundup(text)
@@ -296,8 +320,9 @@ def test_bad_files_are_reported_at_their_lines(text, expected):
 def test_a_duplicate_paper_is_reported_with_both_lines():
     text = roundup(VALID_BODY.replace("abs/2407.00002", "abs/2407.00001v3"))
     first, second = line_of(text, "### 1. First Paper"), line_of(text, "### 2. Second Paper")
-    assert_reported(parse_roundup(text).errors,
-                    [(second, f"与第 {first} 行的论文重复（arXiv 2407.00001）")])
+    assert_reported(
+        parse_roundup(text).errors, [(second, f"与第 {first} 行的论文重复（arXiv 2407.00001）")]
+    )
 
 
 def test_a_section_written_twice_is_reported_with_its_first_line():
@@ -311,11 +336,14 @@ def test_every_problem_is_reported_at_once_in_line_order():
         VALID_BODY.replace("### 2.", "### 3.").replace("abs/2407.00001", "abs/nonsense"),
         front_matter="slug: x\nperiod: soon",
     )
-    assert_reported(parse_roundup(text).errors, [
-        (line_of(text, "period: soon"), "period 应写作"),
-        (line_of(text, "abs/nonsense"), "不是 arXiv 编号"),
-        (line_of(text, "### 3."), "序号应为 2"),
-    ])
+    assert_reported(
+        parse_roundup(text).errors,
+        [
+            (line_of(text, "period: soon"), "period 应写作"),
+            (line_of(text, "abs/nonsense"), "不是 arXiv 编号"),
+            (line_of(text, "### 3."), "序号应为 2"),
+        ],
+    )
 
 
 def test_a_file_that_does_not_parse_touches_nothing(seed):
@@ -351,7 +379,12 @@ def test_a_failure_on_the_last_entry_rolls_back_everything_written_before_it(see
 
     assert_reported(errors, [(line_of(text, long_title), "论文标题")])
     inserts = " ".join(q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT"))
-    for table in ("papers_issue", "papers_section", "papers_entry", "papers_tag",
-                  "papers_taggedentry"):
+    for table in (
+        "papers_issue",
+        "papers_section",
+        "papers_entry",
+        "papers_tag",
+        "papers_taggedentry",
+    ):
         assert f'INSERT INTO "{table}"' in inserts
     assert row_counts() == counts

@@ -27,8 +27,11 @@ def view_on_site_links(client, url):
     assert response.status_code == 200
     soup = BeautifulSoup(response.content, "html.parser")
     page = [a["href"] for a in soup.select("a.viewsitelink")]
-    inline = [a["href"] for a in soup.select(".inline-related h3 a")
-              if a.get_text(strip=True) == "在站点上查看"]
+    inline = [
+        a["href"]
+        for a in soup.select(".inline-related h3 a")
+        if a.get_text(strip=True) == "在站点上查看"
+    ]
     return page, inline
 
 
@@ -39,11 +42,15 @@ def landing(client, href):
 
 
 @pytest.mark.parametrize(
-    "state", ["draft", "scheduled"],
+    "state",
+    ["draft", "scheduled"],
 )
 def test_an_issue_not_yet_public_opens_its_preview(client, editor, state):
-    fields = {"status": Issue.Status.DRAFT} if state == "draft" else {
-        "status": Issue.Status.SCHEDULED, "published_at": LATER}
+    fields = (
+        {"status": Issue.Status.DRAFT}
+        if state == "draft"
+        else {"status": Issue.Status.SCHEDULED, "published_at": LATER}
+    )
     issue = IssueFactory(**fields)
     entry = EntryFactory(issue=issue, section=SectionFactory())
     preview = f"/admin/papers/issue/{issue.pk}/preview/"
@@ -72,7 +79,10 @@ def test_a_published_issue_and_its_entries_open_the_public_pages(client, editor)
 
 
 def test_a_scheduled_issue_whose_time_has_come_is_public(client, editor):
-    issue = IssueFactory(status=Issue.Status.SCHEDULED, slug="due",
-                         published_at=timezone.now() - datetime.timedelta(minutes=1))
+    issue = IssueFactory(
+        status=Issue.Status.SCHEDULED,
+        slug="due",
+        published_at=timezone.now() - datetime.timedelta(minutes=1),
+    )
     [href], _ = view_on_site_links(client, f"/admin/papers/issue/{issue.pk}/change/")
     assert landing(client, href) == (200, "/issues/due/")

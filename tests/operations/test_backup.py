@@ -56,8 +56,9 @@ def make_archive():
     log entry. Run in the test database and, by the cross-database test, in
     subprocesses (``manage.py shell``), so it uses nothing from pytest."""
     call_command("load_seed", verbosity=0)
-    wang = User.objects.create_user("wang", "wang@example.org", PASSWORD, is_staff=True,
-                                    first_name="王")
+    wang = User.objects.create_user(
+        "wang", "wang@example.org", PASSWORD, is_staff=True, first_name="王"
+    )
     wang.groups.add(Group.objects.get(name="Editor"))
     chief = User.objects.create_superuser("chief", "chief@example.org", PASSWORD)
     papers_perms = Permission.objects.filter(content_type__app_label="papers")
@@ -67,27 +68,38 @@ def make_archive():
     Group.objects.get(name="Editor").permissions.remove(papers_perms.get(codename="delete_entry"))
     wang.user_permissions.add(papers_perms.get(codename="publish_issue"))
 
-    section = Section.objects.create(name="多模态", slug="multimodal", position=60,
-                                     description="图文与视频。")
+    section = Section.objects.create(
+        name="多模态", slug="multimodal", position=60, description="图文与视频。"
+    )
     with reversion.create_revision():
         reversion.set_user(wang)
         reversion.set_comment("新建一期")
         issue = Issue.objects.create(
-            title="2024年7月上半月 大模型论文", slug=NEW_ISSUE,
-            period_start=datetime.date(2024, 7, 1), period_end=datetime.date(2024, 7, 15),
+            title="2024年7月上半月 大模型论文",
+            slug=NEW_ISSUE,
+            period_start=datetime.date(2024, 7, 1),
+            period_end=datetime.date(2024, 7, 15),
             intro="本期**导言**。<script>alert(1)</script>\u2028行分隔符之后。",
             status=Issue.Status.PUBLISHED,
             published_at=timezone.now() - datetime.timedelta(days=1),
         )
         first = Entry.objects.create(
-            issue=issue, section=section, position=1, title="Annealing Multimodal Models",
-            arxiv_id="2407.00001", authors="Li Hua, Zhang Wei",
+            issue=issue,
+            section=section,
+            position=1,
+            title="Annealing Multimodal Models",
+            arxiv_id="2407.00001",
+            authors="Li Hua, Zhang Wei",
             summary=f"用模拟{UNIQUE_WORD}调度训练多模态模型，减少幻觉。",
         )
         first.tags.add("幻觉", "Multimodal", "长上下文")
         second = Entry.objects.create(
-            issue=issue, section=section, position=2, title="A Paper Without arXiv",
-            url="https://example.org/paper.pdf", summary="不在 arXiv 上的论文 😀。",
+            issue=issue,
+            section=section,
+            position=2,
+            title="A Paper Without arXiv",
+            url="https://example.org/paper.pdf",
+            summary="不在 arXiv 上的论文 😀。",
         )
         second.tags.add("RAG")
         issue.save()
@@ -96,12 +108,18 @@ def make_archive():
         reversion.set_comment("修订摘要")
         first.summary += "\n\n- 第二版补充。"
         first.save()
-    Issue.objects.create(title="草稿", slug="draft-2024-07-h2",
-                         period_start=datetime.date(2024, 7, 16),
-                         period_end=datetime.date(2024, 7, 31))
+    Issue.objects.create(
+        title="草稿",
+        slug="draft-2024-07-h2",
+        period_start=datetime.date(2024, 7, 16),
+        period_end=datetime.date(2024, 7, 31),
+    )
     LogEntry.objects.create(
-        user=chief, content_type=ContentType.objects.get_for_model(Issue),
-        object_id=str(issue.pk), object_repr=str(issue), action_flag=ADDITION,
+        user=chief,
+        content_type=ContentType.objects.get_for_model(Issue),
+        object_id=str(issue.pk),
+        object_repr=str(issue),
+        action_flag=ADDITION,
         change_message="[]",
     )
 
@@ -127,8 +145,11 @@ def snapshot():
         for g in Group.objects.order_by("pk")
     ]
     rows["memberships"] = [
-        (u.username, sorted(u.groups.values_list("name", flat=True)),
-         sorted(u.user_permissions.values_list("codename", flat=True)))
+        (
+            u.username,
+            sorted(u.groups.values_list("name", flat=True)),
+            sorted(u.user_permissions.values_list("codename", flat=True)),
+        )
         for u in User.objects.order_by("pk")
     ]
     return rows
@@ -238,20 +259,32 @@ def test_new_rows_get_new_ids_after_a_restore(archive_file):
     """PostgreSQL's sequences are moved past the restored ids."""
     path, _ = archive_file
     call_command("restore_archive", str(path), verbosity=0)
-    top = {model: model.objects.order_by("-pk").values_list("pk", flat=True)[0]
-           for model in (Issue, Section, Entry, Tag, Group, User, Revision)}
-    issue = Issue.objects.create(title="新", slug="new-issue",
-                                 period_start=datetime.date(2025, 1, 1),
-                                 period_end=datetime.date(2025, 1, 14))
+    top = {
+        model: model.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        for model in (Issue, Section, Entry, Tag, Group, User, Revision)
+    }
+    issue = Issue.objects.create(
+        title="新",
+        slug="new-issue",
+        period_start=datetime.date(2025, 1, 1),
+        period_end=datetime.date(2025, 1, 14),
+    )
     section = Section.objects.create(name="新栏目", slug="new-section")
-    entry = Entry.objects.create(issue=issue, section=section, title="New", arxiv_id="2501.00001",
-                                 summary="新。")
+    entry = Entry.objects.create(
+        issue=issue, section=section, title="New", arxiv_id="2501.00001", summary="新。"
+    )
     entry.tags.add("全新标签")
     with reversion.create_revision():
         issue.save()
-    created = {Issue: issue, Section: section, Entry: entry, Tag: Tag.objects.get(name="全新标签"),
-               Group: Group.objects.create(name="New"), User: User.objects.create(username="new"),
-               Revision: Revision.objects.order_by("-pk").first()}
+    created = {
+        Issue: issue,
+        Section: section,
+        Entry: entry,
+        Tag: Tag.objects.get(name="全新标签"),
+        Group: Group.objects.create(name="New"),
+        User: User.objects.create(username="new"),
+        Revision: Revision.objects.order_by("-pk").first(),
+    }
     for model, row in created.items():
         assert row.pk > top[model], model
 
@@ -261,8 +294,10 @@ def test_the_header_describes_the_archive(archive_file):
     header = json.loads(backup_lines(path)[0])
     assert header["format"] == "paper-digest-archive" and header["version"] == 1
     assert header["migrations"]["papers"][:4] == [
-        "0001_initial", "0002_edit_token_and_publish_permission",
-        "0003_editor_and_publisher_groups", "0004_search_index",
+        "0001_initial",
+        "0002_edit_token_and_publish_permission",
+        "0003_editor_and_publisher_groups",
+        "0004_search_index",
     ]
     counts = header["counts"]
     assert counts["papers.entry"] == len(made["papers.Entry"]) == 22
@@ -274,9 +309,18 @@ def test_what_is_in_the_backup_and_what_is_not(archive_file):
     path, _ = archive_file
     models = {json.loads(line)["model"] for line in backup_lines(path)[1:]}
     assert {
-        "papers.issue", "papers.section", "papers.entry", "papers.tag", "papers.taggedentry",
-        "reversion.revision", "reversion.version", "auth.user", "auth.group",
-        "auth.permission", "contenttypes.contenttype", "admin.logentry",
+        "papers.issue",
+        "papers.section",
+        "papers.entry",
+        "papers.tag",
+        "papers.taggedentry",
+        "reversion.revision",
+        "reversion.version",
+        "auth.user",
+        "auth.group",
+        "auth.permission",
+        "contenttypes.contenttype",
+        "admin.logentry",
     } <= models
     assert not models & {"sessions.session", "papers.searchdocument", "axes.accesslog"}
     # A misspelt exclusion would exclude nothing.
@@ -309,8 +353,11 @@ def test_force_replaces_what_is_there(archive_file):
     Tag.objects.create(name="多余", slug="extra")
     User.objects.create_user("intruder", password=PASSWORD)
     Group.objects.create(name="Extra")
-    Session.objects.create(session_key="k" * 32, session_data="x",
-                           expire_date=timezone.now() + datetime.timedelta(days=1))
+    Session.objects.create(
+        session_key="k" * 32,
+        session_data="x",
+        expire_date=timezone.now() + datetime.timedelta(days=1),
+    )
     call_command("restore_archive", str(path), force=True, verbosity=0)
     assert snapshot() == made
     assert not Session.objects.exists()
@@ -355,8 +402,8 @@ def not_gzip(path):
 
 
 @pytest.mark.parametrize(
-    "damage", [truncated, last_line_dropped, garbled_near_the_end, duplicate_entry_at_the_end,
-               not_gzip],
+    "damage",
+    [truncated, last_line_dropped, garbled_near_the_end, duplicate_entry_at_the_end, not_gzip],
 )
 def test_a_failed_restore_leaves_the_database_unchanged(archive_file, damage):
     """All but the last damages fail only after most rows were written: the
@@ -415,12 +462,19 @@ class ScratchPostgres:
 def manage(database_url, *args):
     """``manage.py`` on another database, in development settings (no Redis,
     no HTTPS redirect), as an operator would run it."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"REDIS_URL", "CACHE_URL", "DJANGO_HTTPS", "DATABASE_REPLICA_URLS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"REDIS_URL", "CACHE_URL", "DJANGO_HTTPS", "DATABASE_REPLICA_URLS"}
+    }
     env.update(DATABASE_URL=database_url, DJANGO_DEBUG="1")
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, f"manage.py {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -432,9 +486,18 @@ def render(database_url):
 
 
 PAGES = [
-    "/", "/issues/", f"/issues/{NEW_ISSUE}/", "/issues/2024-06-h2/", f"/tags/{quote('幻觉')}/",
-    "/sections/multimodal/", "/papers/2407.00001/", f"/entries/?q={quote(UNIQUE_WORD)}",
-    "/feeds/issues.atom", "/api/issues", f"/api/issues/{NEW_ISSUE}", "/api/tags",
+    "/",
+    "/issues/",
+    f"/issues/{NEW_ISSUE}/",
+    "/issues/2024-06-h2/",
+    f"/tags/{quote('幻觉')}/",
+    "/sections/multimodal/",
+    "/papers/2407.00001/",
+    f"/entries/?q={quote(UNIQUE_WORD)}",
+    "/feeds/issues.atom",
+    "/api/issues",
+    f"/api/issues/{NEW_ISSUE}",
+    "/api/tags",
     f"/api/entries?q={quote(UNIQUE_WORD)}",
 ]
 
@@ -472,8 +535,13 @@ def canonical(path):
             if isinstance(value, list) and name in {"groups", "permissions", "user_permissions"}:
                 row["fields"][name] = sorted(value)
         rows.append(row)
-    rows.sort(key=lambda row: (row["model"], json.dumps(row.get("pk")),
-                               json.dumps(row["fields"], sort_keys=True)))
+    rows.sort(
+        key=lambda row: (
+            row["model"],
+            json.dumps(row.get("pk")),
+            json.dumps(row["fields"], sort_keys=True),
+        )
+    )
     return json.loads(lines[0])["counts"], rows
 
 
@@ -486,17 +554,26 @@ def without_tag_order(url, text):
     those lists sorted; pages from the two SQLite databases are compared as
     they are.
     """
+
     def sort_items(pattern, found):
         return "".join(sorted(re.findall(pattern, found, flags=re.S)))
 
     if url.startswith("/api/"):
         return json.dumps(_sorted_tag_lists(json.loads(text)), ensure_ascii=False, sort_keys=True)
-    text = re.sub(r'(<ul class="tags"[^>]*>)(.*?)(</ul>)',
-                  lambda m: m[1] + sort_items(r"<li>.*?</li>", m[2]) + m[3], text, flags=re.S)
-    text = re.sub(r'"keywords": (\[[^\]]*\])', lambda m: '"keywords": ' + json.dumps(
-        sorted(json.loads(m[1])), ensure_ascii=False), text)
-    return re.sub(r"(?:<category [^>]*>\s*)+", lambda m: sort_items(r"<category [^>]*>", m[0]),
-                  text)
+    text = re.sub(
+        r'(<ul class="tags"[^>]*>)(.*?)(</ul>)',
+        lambda m: m[1] + sort_items(r"<li>.*?</li>", m[2]) + m[3],
+        text,
+        flags=re.S,
+    )
+    text = re.sub(
+        r'"keywords": (\[[^\]]*\])',
+        lambda m: '"keywords": ' + json.dumps(sorted(json.loads(m[1])), ensure_ascii=False),
+        text,
+    )
+    return re.sub(
+        r"(?:<category [^>]*>\s*)+", lambda m: sort_items(r"<category [^>]*>", m[0]), text
+    )
 
 
 def _sorted_tag_lists(value):
@@ -513,8 +590,10 @@ def _sorted_tag_lists(value):
 def test_round_trip_sqlite_postgresql_sqlite(tmp_path):
     server = postgres_server_url()
     if server is None:
-        pytest.skip("no PostgreSQL server: set DIGEST_TEST_POSTGRES_URL "
-                    "(e.g. postgres://postgres@127.0.0.1:5432/digest) to run this test")
+        pytest.skip(
+            "no PostgreSQL server: set DIGEST_TEST_POSTGRES_URL "
+            "(e.g. postgres://postgres@127.0.0.1:5432/digest) to run this test"
+        )
     template = tmp_path / "migrated.sqlite3"
     manage(f"sqlite:///{template}", "migrate", "--noinput", "-v0")
     first, last = tmp_path / "first.sqlite3", tmp_path / "last.sqlite3"
@@ -523,8 +602,12 @@ def test_round_trip_sqlite_postgresql_sqlite(tmp_path):
     first_url, last_url = f"sqlite:///{first}", f"sqlite:///{last}"
     files = [tmp_path / f"{n}.jsonl.gz" for n in ("sqlite", "postgresql", "sqlite-again")]
 
-    manage(first_url, "shell", "-c", "from tests.operations.test_backup import make_archive; "
-                                     "make_archive()")
+    manage(
+        first_url,
+        "shell",
+        "-c",
+        "from tests.operations.test_backup import make_archive; make_archive()",
+    )
     manage(first_url, "backup_archive", str(files[0]))
     with ScratchPostgres(server) as postgres:
         manage(postgres.url, "migrate", "--noinput", "-v0")
@@ -539,7 +622,10 @@ def test_round_trip_sqlite_postgresql_sqlite(tmp_path):
     assert dumps[1] == dumps[0]
     assert dumps[2] == dumps[0]
     assert [json.loads(backup_lines(p)[0])["database"] for p in files] == [
-        "sqlite", "postgresql", "sqlite"]
+        "sqlite",
+        "postgresql",
+        "sqlite",
+    ]
 
     on_first = render(first_url)
     on_last = render(last_url)
@@ -548,5 +634,6 @@ def test_round_trip_sqlite_postgresql_sqlite(tmp_path):
         assert all(status == 200 for status, _ in answers["pages"].values()), answers["pages"]
         assert "Annealing Multimodal Models" in answers["pages"][PAGES[7]][1]  # the search
     assert on_last["pages"] == on_first["pages"]
-    assert {url: without_tag_order(url, page) for url, (_, page) in on_postgres["pages"].items()} \
-        == {url: without_tag_order(url, page) for url, (_, page) in on_first["pages"].items()}
+    assert {
+        url: without_tag_order(url, page) for url, (_, page) in on_postgres["pages"].items()
+    } == {url: without_tag_order(url, page) for url, (_, page) in on_first["pages"].items()}

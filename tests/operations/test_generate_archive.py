@@ -42,8 +42,15 @@ def snapshot():
     """What the archive says, in order, independent of primary keys."""
     entries = Entry.objects.order_by("issue__slug", "section__position", "position")
     return [
-        (e.issue.slug, e.section.slug, e.position, e.title, e.arxiv_id, e.summary,
-         sorted(e.tags.names()))
+        (
+            e.issue.slug,
+            e.section.slug,
+            e.position,
+            e.title,
+            e.arxiv_id,
+            e.summary,
+            sorted(e.tags.names()),
+        )
         for e in entries.select_related("issue", "section").prefetch_related("tags")
     ]
 
@@ -124,11 +131,13 @@ def test_the_index_finds_exactly_the_documents_holding_a_token(output, query):
     (term,) = search.parse_query(query).terms
     (token,) = term.tokens
     holding = {
-        d.entry_id for d in SearchDocument.objects.all()
+        d.entry_id
+        for d in SearchDocument.objects.all()
         if token in f"{d.title} {d.keywords} {d.body}".split()
     }
-    found = set(search.search(Entry.objects.all(), search.parse_query(query))
-                .values_list("pk", flat=True))
+    found = set(
+        search.search(Entry.objects.all(), search.parse_query(query)).values_list("pk", flat=True)
+    )
     assert holding and found == holding
 
 
@@ -163,8 +172,12 @@ def test_the_database_index_agrees_with_the_documents(output):
 
 def test_the_index_follows_edits_after_generating(output):
     """On SQLite the FTS5 insert trigger was dropped for the bulk load: it is back."""
-    entry = EntryFactory(issue=Issue.objects.published().first(), section=Section.objects.first(),
-                         position=999, summary="一篇关于甲骨文破译的新论文。")
+    entry = EntryFactory(
+        issue=Issue.objects.published().first(),
+        section=Section.objects.first(),
+        position=999,
+        summary="一篇关于甲骨文破译的新论文。",
+    )
     found = search.search(Entry.objects.all(), search.parse_query("甲骨文破译"))
     assert list(found.values_list("pk", flat=True)) == [entry.pk]
 
@@ -195,6 +208,7 @@ def test_impossible_sizes_are_refused():
 
 def test_a_failure_leaves_no_half_archive(monkeypatch):
     """Everything is one transaction; on SQLite the dropped trigger comes back too."""
+
     def fail_on_index(rows, *args, **kwargs):
         raise RuntimeError("disk full")
 
@@ -206,16 +220,16 @@ def test_a_failure_leaves_no_half_archive(monkeypatch):
     assert not Tag.objects.exists() and not TaggedEntry.objects.exists()
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM sqlite_master "
-                           "WHERE name = 'papers_searchdocument_ai'")
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'papers_searchdocument_ai'"
+            )
             assert cursor.fetchone() == (1,)
 
 
 def test_progress_is_reported_per_phase(output):
     lines = output.splitlines()
     assert any(line.startswith("entries") and "300/300" in line for line in lines)
-    assert any(line.startswith("tokenise") and "[####################]" in line
-               for line in lines)
+    assert any(line.startswith("tokenise") and "[####################]" in line for line in lines)
     assert "\r" not in output  # not a terminal: plain lines
     assert lines[-1].startswith("Generated 5 issues, 300 entries, 50 tags (")
 

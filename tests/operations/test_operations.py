@@ -28,17 +28,20 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 @pytest.fixture
 def redis_down(settings):
     """The production cache backend, pointed at a Redis that is not there."""
-    settings.CACHES = {"default": {
-        "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
-        "LOCATION": UNREACHABLE_REDIS,
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
+            "LOCATION": UNREACHABLE_REDIS,
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
     fail_soft.consume_lost_writes()
     yield
     fail_soft.consume_lost_writes()
 
 
 # The health check
+
 
 def test_health_is_ok_when_database_and_cache_answer(client, db):
     response = client.get("/healthz")
@@ -63,10 +66,13 @@ def test_health_is_degraded_but_200_without_redis(client, db, redis_down):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {
-        "status": "degraded", "checks": {"database": "ok", "cache": "unavailable"}}
+        "status": "degraded",
+        "checks": {"database": "ok", "cache": "unavailable"},
+    }
 
 
 # The database away: a 503 page, not a 500
+
 
 def test_a_lost_database_gives_a_clean_503_page(seed, monkeypatch):
     def database_gone(*args, **kwargs):
@@ -95,6 +101,7 @@ def test_other_errors_still_give_the_500_page(seed, monkeypatch):
 
 
 # Redis down: served from the database
+
 
 def test_without_redis_pages_are_served_from_the_database(seed, redis_down):
     client = Client()
@@ -143,11 +150,13 @@ def test_a_redis_error_that_is_not_an_outage_still_raises(redis_down, monkeypatc
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI's Redis step)")
 def test_the_fail_soft_cache_is_a_real_cache_when_redis_answers(settings):
-    settings.CACHES = {"default": {
-        "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
-        "LOCATION": os.environ["REDIS_URL"],
-        "KEY_PREFIX": "operations-test",
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "operations.fail_soft_cache.FailSoftRedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "operations-test",
+        }
+    }
     from django.core.cache import cache
 
     cache.set("a", {"value": 1})
@@ -156,6 +165,7 @@ def test_the_fail_soft_cache_is_a_real_cache_when_redis_answers(settings):
 
 
 # Structured logs
+
 
 def test_errors_are_logged_as_json_lines(collected_static):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
@@ -168,9 +178,16 @@ def test_errors_are_logged_as_json_lines(collected_static):
         "Client().get('/no-such-page/?q=<script>', secure=True, HTTP_HOST='digest.example')"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
-        env={**clean, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 50,
-             "DJANGO_ALLOWED_HOSTS": "digest.example"},
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={
+            **clean,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "DJANGO_ALLOWED_HOSTS": "digest.example",
+        },
     )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
@@ -189,8 +206,15 @@ def outage_record(n):
     try:
         raise OperationalError("the database is away")
     except OperationalError:
-        record = logging.LogRecord("django.request", logging.ERROR, __file__, n,
-                                   "Service Unavailable: /", (), sys.exc_info())
+        record = logging.LogRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            n,
+            "Service Unavailable: /",
+            (),
+            sys.exc_info(),
+        )
     record.status_code = 503
     return record
 
@@ -212,11 +236,18 @@ def test_an_outage_logs_one_traceback_per_interval_not_one_per_request():
 
 
 def postgres_options(url):
-    script = ("import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'digestsite.settings';"
-              "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])")
+    script = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'digestsite.settings';"
+        "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True,
-                            text=True, env={**clean, "DATABASE_URL": url})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**clean, "DATABASE_URL": url},
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -225,10 +256,12 @@ def test_a_database_that_does_not_answer_is_given_up_on_within_seconds():
     assert "'connect_timeout': 3" in postgres_options("postgres://u@db.example/digest")
     assert "'keepalives_idle': 10" in postgres_options("postgres://u@db.example/digest")
     assert "'connect_timeout': 7," in postgres_options(
-        "postgres://u@db.example/digest?connect_timeout=7")
+        "postgres://u@db.example/digest?connect_timeout=7"
+    )
 
 
 # Read replicas
+
 
 @pytest.fixture
 def one_replica(monkeypatch):

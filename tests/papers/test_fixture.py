@@ -57,7 +57,8 @@ def test_every_entry_has_two_to_five_tags_from_a_shared_vocabulary(seed):
     for entry in seed.entries.all():
         assert 2 <= entry.tags.count() <= 5, entry.title
     spanning = [
-        tag for tag in Tag.objects.all()
+        tag
+        for tag in Tag.objects.all()
         if Section.objects.filter(entries__tags=tag).distinct().count() >= 2
     ]
     assert len(spanning) >= 6

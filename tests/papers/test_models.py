@@ -45,15 +45,19 @@ def test_period_end_on_or_after_period_start():
 def test_an_entry_needs_an_arxiv_id_or_a_url():
     issue, section = IssueFactory(), SectionFactory()
     integrity_error(lambda: EntryFactory(issue=issue, section=section, arxiv_id="", url=""))
-    EntryFactory(issue=issue, section=section, arxiv_id="",
-                 url="https://openreview.net/forum?id=abc")
+    EntryFactory(
+        issue=issue, section=section, arxiv_id="", url="https://openreview.net/forum?id=abc"
+    )
 
 
 def test_a_public_issue_needs_a_publication_time():
     integrity_error(
         lambda: Issue.objects.create(
-            title="x", slug="x", period_start=datetime.date(2024, 1, 1),
-            period_end=datetime.date(2024, 1, 14), status=Issue.Status.PUBLISHED,
+            title="x",
+            slug="x",
+            period_start=datetime.date(2024, 1, 1),
+            period_end=datetime.date(2024, 1, 14),
+            status=Issue.Status.PUBLISHED,
         )
     )
 
@@ -64,15 +68,23 @@ def test_tag_names_are_unique_ignoring_case():
 
 
 def test_arxiv_ids_are_normalised_on_save():
-    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory(),
-                         arxiv_id="https://arxiv.org/abs/2406.15877v2")
+    entry = EntryFactory(
+        issue=IssueFactory(),
+        section=SectionFactory(),
+        arxiv_id="https://arxiv.org/abs/2406.15877v2",
+    )
     entry.refresh_from_db()
     assert entry.arxiv_id == "2406.15877"
 
 
 def test_full_clean_reports_a_bad_arxiv_id_on_its_field():
-    entry = Entry(issue=IssueFactory(), section=SectionFactory(), title="t", summary="s",
-                  arxiv_id="arxiv.org/nonsense")
+    entry = Entry(
+        issue=IssueFactory(),
+        section=SectionFactory(),
+        title="t",
+        summary="s",
+        arxiv_id="arxiv.org/nonsense",
+    )
     with pytest.raises(ValidationError) as error:
         entry.full_clean()
     assert "arxiv_id" in error.value.message_dict
@@ -86,8 +98,9 @@ def test_published_is_the_only_public_definition():
     draft = IssueFactory(status=Issue.Status.DRAFT)
     assert set(Issue.objects.published()) == {public, due}
     section = SectionFactory()
-    entries = {issue: EntryFactory(issue=issue, section=section)
-               for issue in (public, due, future, draft)}
+    entries = {
+        issue: EntryFactory(issue=issue, section=section) for issue in (public, due, future, draft)
+    }
     assert set(Entry.objects.published()) == {entries[public], entries[due]}
 
 
@@ -108,8 +121,9 @@ def test_scheduling_requires_a_time():
 
 def test_markdown_is_rendered_and_sanitised_when_saved():
     issue = IssueFactory(intro="**导言** <script>alert(1)</script>")
-    entry = EntryFactory(issue=issue, section=SectionFactory(),
-                         summary="*摘要* <img src=x onerror=alert(1)>")
+    entry = EntryFactory(
+        issue=issue, section=SectionFactory(), summary="*摘要* <img src=x onerror=alert(1)>"
+    )
     assert issue.intro_html == render_markdown(issue.intro)
     assert "<strong>导言</strong>" in issue.intro_html and "<script" not in issue.intro_html
     assert "<em>摘要</em>" in entry.summary_html and "onerror" not in entry.summary_html
@@ -124,8 +138,16 @@ def test_derived_html_is_right_after_loaddata(tmp_path):
     issue = IssueFactory(slug="loaded", intro="**一**")
     EntryFactory(issue=issue, section=section, position=1, summary="*二*")
     path = tmp_path / "dump.json"
-    call_command("dumpdata", "papers.section", "papers.issue", "papers.entry",
-                 natural_foreign=True, natural_primary=True, output=str(path), verbosity=0)
+    call_command(
+        "dumpdata",
+        "papers.section",
+        "papers.issue",
+        "papers.entry",
+        natural_foreign=True,
+        natural_primary=True,
+        output=str(path),
+        verbosity=0,
+    )
     # Corrupt the rendered copies, then load the source text back.
     Issue.objects.update(intro_html="stale")
     Entry.objects.update(summary_html="stale")

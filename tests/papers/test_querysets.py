@@ -48,7 +48,9 @@ def test_issues_newest_first_by_publication_then_the_later_made():
     tied_second = IssueFactory(published_at=tied_first.published_at)
     draft = IssueFactory(status=Issue.Status.DRAFT)
     assert pks(Issue.objects.published().newest_first()) == [
-        tied_second.pk, tied_first.pk, old.pk,
+        tied_second.pk,
+        tied_first.pk,
+        old.pk,
     ]
     assert draft.pk not in pks(Issue.objects.published().newest_first())
 
@@ -83,8 +85,9 @@ def test_section_public_counts_count_public_entries_only():
     public, drafts_only = SectionFactory(), SectionFactory()
     older, newer = IssueFactory(), IssueFactory()
     draft = IssueFactory(status=Issue.Status.DRAFT)
-    scheduled = IssueFactory(status=Issue.Status.SCHEDULED,
-                           published_at=timezone.now() + datetime.timedelta(days=1))
+    scheduled = IssueFactory(
+        status=Issue.Status.SCHEDULED, published_at=timezone.now() + datetime.timedelta(days=1)
+    )
     EntryFactory(issue=older, section=public)
     EntryFactory(issue=newer, section=public)
     EntryFactory(issue=draft, section=public)
@@ -130,7 +133,9 @@ def test_tag_public_counts_most_used_first():
     # rag has three entries, but only one public: it ties with benchmarks,
     # and ties go by name; the draft-only tag is not there at all.
     assert [(t.name, t.entry_count) for t in counted] == [
-        ("agents", 2), ("benchmarks", 1), ("rag", 1),
+        ("agents", 2),
+        ("benchmarks", 1),
+        ("rag", 1),
     ]
 
 

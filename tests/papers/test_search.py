@@ -35,10 +35,15 @@ def test_chinese_runs_become_bigrams_and_english_lower_case_words():
 def test_queries_keep_phrases_and_recognise_arxiv_ids():
     parsed = search.parse_query('"long context" 幻觉 hallucination rag')
     assert [t.tokens for t in parsed.terms] == [
-        ("long", "context"), ("幻觉",), ("hallucination",), ("rag",)]
+        ("long", "context"),
+        ("幻觉",),
+        ("hallucination",),
+        ("rag",),
+    ]
     assert [t.prefix for t in parsed.terms] == [False, False, True, False]
     assert search.parse_query("https://arxiv.org/abs/2406.15877v2").terms[0].tokens == (
-        "arxiv240615877",)
+        "arxiv240615877",
+    )
     assert not search.parse_query("？！。,,, ...")
     assert len(search.parse_query(" ".join(["词语"] * 100)).terms) == search.MAX_QUERY_TERMS
 
@@ -78,22 +83,40 @@ def test_a_quoted_phrase_matches_as_a_phrase(client, seed):
 
 def test_title_matches_rank_above_summary_matches(client, db):
     issue, section = IssueFactory(), SectionFactory()
-    EntryFactory(issue=issue, section=section, title="Something else", arxiv_id="2407.00001",
-                 summary="这篇论文顺带提到了蒸馏。")
-    EntryFactory(issue=issue, section=section, title="Distillation for small models",
-                 arxiv_id="2407.00002", summary="关于小模型。")
+    EntryFactory(
+        issue=issue,
+        section=section,
+        title="Something else",
+        arxiv_id="2407.00001",
+        summary="这篇论文顺带提到了蒸馏。",
+    )
+    EntryFactory(
+        issue=issue,
+        section=section,
+        title="Distillation for small models",
+        arxiv_id="2407.00002",
+        summary="关于小模型。",
+    )
     _, ids = found(client, "distillation")
     assert ids == ["2407.00002"]
-    EntryFactory(issue=issue, section=section, title="知识蒸馏的新方法", arxiv_id="2407.00003",
-                 summary="一篇关于压缩的论文。")
+    EntryFactory(
+        issue=issue,
+        section=section,
+        title="知识蒸馏的新方法",
+        arxiv_id="2407.00003",
+        summary="一篇关于压缩的论文。",
+    )
     _, ids = found(client, "蒸馏")
     assert ids == ["2407.00003", "2407.00001"]
 
 
 def test_results_are_highlighted_and_escaped(client, db):
-    EntryFactory(issue=IssueFactory(), section=SectionFactory(),
-                 title="Hallucination <b>bold</b> probes",
-                 summary="<script>alert(1)</script>语义熵探针可以低成本发现**幻觉**。")
+    EntryFactory(
+        issue=IssueFactory(),
+        section=SectionFactory(),
+        title="Hallucination <b>bold</b> probes",
+        summary="<script>alert(1)</script>语义熵探针可以低成本发现**幻觉**。",
+    )
     response, _ = found(client, "幻觉 hallucination")
     html = response.content.decode()
     assert "<mark>Hallucination</mark> &lt;b&gt;bold&lt;/b&gt; probes" in html
@@ -103,20 +126,34 @@ def test_results_are_highlighted_and_escaped(client, db):
 
 def test_search_combines_with_filters_and_shows_facets(client, seed):
     response, ids = found(client, "对齐", section="safety-alignment")
-    assert ids and all(Entry.objects.get(arxiv_id=i).section.slug == "safety-alignment"
-                       for i in ids)
+    assert ids and all(
+        Entry.objects.get(arxiv_id=i).section.slug == "safety-alignment" for i in ids
+    )
     response, ids = found(client, "对齐")
     sections = {name: n for name, n, _ in response.context["section_facets"]}
     assert sum(sections.values()) == len(ids) and set(sections) == {
-        Entry.objects.get(arxiv_id=i).section.name for i in ids}
+        Entry.objects.get(arxiv_id=i).section.name for i in ids
+    }
     assert dict((y, n) for y, n, _ in response.context["year_facets"]) == {2024: len(ids)}
     tag_counts = {tag.name: tag.entry_count for tag, _ in response.context["narrowing_tags"]}
-    assert tag_counts["对齐"] == Entry.objects.filter(
-        arxiv_id__in=ids, tags__name="对齐").count()
+    assert tag_counts["对齐"] == Entry.objects.filter(arxiv_id__in=ids, tags__name="对齐").count()
 
 
-@pytest.mark.parametrize("query", ["", "图", "长" * 1_000, "？！。、……", "'\"*:()^-+", "a" * 199,
-                                   "\" unbalanced", "AND OR NOT NEAR", "*", "幻觉*"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "图",
+        "长" * 1_000,
+        "？！。、……",
+        "'\"*:()^-+",
+        "a" * 199,
+        '" unbalanced',
+        "AND OR NOT NEAR",
+        "*",
+        "幻觉*",
+    ],
+)
 def test_odd_queries_get_a_sensible_answer(client, seed, query):
     response = client.get(f"/entries/?q={quote(query)}")
     assert response.status_code == 200
@@ -132,8 +169,14 @@ def test_punctuation_only_says_why_nothing_is_found(client, seed):
 
 def test_edits_deletions_and_retagging_reach_the_index(client, db):
     issue, section = IssueFactory(), SectionFactory(name="旧栏目名")
-    entry = EntryFactory(issue=issue, section=section, title="Original title",
-                         arxiv_id="2407.10001", summary="最初的摘要", tags=["最初标签"])
+    entry = EntryFactory(
+        issue=issue,
+        section=section,
+        title="Original title",
+        arxiv_id="2407.10001",
+        summary="最初的摘要",
+        tags=["最初标签"],
+    )
     assert found(client, "original")[1] == ["2407.10001"]
     entry.title = "Rewritten title"
     entry.save()
@@ -156,8 +199,9 @@ def test_edits_deletions_and_retagging_reach_the_index(client, db):
 
 def test_only_published_entries_are_found_and_publishing_is_followed(client, db, monkeypatch):
     draft = IssueFactory(status=Issue.Status.DRAFT)
-    EntryFactory(issue=draft, section=SectionFactory(), title="Secret draft paper",
-                 arxiv_id="2407.20001")
+    EntryFactory(
+        issue=draft, section=SectionFactory(), title="Secret draft paper", arxiv_id="2407.20001"
+    )
     assert found(client, "secret")[1] == []
     draft.publish()
     assert found(client, "secret")[1] == ["2407.20001"]
@@ -207,8 +251,9 @@ def test_rebuild_command_catches_up_after_bulk_updates(client, db):
 
     from django.core.management import call_command
 
-    EntryFactory(issue=IssueFactory(), section=SectionFactory(), title="Before",
-                 arxiv_id="2407.30001")
+    EntryFactory(
+        issue=IssueFactory(), section=SectionFactory(), title="Before", arxiv_id="2407.30001"
+    )
     Entry.objects.update(title="Bulk renamed")  # update() sends no signals
     assert found(client, "renamed")[1] == []
     out = StringIO()
@@ -222,20 +267,27 @@ def test_the_index_follows_edits_after_a_rebuild(client, db):
     triggers dropped meanwhile): afterwards the index agrees with the documents
     and new entries and deletions reach it again."""
     section = SectionFactory()
-    old = EntryFactory(issue=IssueFactory(), section=section, title="Kept before",
-                       arxiv_id="2407.30011")
+    old = EntryFactory(
+        issue=IssueFactory(), section=section, title="Kept before", arxiv_id="2407.30011"
+    )
     assert search.rebuild_index() == 1
-    new = EntryFactory(issue=IssueFactory(), section=section, title="Added after",
-                       arxiv_id="2407.30012")
+    new = EntryFactory(
+        issue=IssueFactory(), section=section, title="Added after", arxiv_id="2407.30012"
+    )
     old.delete()
     assert found(client, "added")[1] == ["2407.30012"] and found(client, "kept")[1] == []
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:  # raises if the index holds the deleted entry
-            cursor.execute("INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts, "
-                           "rank) VALUES ('integrity-check', 1)")
+            cursor.execute(
+                "INSERT INTO papers_searchdocument_fts(papers_searchdocument_fts, "
+                "rank) VALUES ('integrity-check', 1)"
+            )
     else:
-        assert list(SearchDocument.objects.filter(vector=SearchQuery("added", config="simple"))
-                    .values_list("entry_id", flat=True)) == [new.pk]
+        assert list(
+            SearchDocument.objects.filter(vector=SearchQuery("added", config="simple")).values_list(
+                "entry_id", flat=True
+            )
+        ) == [new.pk]
 
 
 # The ranking window --------------------------------------------------------------
@@ -245,8 +297,17 @@ def test_a_query_with_many_matches_ranks_the_newest_window_of_them(client, db, m
     monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
     issue, section = IssueFactory(), SectionFactory()
     # Added oldest first, as an archive grows.
-    added = [EntryFactory(issue=issue, section=section, position=n, arxiv_id=f"2407.{40000 + n}",
-                          title=f"Paper {n}", summary="关于对齐的研究。") for n in range(1, 6)]
+    added = [
+        EntryFactory(
+            issue=issue,
+            section=section,
+            position=n,
+            arxiv_id=f"2407.{40000 + n}",
+            title=f"Paper {n}",
+            summary="关于对齐的研究。",
+        )
+        for n in range(1, 6)
+    ]
     response, ids = found(client, "对齐")
     assert sorted(ids) == sorted(e.arxiv_id for e in added[-3:])
     assert response.context["paginator"].count == 3
@@ -261,11 +322,22 @@ def test_a_query_with_many_matches_ranks_the_newest_window_of_them(client, db, m
 def test_the_window_is_taken_after_the_other_filters(client, db, monkeypatch):
     monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
     issue, section = IssueFactory(), SectionFactory()
-    tagged = EntryFactory(issue=issue, section=section, position=1, arxiv_id="2407.50001",
-                          summary="对齐的老论文。", tags=["安全"])
+    tagged = EntryFactory(
+        issue=issue,
+        section=section,
+        position=1,
+        arxiv_id="2407.50001",
+        summary="对齐的老论文。",
+        tags=["安全"],
+    )
     for n in range(2, 6):
-        EntryFactory(issue=issue, section=section, position=n, arxiv_id=f"2407.5000{n}",
-                     summary="对齐的新论文。")
+        EntryFactory(
+            issue=issue,
+            section=section,
+            position=n,
+            arxiv_id=f"2407.5000{n}",
+            summary="对齐的新论文。",
+        )
     response, ids = found(client, "对齐", tag="安全")
     assert ids == [tagged.arxiv_id]
     assert response.context["search_window_full"] is False
@@ -276,10 +348,19 @@ def test_drafts_do_not_take_places_in_the_window(client, db, monkeypatch):
     monkeypatch.setattr(search, "SEARCH_WINDOW", 2)
     section = SectionFactory()
     public = IssueFactory()
-    older = [EntryFactory(issue=public, section=section, position=n, arxiv_id=f"2407.6000{n}",
-                          summary="幻觉检测。") for n in (1, 2)]
+    older = [
+        EntryFactory(
+            issue=public,
+            section=section,
+            position=n,
+            arxiv_id=f"2407.6000{n}",
+            summary="幻觉检测。",
+        )
+        for n in (1, 2)
+    ]
     draft = IssueFactory(status=Issue.Status.DRAFT)
     for n in (3, 4, 5):
-        EntryFactory(issue=draft, section=section, position=n, arxiv_id=f"2407.6000{n}",
-                     summary="幻觉检测。")
+        EntryFactory(
+            issue=draft, section=section, position=n, arxiv_id=f"2407.6000{n}", summary="幻觉检测。"
+        )
     assert sorted(found(client, "幻觉")[1]) == sorted(e.arxiv_id for e in older)

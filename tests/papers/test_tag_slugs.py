@@ -41,10 +41,42 @@ settings.register_profile(
 # slugify alike, URL delimiters, width and case variants, right-to-left text,
 # control and format characters, and names that NFKC makes longer than 100.
 HARD_NAMES = [
-    "🔥", ">", "★", "C++", "C", "C#", "c", "ＲＡＧ", "RAG", "rag", "a/b", "what?", "#1", "100%",
-    "%2F", "..", ".", "-", "_", "مرحبا بالعالم", "שלום", "\u202etxet", "\x01", "\x7f",
-    "\u200b", "\u200f", "👨‍👩‍👧", "❤️", "长" * 100, "ﷺ" * 100, "x" * 100, "Ⅻ", "㍻",
-    "fire", "tag", "tag-1",
+    "🔥",
+    ">",
+    "★",
+    "C++",
+    "C",
+    "C#",
+    "c",
+    "ＲＡＧ",
+    "RAG",
+    "rag",
+    "a/b",
+    "what?",
+    "#1",
+    "100%",
+    "%2F",
+    "..",
+    ".",
+    "-",
+    "_",
+    "مرحبا بالعالم",
+    "שלום",
+    "\u202etxet",
+    "\x01",
+    "\x7f",
+    "\u200b",
+    "\u200f",
+    "👨‍👩‍👧",
+    "❤️",
+    "长" * 100,
+    "ﷺ" * 100,
+    "x" * 100,
+    "Ⅻ",
+    "㍻",
+    "fire",
+    "tag",
+    "tag-1",
 ]
 SEPARATORS = [",", "，", "、", "；", ";", ", ", " "]
 # What a name may hold: anything Unicode has but NUL (no database stores it in
@@ -62,8 +94,11 @@ def public_pages(issue, tags):
     paths = [entry.get_paper_url() for entry in issue.entries.all() if entry.arxiv_id]
     paths += [f"/tags/{tag.slug}/" for tag in tags]
     urls = [prefix + path for path in paths for prefix in ("", "/en")]
-    urls += [url for language in pages.LANGUAGES
-             for url in pages.example_urls(language, feeds=True).values()]
+    urls += [
+        url
+        for language in pages.LANGUAGES
+        for url in pages.example_urls(language, feeds=True).values()
+    ]
     urls += ["/sitemap.xml", "/api/tags", "/api/entries"]
     urls += [f"/tags/{tag.slug}/feed.atom" for tag in tags]
     return urls
@@ -108,10 +143,17 @@ def test_every_name_has_a_slug_that_makes_a_url(name):
     assert resolve(unquote(url)).kwargs == {"slug": slug}  # as a request arrives
 
 
-@pytest.mark.parametrize(("name", "slug"), [
-    ("幻觉检测", "幻觉检测"), ("Long Context", "long-context"), ("🔥", "fire"),
-    (">", "greater-than-sign"), ("★", "black-star"), ("C++", "c"),
-])
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("幻觉检测", "幻觉检测"),
+        ("Long Context", "long-context"),
+        ("🔥", "fire"),
+        (">", "greater-than-sign"),
+        ("★", "black-star"),
+        ("C++", "c"),
+    ],
+)
 def test_slugs_stay_readable(name, slug):
     assert tag_slug_base(name) == slug
 
@@ -183,9 +225,9 @@ def test_any_tags_added_in_code_leave_every_public_page_working(client, publishe
 
 
 TYPED = st.lists(NAMES, min_size=1, max_size=5).flatmap(
-    lambda names: st.lists(st.sampled_from(SEPARATORS), min_size=len(names),
-                           max_size=len(names)).map(
-        lambda seps: "".join(name + sep for name, sep in zip(names, seps, strict=True)))
+    lambda names: st.lists(
+        st.sampled_from(SEPARATORS), min_size=len(names), max_size=len(names)
+    ).map(lambda seps: "".join(name + sep for name, sep in zip(names, seps, strict=True)))
 )
 
 
@@ -240,22 +282,39 @@ def write_bad_rows(issue):
     would: empty and unroutable slugs, past every check but the database's."""
     bad_tag = Tag.objects.create(name="坏标签")
     odd_tag = Tag.objects.create(name="怪标签")
-    EntryFactory(issue=issue, section=Section.objects.get(slug="rag"), tags=[bad_tag, odd_tag],
-                 arxiv_id="2407.99999", position=99)
+    EntryFactory(
+        issue=issue,
+        section=Section.objects.get(slug="rag"),
+        tags=[bad_tag, odd_tag],
+        arxiv_id="2407.99999",
+        position=99,
+    )
     with connection.constraint_checks_disabled(), connection.cursor() as cursor:
         table = Tag._meta.db_table
         # The empty slug is refused by a check constraint; one that no URL
         # can carry is the same failure, and gets past every constraint.
         cursor.execute(f"UPDATE {table} SET slug = %s WHERE id = %s", ["bad slug/x", bad_tag.pk])
         cursor.execute(f"UPDATE {table} SET slug = %s WHERE id = %s", ["odd?", odd_tag.pk])
-        cursor.execute(f"UPDATE {Section._meta.db_table} SET slug = %s WHERE slug = %s",
-                       ["坏 栏目", "rag"])
+        cursor.execute(
+            f"UPDATE {Section._meta.db_table} SET slug = %s WHERE slug = %s", ["坏 栏目", "rag"]
+        )
 
 
 def test_rows_no_url_can_carry_show_degraded_and_never_break_a_page(client, seed):
     write_bad_rows(seed)
-    visited, failures = crawl(client, ["/", "/en/", "/sitemap.xml", "/api/tags", "/api/entries",
-                                       "/api/issues", "/feeds/issues.atom", "/trends/"])
+    visited, failures = crawl(
+        client,
+        [
+            "/",
+            "/en/",
+            "/sitemap.xml",
+            "/api/tags",
+            "/api/entries",
+            "/api/issues",
+            "/feeds/issues.atom",
+            "/trends/",
+        ],
+    )
     assert failures == {}
     page_names = {f"{pages.NAMESPACE}:{name}" for name in pages.url_names()}
     assert page_names - visited == set()
@@ -279,8 +338,9 @@ def crawl(client, roots, limit=400):
         if response.status_code != 200:
             failures[path] = response.status_code
             continue
-        with contextlib.suppress(Resolver404), translation.override(
-            "en" if path.startswith("/en/") else "zh-hans"
+        with (
+            contextlib.suppress(Resolver404),
+            translation.override("en" if path.startswith("/en/") else "zh-hans"),
         ):
             names.add(resolve(unquote(path.split("?")[0])).view_name)
         if not response["Content-Type"].startswith(("text/html", "application/xml")):
@@ -303,8 +363,9 @@ def test_the_migration_repairs_empty_and_unroutable_slugs(db):
     Tag.objects.bulk_create([Tag(name="🔥", slug="fire"), Tag(name="坏", slug="a b")])
     section = SectionFactory(name="节", slug="ok")
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {Section._meta.db_table} SET slug = %s WHERE id = %s",
-                       ["no/slug", section.pk])
+        cursor.execute(
+            f"UPDATE {Section._meta.db_table} SET slug = %s WHERE id = %s", ["no/slug", section.pk]
+        )
     repair.repair_slugs(apps, None)
     assert Tag.objects.get(name="🔥").slug == "fire"  # a good slug is never changed
     assert Tag.objects.get(name="坏").slug == "坏"

@@ -16,11 +16,26 @@ from tests.factories import EntryFactory, IssueFactory, SectionFactory
 pytestmark = pytest.mark.django_db
 
 ENTRY_FIELDS = {
-    "id", "title", "arxiv_id", "url", "links", "authors", "summary_html", "tags", "section",
-    "issue", "permalink",
+    "id",
+    "title",
+    "arxiv_id",
+    "url",
+    "links",
+    "authors",
+    "summary_html",
+    "tags",
+    "section",
+    "issue",
+    "permalink",
 }
 ISSUE_FIELDS = {
-    "slug", "title", "period_start", "period_end", "published_at", "url", "intro_html",
+    "slug",
+    "title",
+    "period_start",
+    "period_end",
+    "published_at",
+    "url",
+    "intro_html",
     "entry_count",
 }
 
@@ -62,20 +77,25 @@ def test_issue_detail_has_its_sections_and_entries_in_order(client, seed):
     assert set(data) == ISSUE_FIELDS | {"sections"}
     assert data["url"] == f"http://testserver/issues/{seed.slug}/"
     expected_sections = list(
-        Section.objects.filter(entries__issue=seed).distinct()
-        .order_by("position", "name").values_list("slug", flat=True)
+        Section.objects.filter(entries__issue=seed)
+        .distinct()
+        .order_by("position", "name")
+        .values_list("slug", flat=True)
     )
     assert [section["slug"] for section in data["sections"]] == expected_sections
     assert len(expected_sections) == 5
     for section in data["sections"]:
         expected = list(
             seed.entries.filter(section__slug=section["slug"])
-            .order_by("position").values_list("pk", flat=True)
+            .order_by("position")
+            .values_list("pk", flat=True)
         )
         assert [entry["id"] for entry in section["entries"]] == expected
     entries = [entry for section in data["sections"] for entry in section["entries"]]
     assert len(entries) == data["entry_count"] == 20
-    assert entries[0]["permalink"] == f"http://testserver/issues/{seed.slug}/#entry-{entries[0]['id']}"
+    assert (
+        entries[0]["permalink"] == f"http://testserver/issues/{seed.slug}/#entry-{entries[0]['id']}"
+    )
 
 
 # Entries ------------------------------------------------------------------------------
@@ -88,7 +108,8 @@ def test_an_entry_has_its_links_tags_section_and_issue(client, seed):
     assert data["title"].startswith("BigCodeBench")
     assert data["url"] == "https://arxiv.org/abs/2406.15877"
     assert data["links"] == {
-        "abstract": "https://arxiv.org/abs/2406.15877", "pdf": "https://arxiv.org/pdf/2406.15877",
+        "abstract": "https://arxiv.org/abs/2406.15877",
+        "pdf": "https://arxiv.org/pdf/2406.15877",
     }
     assert data["tags"] == [{"name": tag.name, "slug": tag.slug} for tag in entry.tags.all()]
     assert data["tags"]
@@ -99,8 +120,9 @@ def test_an_entry_has_its_links_tags_section_and_issue(client, seed):
 
 
 def test_an_entry_without_an_arxiv_id_links_to_its_own_url(client):
-    entry = EntryFactory(issue=IssueFactory(), section=SectionFactory(), arxiv_id="",
-                         url="https://example.org/paper")
+    entry = EntryFactory(
+        issue=IssueFactory(), section=SectionFactory(), arxiv_id="", url="https://example.org/paper"
+    )
     data = get_json(client, f"/api/entries/{entry.pk}")
     assert data["url"] == "https://example.org/paper"
     assert data["links"] == {"abstract": None, "pdf": None}
@@ -133,8 +155,13 @@ PAGE_QUERIES = [
 def test_entries_filter_and_search_exactly_as_the_entries_page(client, seed):
     newer = IssueFactory()  # listed first, though its entries are the newest rows
     for position in (2, 1):
-        EntryFactory(issue=newer, section=Section.objects.get(slug="rag"), position=position,
-                     tags=["长上下文", "基准测试"], summary="检索能否减少幻觉（hallucination）？")
+        EntryFactory(
+            issue=newer,
+            section=Section.objects.get(slug="rag"),
+            position=position,
+            tags=["长上下文", "基准测试"],
+            summary="检索能否减少幻觉（hallucination）？",
+        )
     for query in PAGE_QUERIES:  # one test: the seed takes seconds to load
         page = client.get(f"/entries/?{query}")
         assert page.status_code == 200, query
@@ -146,7 +173,8 @@ def test_entries_filter_and_search_exactly_as_the_entries_page(client, seed):
 def test_two_tags_mean_entries_with_both(client, seed):
     ids = set(api_ids(client, f"tag={quote('长上下文')}&tag={quote('基准测试')}"))
     expected = set(
-        Entry.objects.filter(tags__name="长上下文").filter(tags__name="基准测试")
+        Entry.objects.filter(tags__name="长上下文")
+        .filter(tags__name="基准测试")
         .values_list("pk", flat=True)
     )
     assert ids == expected
@@ -163,7 +191,8 @@ def test_tags_most_used_first_with_counts_and_absolute_urls(client, seed):
     assert data["count"] == len(data["items"])
     tags = {tag["name"]: tag for tag in data["items"]}
     assert tags["长上下文"] == {
-        "name": "长上下文", "slug": "长上下文",
+        "name": "长上下文",
+        "slug": "长上下文",
         "entry_count": Entry.objects.filter(tags__name="长上下文").count(),
         "url": f"http://testserver/tags/{quote('长上下文')}/",
     }
@@ -177,8 +206,10 @@ def test_tags_most_used_first_with_counts_and_absolute_urls(client, seed):
 def visible(client, draft_issue, draft_entry):
     """Where the draft issue and its entry show through the API."""
     issues = [issue["slug"] for issue in get_json(client, "/api/issues?page_size=100")["items"]]
-    tags = {tag["name"]: tag["entry_count"]
-            for tag in get_json(client, "/api/tags?page_size=100")["items"]}
+    tags = {
+        tag["name"]: tag["entry_count"]
+        for tag in get_json(client, "/api/tags?page_size=100")["items"]
+    }
     return {
         "issues": draft_issue.slug in issues,
         "issue": client.get(f"/api/issues/{draft_issue.slug}").status_code == 200,
@@ -199,8 +230,9 @@ def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed
     issue = IssueFactory(status=status, slug="secret", published_at=when)
     entry = EntryFactory(issue=issue, section=SectionFactory(), tags=["秘密标签", "长上下文"])
     public_count = Entry.objects.published().filter(tags__name="长上下文").count()
-    hidden = dict.fromkeys(["issues", "issue", "entries", "entry", "tag", "in tag", "by issue"],
-                           False)
+    hidden = dict.fromkeys(
+        ["issues", "issue", "entries", "entry", "tag", "in tag", "by issue"], False
+    )
     assert visible(client, issue, entry) == {**hidden, "shared tag count": public_count}
 
     if status == Issue.Status.SCHEDULED:  # its time comes
@@ -259,7 +291,8 @@ def test_bad_parameters_get_a_json_error(client, db, url, status, field):
 def test_filter_errors_carry_the_pages_messages(client, seed):
     data = get_json(client, "/api/entries?tag=no-such-tag&section=rag", status=400)
     assert data == {
-        "detail": "Invalid filters.", "errors": {"tag": ["没有名为“no-such-tag”的标签。"]},
+        "detail": "Invalid filters.",
+        "errors": {"tag": ["没有名为“no-such-tag”的标签。"]},
     }
 
 
@@ -273,11 +306,21 @@ def test_the_openapi_schema_describes_every_endpoint(client):
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "大模型论文双周报 API"
     assert set(schema["paths"]) == {
-        "/api/issues", "/api/issues/{slug}", "/api/entries", "/api/entries/{entry_id}", "/api/tags",
+        "/api/issues",
+        "/api/issues/{slug}",
+        "/api/entries",
+        "/api/entries/{entry_id}",
+        "/api/tags",
     }
     entries = schema["paths"]["/api/entries"]["get"]
     assert {p["name"] for p in entries["parameters"]} == {
-        "tag", "section", "issue", "year", "q", "page", "page_size",
+        "tag",
+        "section",
+        "issue",
+        "year",
+        "q",
+        "page",
+        "page_size",
     }
     assert {"200", "400", "422"} <= set(entries["responses"])
     assert set(schema["components"]["schemas"]["EntryOut"]["properties"]) == ENTRY_FIELDS
@@ -293,8 +336,9 @@ API_URLS = {
     "issues": "/api/issues?page_size=100",
     "issue": "/api/issues/budget",
     "entries": "/api/entries?page_size=100",
-    "entries, two tags and a section":
-        "/api/entries?page_size=100&tag=common&tag=shared&section=s0",
+    "entries, two tags and a section": (
+        "/api/entries?page_size=100&tag=common&tag=shared&section=s0"
+    ),
     "entries, search": f"/api/entries?page_size=100&q={quote('长上下文')}",
     "entry": "/api/entries/{first}",
     "tags": "/api/tags?page_size=100",
@@ -304,8 +348,12 @@ BUDGET = 8
 
 def add_entries(issue, sections, start, stop):
     for n in range(start, stop):
-        EntryFactory(issue=issue, section=sections[n % len(sections)], position=n,
-                     tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(
+            issue=issue,
+            section=sections[n % len(sections)],
+            position=n,
+            tags=["common", "shared", f"t{n % 7}"],
+        )
 
 
 def queries_per_url(client, first):

@@ -62,8 +62,12 @@ def test_without_authors_there_is_no_author_field():
 
 @pytest.mark.parametrize(
     ("arxiv_id", "year", "month"),
-    [("cs/0112017", "2001", "dec"), ("hep-th/9711200", "1997", "nov"),
-     ("math.GT/0309136", "2003", "sep"), ("0704.0001", "2007", "apr")],
+    [
+        ("cs/0112017", "2001", "dec"),
+        ("hep-th/9711200", "1997", "nov"),
+        ("math.GT/0309136", "2003", "sep"),
+        ("0704.0001", "2007", "apr"),
+    ],
 )
 def test_year_and_month_come_from_the_id_old_style_too(arxiv_id, year, month):
     bib = bibtex_entry(paper(arxiv_id=arxiv_id))
@@ -134,8 +138,9 @@ def test_a_paper_citation_downloads_as_a_bib_file(client, seed):
 
 @pytest.mark.django_db
 def test_an_old_style_paper_downloads_too(client):
-    EntryFactory(issue=IssueFactory(), section=SectionFactory(), arxiv_id="cs/0112017",
-                 title="Old Paper")
+    EntryFactory(
+        issue=IssueFactory(), section=SectionFactory(), arxiv_id="cs/0112017", title="Old Paper"
+    )
     response = client.get("/papers/cs/0112017/cite.bib")
     assert response["Content-Disposition"] == 'attachment; filename="arxiv-cs-0112017.bib"'
     assert "eprint = {cs/0112017}" in response.content.decode()
@@ -160,23 +165,36 @@ def test_an_issue_downloads_all_its_papers_in_order(client, seed):
 def test_drafts_and_unpublished_papers_have_no_bib(client):
     section = SectionFactory()
     draft = IssueFactory(status=Issue.Status.DRAFT, slug="draft")
-    later = IssueFactory(status=Issue.Status.SCHEDULED, slug="later",
-                         published_at=timezone.now() + datetime.timedelta(days=1))
+    later = IssueFactory(
+        status=Issue.Status.SCHEDULED,
+        slug="later",
+        published_at=timezone.now() + datetime.timedelta(days=1),
+    )
     EntryFactory(issue=draft, section=section, arxiv_id="2407.00001")
     EntryFactory(issue=later, section=section, arxiv_id="2407.00002")
-    for url in ["/issues/draft/papers.bib", "/issues/later/papers.bib",
-                "/papers/2407.00001/cite.bib", "/papers/2407.00002/cite.bib",
-                "/issues/nowhere/papers.bib", "/papers/2407.99999/cite.bib"]:
+    for url in [
+        "/issues/draft/papers.bib",
+        "/issues/later/papers.bib",
+        "/papers/2407.00001/cite.bib",
+        "/papers/2407.00002/cite.bib",
+        "/issues/nowhere/papers.bib",
+        "/papers/2407.99999/cite.bib",
+    ]:
         assert client.get(url).status_code == 404, url
 
 
 @pytest.mark.django_db
 def test_a_paper_also_in_a_draft_is_cited_from_the_published_issue(client):
     section = SectionFactory()
-    EntryFactory(issue=IssueFactory(), section=section, arxiv_id="2407.00003",
-                 title="Published Title")
-    EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT), section=section,
-                 arxiv_id="2407.00003", title="Secret Draft Title")
+    EntryFactory(
+        issue=IssueFactory(), section=section, arxiv_id="2407.00003", title="Published Title"
+    )
+    EntryFactory(
+        issue=IssueFactory(status=Issue.Status.DRAFT),
+        section=section,
+        arxiv_id="2407.00003",
+        title="Secret Draft Title",
+    )
     for url in ["/papers/2407.00003/cite.bib", "/papers/2407.00003/"]:
         html = client.get(url).content.decode()
         assert "Published Title" in html and "Secret Draft Title" not in html
@@ -189,8 +207,11 @@ def test_a_paper_also_in_a_draft_is_cited_from_the_published_issue(client):
 def test_the_paper_page_links_every_version_and_shows_its_citation(client, seed):
     page = soup(client.get("/papers/2406.15877/"))
     hrefs = {a["href"] for a in page.select(".paper-links a")}
-    assert hrefs == {"https://arxiv.org/abs/2406.15877", "https://arxiv.org/pdf/2406.15877",
-                     "https://arxiv.org/html/2406.15877"}
+    assert hrefs == {
+        "https://arxiv.org/abs/2406.15877",
+        "https://arxiv.org/pdf/2406.15877",
+        "https://arxiv.org/html/2406.15877",
+    }
     assert page.find("pre", id="bibtex").get_text().startswith("@misc{arxiv2406.15877,")
     button = page.find("button", attrs={"data-copy-target": "bibtex"})
     assert button.get_text() == "复制 BibTeX" and button.has_attr("hidden")
@@ -218,13 +239,16 @@ def test_related_entries_are_ranked_by_shared_tags_without_drafts(client):
     issue, older = IssueFactory(), IssueFactory()
     EntryFactory(issue=issue, section=section, arxiv_id="2406.00001", tags=["a", "b", "c"])
     EntryFactory(issue=older, section=section, arxiv_id="2406.00001", tags=["d"])  # the paper again
-    three = EntryFactory(issue=issue, section=section, arxiv_id="2406.00003",
-                         tags=["a", "b", "c", "x"])
-    EntryFactory(issue=older, section=section, arxiv_id="2406.00003",
-                 tags=["a", "b"])  # covered twice
+    three = EntryFactory(
+        issue=issue, section=section, arxiv_id="2406.00003", tags=["a", "b", "c", "x"]
+    )
+    EntryFactory(
+        issue=older, section=section, arxiv_id="2406.00003", tags=["a", "b"]
+    )  # covered twice
     two = EntryFactory(issue=issue, section=section, arxiv_id="2406.00002", tags=["b", "d", "y"])
-    web = EntryFactory(issue=issue, section=section, arxiv_id="", url="https://example.org/",
-                       tags=["c", "d"])
+    web = EntryFactory(
+        issue=issue, section=section, arxiv_id="", url="https://example.org/", tags=["c", "d"]
+    )
     ones = [EntryFactory(issue=older, section=section, tags=["a"]) for _ in range(3)]
     EntryFactory(issue=issue, section=section, tags=["x", "y", "z"])  # nothing shared
     draft = IssueFactory(status=Issue.Status.DRAFT)
@@ -264,15 +288,20 @@ def test_the_paper_page_describes_a_scholarly_article(client, seed):
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "ScholarlyArticle"
     assert data["name"] == data["headline"] == entry.title
-    assert data["identifier"] == {"@type": "PropertyValue", "propertyID": "arXiv",
-                                  "value": "2406.15877"}
+    assert data["identifier"] == {
+        "@type": "PropertyValue",
+        "propertyID": "arXiv",
+        "value": "2406.15877",
+    }
     assert data["url"] == "http://testserver/papers/2406.15877/"
     assert data["sameAs"] == "https://arxiv.org/abs/2406.15877"
     assert data["datePublished"] == "2024-06"
     assert data["inLanguage"] == "en"
     assert data["description"]["@language"] == "zh-Hans" and data["description"]["@value"]
-    assert data["author"] == [{"@type": "Person", "name": "Terry Yue Zhuo"},
-                              {"@type": "Person", "name": "Jenny Chim"}]
+    assert data["author"] == [
+        {"@type": "Person", "name": "Terry Yue Zhuo"},
+        {"@type": "Person", "name": "Jenny Chim"},
+    ]
     assert sorted(data["keywords"]) == sorted(entry.tags.names())
     assert [issue["name"] for issue in data["subjectOf"]] == [seed.title]
     assert data["subjectOf"][0]["url"] == "http://testserver/issues/2024-06-h2/"
@@ -294,8 +323,9 @@ def test_the_issue_page_lists_its_papers_as_scholarly_articles(client, seed):
 @pytest.mark.django_db
 def test_a_url_only_entry_is_an_article_at_its_url(client):
     issue = IssueFactory()
-    EntryFactory(issue=issue, section=SectionFactory(), arxiv_id="", url="https://example.org/p",
-                 title="Web")
+    EntryFactory(
+        issue=issue, section=SectionFactory(), arxiv_id="", url="https://example.org/p", title="Web"
+    )
     article = json_ld(soup(client.get(issue.get_absolute_url())))["itemListElement"][0]["item"]
     assert article["url"] == "https://example.org/p"
     assert "identifier" not in article and "datePublished" not in article
@@ -361,8 +391,14 @@ def test_a_bad_host_header_is_still_a_400(client, seed):
 @pytest.mark.django_db
 def test_hostile_text_stays_inside_json_ld_and_meta_tags(client):
     issue = IssueFactory(title=HOSTILE)
-    EntryFactory(issue=issue, section=SectionFactory(), arxiv_id="2406.00001", title=HOSTILE,
-                 authors=HOSTILE, tags=[HOSTILE[:50]])
+    EntryFactory(
+        issue=issue,
+        section=SectionFactory(),
+        arxiv_id="2406.00001",
+        title=HOSTILE,
+        authors=HOSTILE,
+        tags=[HOSTILE[:50]],
+    )
     for url in ["/papers/2406.00001/", issue.get_absolute_url()]:
         html = client.get(url).content.decode()
         assert "<script>alert" not in html

@@ -56,19 +56,30 @@ def archive(db):
     section = SectionFactory(name="长上下文", slug="long-context")
     other = SectionFactory(name="RAG", slug="rag")
     latest = IssueFactory(title="第二期：长上下文专题", slug="second")
-    older = IssueFactory(title="第一期", slug="first",
-                         published_at=latest.published_at - datetime.timedelta(days=14))
+    older = IssueFactory(
+        title="第一期", slug="first", published_at=latest.published_at - datetime.timedelta(days=14)
+    )
     entries = {
-        "risky": EntryFactory(issue=latest, section=section,
-                              title="Attention & Memory: <Scaling> Laws",
-                              summary="**加粗**的摘要。<script>alert('pwned')</script>",
-                              tags=["长上下文", "RAG"]),
-        "both": EntryFactory(issue=older, section=section, title="Old Long Paper",
-                             tags=["长上下文", "RAG"]),
-        "one": EntryFactory(issue=older, section=other, title="Only Long Context",
-                            tags=["长上下文"]),
-        "none": EntryFactory(issue=latest, section=other, title="Untagged Retrieval", arxiv_id="",
-                             url="https://example.org/paper"),
+        "risky": EntryFactory(
+            issue=latest,
+            section=section,
+            title="Attention & Memory: <Scaling> Laws",
+            summary="**加粗**的摘要。<script>alert('pwned')</script>",
+            tags=["长上下文", "RAG"],
+        ),
+        "both": EntryFactory(
+            issue=older, section=section, title="Old Long Paper", tags=["长上下文", "RAG"]
+        ),
+        "one": EntryFactory(
+            issue=older, section=other, title="Only Long Context", tags=["长上下文"]
+        ),
+        "none": EntryFactory(
+            issue=latest,
+            section=other,
+            title="Untagged Retrieval",
+            arxiv_id="",
+            url="https://example.org/paper",
+        ),
     }
     return {"latest": latest, "older": older, "section": section, **entries}
 
@@ -106,14 +117,19 @@ def test_tag_feed_items_have_title_link_date_summary_and_categories(client, arch
     assert feed.feed.link == f"{SITE}/tags/%E9%95%BF%E4%B8%8A%E4%B8%8B%E6%96%87/"
     risky = archive["risky"]
     assert [item.title for item in feed.entries] == [
-        "Attention & Memory: <Scaling> Laws", "Old Long Paper", "Only Long Context"]
+        "Attention & Memory: <Scaling> Laws",
+        "Old Long Paper",
+        "Only Long Context",
+    ]
     item = feed.entries[0]
     assert item.link == f"{SITE}{risky.get_absolute_url()}"
     assert item.id == item.link
     assert published(item, fmt) == exact_second(archive["latest"].published_at)
     assert "<strong>加粗</strong>的摘要" in item.summary
-    assert f'<a href="https://arxiv.org/abs/{risky.arxiv_id}">arXiv:{risky.arxiv_id}</a>' \
+    assert (
+        f'<a href="https://arxiv.org/abs/{risky.arxiv_id}">arXiv:{risky.arxiv_id}</a>'
         in item.summary
+    )
     assert sorted(tag.term for tag in item.tags) == ["RAG", "长上下文"]
 
 
@@ -123,13 +139,23 @@ def test_section_feed(client, archive, fmt):
     assert feed.feed.title == f"{settings.SITE_NAME} · 栏目：长上下文"
     assert feed.feed.link == f"{SITE}/sections/long-context/"
     assert [item.title for item in feed.entries] == [
-        "Attention & Memory: <Scaling> Laws", "Old Long Paper"]
+        "Attention & Memory: <Scaling> Laws",
+        "Old Long Paper",
+    ]
     assert published(feed.entries[1], fmt) == exact_second(archive["older"].published_at)
 
 
-@pytest.mark.parametrize("url", ["/feeds/issues.atom", "/feeds/issues.rss",
-                                 "/tags/长上下文/feed.atom", "/tags/长上下文/feed.rss",
-                                 "/entries/feed.atom", "/entries/feed.rss"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/feeds/issues.atom",
+        "/feeds/issues.rss",
+        "/tags/长上下文/feed.atom",
+        "/tags/长上下文/feed.rss",
+        "/entries/feed.atom",
+        "/entries/feed.rss",
+    ],
+)
 def test_no_script_reaches_a_feed_even_from_a_summary_that_had_one(client, archive, url):
     raw = client.get(url).content.decode().lower()
     assert "attention" in raw
@@ -146,10 +172,11 @@ def test_an_entry_without_arxiv_id_links_its_own_url(client, archive):
 def test_filtered_feed_with_two_tags_lists_entries_having_both(client, archive, fmt):
     feed = read_feed(client, f"/entries/feed.{fmt}?tag=长上下文&tag=rag&page=2")
     assert [item.title for item in feed.entries] == [
-        "Attention & Memory: <Scaling> Laws", "Old Long Paper"]
+        "Attention & Memory: <Scaling> Laws",
+        "Old Long Paper",
+    ]
     assert feed.feed.title == f"{settings.SITE_NAME} · 全部论文 · 标签：长上下文 · 标签：RAG"
-    assert feed.feed.link == (
-        f"{SITE}/entries/?tag=%E9%95%BF%E4%B8%8A%E4%B8%8B%E6%96%87&tag=rag")
+    assert feed.feed.link == (f"{SITE}/entries/?tag=%E9%95%BF%E4%B8%8A%E4%B8%8B%E6%96%87&tag=rag")
 
 
 def test_filtered_feed_combines_tags_section_and_issue(client, archive):
@@ -162,9 +189,22 @@ def test_filtered_feed_combines_tags_section_and_issue(client, archive):
 
 
 NASTY_FILTERS = [
-    "tag=no-such-tag", "tag=%00", "section=%00", "issue=%00", "section=nope", "issue=nope",
-    "tag=RAG&" * 11, "q=" + "长" * 1_000, "q=%00", "q=%E4%B8%", "%FF%FE=%C0%AF", "page=%00",
-    "tag=" + "x" * 10_240, "year=abc", "tag[]=RAG", "tag=RAG&tag=",
+    "tag=no-such-tag",
+    "tag=%00",
+    "section=%00",
+    "issue=%00",
+    "section=nope",
+    "issue=nope",
+    "tag=RAG&" * 11,
+    "q=" + "长" * 1_000,
+    "q=%00",
+    "q=%E4%B8%",
+    "%FF%FE=%C0%AF",
+    "page=%00",
+    "tag=" + "x" * 10_240,
+    "year=abc",
+    "tag[]=RAG",
+    "tag=RAG&tag=",
 ]
 
 
@@ -193,29 +233,49 @@ def test_unknown_tag_or_section_feed_is_a_404(client, archive):
 def draft(archive):
     """A draft issue with its own tag and section, and a tag shared with the public."""
     issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
-    EntryFactory(issue=issue, section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
-                 title="Secret Draft Paper", summary="草稿里的秘密摘要",
-                 tags=["草稿专用标签", "长上下文"])
+    EntryFactory(
+        issue=issue,
+        section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
+        title="Secret Draft Paper",
+        summary="草稿里的秘密摘要",
+        tags=["草稿专用标签", "长上下文"],
+    )
     return issue
 
 
 SECRETS = ["草稿一期标题", "Secret Draft Paper", "草稿里的秘密摘要", "草稿专用标签"]
-PUBLIC_FEEDS = ["/feeds/issues.atom", "/feeds/issues.rss", "/entries/feed.atom",
-                "/entries/feed.rss", "/tags/长上下文/feed.atom", "/tags/长上下文/feed.rss",
-                "/entries/feed.atom?q=Secret", "/entries/feed.atom?issue=draft-issue"]
-DRAFT_ONLY_FEEDS = ["/tags/草稿专用标签/feed.atom", "/tags/草稿专用标签/feed.rss",
-                    "/sections/draft-only/feed.atom", "/sections/draft-only/feed.rss"]
+PUBLIC_FEEDS = [
+    "/feeds/issues.atom",
+    "/feeds/issues.rss",
+    "/entries/feed.atom",
+    "/entries/feed.rss",
+    "/tags/长上下文/feed.atom",
+    "/tags/长上下文/feed.rss",
+    "/entries/feed.atom?q=Secret",
+    "/entries/feed.atom?issue=draft-issue",
+]
+DRAFT_ONLY_FEEDS = [
+    "/tags/草稿专用标签/feed.atom",
+    "/tags/草稿专用标签/feed.rss",
+    "/sections/draft-only/feed.atom",
+    "/sections/draft-only/feed.rss",
+]
 
 
 def leaks(client, urls):
-    return {url: secret for url in urls for secret in SECRETS
-            if secret in client.get(url).content.decode()}
+    return {
+        url: secret
+        for url in urls
+        for secret in SECRETS
+        if secret in client.get(url).content.decode()
+    }
 
 
 def test_a_draft_is_in_no_feed_until_it_is_published(client, draft):
     assert leaks(client, PUBLIC_FEEDS) == {}
     assert {url: client.get(url).status_code for url in DRAFT_ONLY_FEEDS} == dict.fromkeys(
-        DRAFT_ONLY_FEEDS, 404)
+        DRAFT_ONLY_FEEDS, 404
+    )
 
     draft.publish()
     assert set(leaks(client, PUBLIC_FEEDS)) == set(PUBLIC_FEEDS)
@@ -263,8 +323,9 @@ SUFFIXES = {"application/atom+xml": ".atom", "application/rss+xml": ".rss"}
 
 
 def test_every_page_links_its_own_feed_and_the_feed_answers(client, archive):
-    EntryFactory(issue=archive["latest"], section=archive["section"], arxiv_id="2406.10001",
-                 position=50)
+    EntryFactory(
+        issue=archive["latest"], section=archive["section"], arxiv_id="2406.10001", position=50
+    )
     for page, feed in PAGES_AND_FEEDS.items():
         response = client.get(page)
         assert response.status_code in (200, 404), page
@@ -278,8 +339,9 @@ def test_every_page_links_its_own_feed_and_the_feed_answers(client, archive):
                 assert answer["Content-Type"].startswith(mime), (page, href)
 
 
-@pytest.mark.parametrize("page", ["/tags/长上下文/", "/sections/long-context/",
-                                  "/entries/?tag=rag&page=1"])
+@pytest.mark.parametrize(
+    "page", ["/tags/长上下文/", "/sections/long-context/", "/entries/?tag=rag&page=1"]
+)
 def test_tag_section_and_entries_pages_show_a_subscribe_link(client, archive, page):
     html = client.get(page).content.decode()
     soup = BeautifulSoup(html, "html.parser")
@@ -289,8 +351,13 @@ def test_tag_section_and_entries_pages_show_a_subscribe_link(client, archive, pa
 
 
 FEEDS_FOR_BUDGET = [
-    "/feeds/issues.atom", "/feeds/issues.rss", "/tags/common/feed.atom", "/tags/common/feed.rss",
-    "/sections/s0/feed.atom", "/entries/feed.atom", "/entries/feed.rss",
+    "/feeds/issues.atom",
+    "/feeds/issues.rss",
+    "/tags/common/feed.atom",
+    "/tags/common/feed.rss",
+    "/sections/s0/feed.atom",
+    "/entries/feed.atom",
+    "/entries/feed.rss",
     "/entries/feed.atom?tag=common&tag=shared&section=s0&issue=budget",
 ]
 BUDGET = 8
@@ -307,8 +374,12 @@ def queries_per_feed(client):
 
 def add_entries(issues, sections, start, stop):
     for n in range(start, stop):
-        EntryFactory(issue=issues[n % len(issues)], section=sections[n % len(sections)], position=n,
-                     tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(
+            issue=issues[n % len(issues)],
+            section=sections[n % len(sections)],
+            position=n,
+            tags=["common", "shared", f"t{n % 7}"],
+        )
 
 
 def test_feeds_run_the_same_few_queries_for_5_and_50_entries(client, db):

@@ -37,14 +37,19 @@ def test_several_tags_mean_entries_with_all_of_them(client, seed):
 
 def test_section_and_issue_filters_combine_with_tags(client, seed):
     other = IssueFactory(slug="other")
-    EntryFactory(issue=other, section=seed.entries.get(arxiv_id="2406.15319").section,
-                 tags=["长上下文"], arxiv_id="2407.11111")
+    EntryFactory(
+        issue=other,
+        section=seed.entries.get(arxiv_id="2406.15319").section,
+        tags=["长上下文"],
+        arxiv_id="2407.11111",
+    )
     _, ids = found(client, "section=rag")
     assert "2407.11111" in ids and "2406.15319" in ids
     _, ids = found(client, f"section=rag&tag={quote('长上下文')}&issue={seed.slug}")
     expected = set(
-        Entry.objects.filter(issue=seed, section__slug="rag", tags__name="长上下文")
-        .values_list("arxiv_id", flat=True)
+        Entry.objects.filter(issue=seed, section__slug="rag", tags__name="长上下文").values_list(
+            "arxiv_id", flat=True
+        )
     )
     assert ids == expected and "2407.11111" not in ids
 
@@ -88,7 +93,9 @@ def test_section_facets_come_in_the_issue_pages_order(client):
         EntryFactory(issue=issue, section=SectionFactory(name=name, slug=slug, position=position))
     response, _ = found(client, "")
     assert [name for name, _, _ in response.context["section_facets"]] == [
-        "Zeta", "Alpha", "Beta",
+        "Zeta",
+        "Alpha",
+        "Beta",
     ]
 
 

@@ -59,8 +59,11 @@ def entry_scans(sql):
                 cursor.execute("RESET enable_seqscan")
             return list(_postgres_entry_scans(plan[0]["Plan"]))
         cursor.execute("EXPLAIN QUERY PLAN " + sql)
-        return [step for (*_, step) in cursor.fetchall()
-                if re.fullmatch(r"SCAN (?:papers_entry|[A-Z]\d+)", step)]
+        return [
+            step
+            for (*_, step) in cursor.fetchall()
+            if re.fullmatch(r"SCAN (?:papers_entry|[A-Z]\d+)", step)
+        ]
 
 
 # A filter an index could serve: an equality or a range. (No index serves a

@@ -31,9 +31,12 @@ HALLUCINATION = quote("幻觉")
 # Besides every public page (reading/pages.py), in English: searches, filters
 # and pages that are not there, whose messages come from code.
 ENGLISH_EXTRAS = [
-    "/en/entries/?q=幻觉", "/en/entries/?q=hallucination&section=rag",
+    "/en/entries/?q=幻觉",
+    "/en/entries/?q=hallucination&section=rag",
     f"/en/entries/?tag={HALLUCINATION}&tag={quote('不确定性估计')}",
-    "/en/entries/?section=no-such-section", "/en/entries/?q=！！！", "/en/issues/2/",
+    "/en/entries/?section=no-such-section",
+    "/en/entries/?q=！！！",
+    "/en/issues/2/",
 ]
 
 
@@ -62,12 +65,19 @@ def untagged_chinese(soup):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("headers", [
-    {}, {"HTTP_ACCEPT": HTML}, {"HTTP_ACCEPT": HTML, "HTTP_ACCEPT_LANGUAGE": "fr-FR,de;q=0.8"},
-    CHINESE_BROWSER,
-], ids=["no-headers", "no-language", "neither-language", "chinese"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_ACCEPT": HTML},
+        {"HTTP_ACCEPT": HTML, "HTTP_ACCEPT_LANGUAGE": "fr-FR,de;q=0.8"},
+        CHINESE_BROWSER,
+    ],
+    ids=["no-headers", "no-language", "neither-language", "chinese"],
+)
 def test_a_browser_that_asks_for_neither_language_or_for_chinese_gets_chinese(
-        client, seed, headers):
+    client, seed, headers
+):
     response = client.get("/", **headers)
     assert response.status_code == 200
     assert soup_of(response).html["lang"] == "zh-Hans"
@@ -78,14 +88,19 @@ def test_a_browser_that_asks_for_neither_language_or_for_chinese_gets_chinese(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path, target", [
-    ("/", "/en/"),
-    ("/issues/2024-06-h2/", "/en/issues/2024-06-h2/"),
-    (f"/tags/{LONG_CONTEXT}/", f"/en/tags/{LONG_CONTEXT}/"),
-    ("/entries/?section=rag&q=%E5%B9%BB%E8%A7%89&page=1",
-     "/en/entries/?section=rag&q=%E5%B9%BB%E8%A7%89&page=1"),
-    ("/papers/2406.15877/", "/en/papers/2406.15877/"),
-])
+@pytest.mark.parametrize(
+    "path, target",
+    [
+        ("/", "/en/"),
+        ("/issues/2024-06-h2/", "/en/issues/2024-06-h2/"),
+        (f"/tags/{LONG_CONTEXT}/", f"/en/tags/{LONG_CONTEXT}/"),
+        (
+            "/entries/?section=rag&q=%E5%B9%BB%E8%A7%89&page=1",
+            "/en/entries/?section=rag&q=%E5%B9%BB%E8%A7%89&page=1",
+        ),
+        ("/papers/2406.15877/", "/en/papers/2406.15877/"),
+    ],
+)
 def test_a_browser_that_prefers_english_is_sent_to_the_english_page(client, seed, path, target):
     response = client.get(path, **ENGLISH_BROWSER)
     assert response.status_code == 302
@@ -98,13 +113,16 @@ def test_a_browser_that_prefers_english_is_sent_to_the_english_page(client, seed
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path, accept", [
-    ("/api/issues", "application/json"),
-    ("/sitemap.xml", "application/xml"),
-    ("/robots.txt", "text/plain"),
-    ("/admin/login/", HTML),
-    ("/no-such-page/", HTML),
-])
+@pytest.mark.parametrize(
+    "path, accept",
+    [
+        ("/api/issues", "application/json"),
+        ("/sitemap.xml", "application/xml"),
+        ("/robots.txt", "text/plain"),
+        ("/admin/login/", HTML),
+        ("/no-such-page/", HTML),
+    ],
+)
 def test_api_admin_and_unknown_addresses_are_never_redirected(client, seed, path, accept):
     response = client.get(path, HTTP_ACCEPT=accept, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code in (200, 404)
@@ -113,8 +131,9 @@ def test_api_admin_and_unknown_addresses_are_never_redirected(client, seed, path
 
 @pytest.mark.django_db
 def test_a_feed_reader_that_prefers_english_gets_the_english_feed(client, seed):
-    response = client.get("/feeds/issues.atom", HTTP_ACCEPT="application/atom+xml",
-                          HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(
+        "/feeds/issues.atom", HTTP_ACCEPT="application/atom+xml", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response["Location"] == "/en/feeds/issues.atom"
     assert client.get("/feeds/issues.atom", HTTP_ACCEPT="application/atom+xml").status_code == 200
 
@@ -187,14 +206,17 @@ def test_the_choice_is_remembered_and_wins_over_the_browser(client, seed):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("next_url, target", [
-    ("https://evil.example/phish", "/en/"),
-    ("//evil.example/", "/en/"),
-    ("", "/en/"),
-    ("javascript:alert(1)", "/en/"),
-    ("/admin/", "/admin/"),
-    ("/no-such-page/", "/no-such-page/"),
-])
+@pytest.mark.parametrize(
+    "next_url, target",
+    [
+        ("https://evil.example/phish", "/en/"),
+        ("//evil.example/", "/en/"),
+        ("", "/en/"),
+        ("javascript:alert(1)", "/en/"),
+        ("/admin/", "/admin/"),
+        ("/no-such-page/", "/no-such-page/"),
+    ],
+)
 def test_the_switch_only_returns_to_pages_of_this_site(client, db, next_url, target):
     answer = client.get("/language/en/", {"next": next_url})
     assert answer.status_code == 302
@@ -213,7 +235,8 @@ def test_the_switch_refuses_unknown_languages_and_writes(client, db):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "page", [*(page.name for page in pages.PAGES if "en" in page.languages), *ENGLISH_EXTRAS])
+    "page", [*(page.name for page in pages.PAGES if "en" in page.languages), *ENGLISH_EXTRAS]
+)
 def test_english_pages_mark_every_chinese_text_as_chinese(client, seed, page):
     """Untranslated interface text would show up here as unmarked Chinese."""
     path = pages.BY_NAME[page].example_url("en") if page in pages.BY_NAME else page
@@ -226,8 +249,7 @@ def test_english_pages_mark_every_chinese_text_as_chinese(client, seed, page):
 
 @pytest.mark.django_db
 def test_the_check_for_unmarked_chinese_can_fail(client, seed):
-    soup = BeautifulSoup("<html><body><p>Issues <span>往期</span></p></body></html>",
-                         "html.parser")
+    soup = BeautifulSoup("<html><body><p>Issues <span>往期</span></p></body></html>", "html.parser")
     assert untagged_chinese(soup) == ["往期"]
 
 
@@ -256,12 +278,19 @@ def test_dates_are_written_as_each_language_writes_them(client, seed):
     assert ">July 1, 2024</time>" in english
 
 
-@pytest.mark.parametrize("start, end, chinese, english", [
-    ((2024, 6, 16), (2024, 6, 30), "2024年6月16日–30日", "June 16–30, 2024"),
-    ((2024, 6, 24), (2024, 7, 7), "2024年6月24日–7月7日", "June 24 – July 7, 2024"),
-    ((2024, 12, 23), (2025, 1, 5), "2024年12月23日–2025年1月5日",
-     "December 23, 2024 – January 5, 2025"),
-])
+@pytest.mark.parametrize(
+    "start, end, chinese, english",
+    [
+        ((2024, 6, 16), (2024, 6, 30), "2024年6月16日–30日", "June 16–30, 2024"),
+        ((2024, 6, 24), (2024, 7, 7), "2024年6月24日–7月7日", "June 24 – July 7, 2024"),
+        (
+            (2024, 12, 23),
+            (2025, 1, 5),
+            "2024年12月23日–2025年1月5日",
+            "December 23, 2024 – January 5, 2025",
+        ),
+    ],
+)
 def test_an_issue_period_in_each_language(start, end, chinese, english):
     issue = Issue(period_start=datetime.date(*start), period_end=datetime.date(*end))
     with translation.override("zh-hans"):
@@ -292,8 +321,10 @@ def test_the_english_feed_is_titled_in_english(client, seed):
 @pytest.mark.django_db
 def test_each_page_names_its_translations_for_search_engines(client, seed):
     soup = soup_of(client.get("/en/sections/rag/"))
-    alternates = {link["hreflang"]: link["href"]
-                  for link in soup.find_all("link", rel="alternate", hreflang=True)}
+    alternates = {
+        link["hreflang"]: link["href"]
+        for link in soup.find_all("link", rel="alternate", hreflang=True)
+    }
     assert alternates == {
         "zh-Hans": "http://testserver/sections/rag/",
         "en": "http://testserver/en/sections/rag/",
@@ -307,8 +338,9 @@ def test_the_sitemap_lists_both_languages_with_alternates(client, seed):
     sitemap = client.get("/sitemap.xml").content.decode()
     assert "<loc>http://testserver/issues/2024-06-h2/</loc>" in sitemap
     assert "<loc>http://testserver/en/issues/2024-06-h2/</loc>" in sitemap
-    assert ('<xhtml:link rel="alternate" hreflang="en" '
-            'href="http://testserver/en/issues/2024-06-h2/"/>') in sitemap
+    assert (
+        '<xhtml:link rel="alternate" hreflang="en" href="http://testserver/en/issues/2024-06-h2/"/>'
+    ) in sitemap
 
 
 @pytest.mark.django_db
@@ -320,7 +352,7 @@ def test_preview_has_no_language_switch(admin_client, seed):
 
 
 def test_template_marks_content_in_the_other_language():
-    template = Template('{% load digest %}<p{% lang_attr text %}>{{ text }}</p>')
+    template = Template("{% load digest %}<p{% lang_attr text %}>{{ text }}</p>")
     with translation.override("en"):
         chinese = template.render(Context({"text": "检索增强生成"}))
         assert chinese == '<p lang="zh-Hans">检索增强生成</p>'

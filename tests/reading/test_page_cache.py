@@ -34,10 +34,17 @@ def pages_showing(entry):
     """Every public address that shows this entry, in both languages."""
     tag = entry.tags.order_by("name").first()
     paths = [
-        "/", ISSUE, "/entries/", f"/entries/?section={entry.section.slug}",
-        f"/tags/{quote(tag.slug)}/", f"/sections/{entry.section.slug}/",
-        f"/papers/{entry.arxiv_id}/", "/feeds/issues.atom", "/entries/feed.atom",
-        f"/tags/{quote(tag.slug)}/feed.atom", f"/sections/{entry.section.slug}/feed.rss",
+        "/",
+        ISSUE,
+        "/entries/",
+        f"/entries/?section={entry.section.slug}",
+        f"/tags/{quote(tag.slug)}/",
+        f"/sections/{entry.section.slug}/",
+        f"/papers/{entry.arxiv_id}/",
+        "/feeds/issues.atom",
+        "/entries/feed.atom",
+        f"/tags/{quote(tag.slug)}/feed.atom",
+        f"/sections/{entry.section.slug}/feed.rss",
     ]
     return paths + ["/en" + path for path in paths]
 
@@ -120,8 +127,11 @@ def test_an_edited_summary_shows_everywhere_next_time(admin_client, entry):
     assert all(status == 200 for status, _ in before.values()), before.keys()
     edit_entry(admin_client, entry, summary="编辑刚刚改写了这段摘要：**全新的说法**。")
     after = read_all(admin_client, paths)
-    stale = [path for path, (_, html) in after.items()
-             if "全新的说法" not in html and "feeds/issues" not in path]  # titles only there
+    stale = [
+        path
+        for path, (_, html) in after.items()
+        if "全新的说法" not in html and "feeds/issues" not in path
+    ]  # titles only there
     assert stale == []
     found = admin_client.get("/entries/?q=全新的说法").content.decode()
     assert "BigCodeBench" in found
@@ -131,8 +141,11 @@ def test_a_new_title_shows_everywhere_next_time(admin_client, entry):
     paths = pages_showing(entry)
     read_all(admin_client, paths)
     edit_entry(admin_client, entry, title="BigCodeBench, Retitled")
-    stale = [path for path, (_, html) in read_all(admin_client, paths).items()
-             if "BigCodeBench, Retitled" not in html]
+    stale = [
+        path
+        for path, (_, html) in read_all(admin_client, paths).items()
+        if "BigCodeBench, Retitled" not in html
+    ]
     assert stale == []
 
 
@@ -175,8 +188,9 @@ def test_a_deleted_entry_is_gone_everywhere_next_time(admin_client, entry):
     read_all(admin_client, paths)
     url = reverse("admin:papers_entry_delete", args=[entry.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
-    still = [path for path, (_, html) in read_all(admin_client, paths).items()
-             if "BigCodeBench" in html]
+    still = [
+        path for path, (_, html) in read_all(admin_client, paths).items() if "BigCodeBench" in html
+    ]
     assert still == []
     assert admin_client.get(f"/papers/{PAPER}/").status_code == 404
 
@@ -188,8 +202,11 @@ def test_a_renamed_section_shows_everywhere_next_time(admin_client, entry):
     data = form_data(admin_client.get(url), "section_form")
     data["name"] = "进展、基准与缓存"
     assert admin_client.post(url, data).status_code == 302
-    stale = [path for path, (_, html) in read_all(admin_client, paths).items()
-             if "进展、基准与缓存" not in html]
+    stale = [
+        path
+        for path, (_, html) in read_all(admin_client, paths).items()
+        if "进展、基准与缓存" not in html
+    ]
     assert stale == []
 
 
@@ -198,8 +215,9 @@ def test_unpublishing_and_publishing_show_next_time(admin_client, entry):
     read_all(admin_client, paths)
     admin_client.post(reverse("admin:papers_issue_unpublish", args=[entry.issue.pk]))
     after = read_all(admin_client, paths)
-    leaks = [path for path, (status, html) in after.items()
-             if status == 200 and "BigCodeBench" in html]
+    leaks = [
+        path for path, (status, html) in after.items() if status == 200 and "BigCodeBench" in html
+    ]
     assert leaks == []
     admin_client.post(reverse("admin:papers_issue_publish", args=[entry.issue.pk]))
     back = read_all(admin_client, paths)
@@ -207,25 +225,35 @@ def test_unpublishing_and_publishing_show_next_time(admin_client, entry):
     assert missing == []
 
 
-def test_a_scheduled_issue_appears_when_its_time_comes_without_any_save(
-    client, seed, monkeypatch
-):
+def test_a_scheduled_issue_appears_when_its_time_comes_without_any_save(client, seed, monkeypatch):
     due = timezone.now() + datetime.timedelta(hours=1)
-    scheduled = IssueFactory(slug="2024-07-h1", title="定时发布的下一期",
-                             status=Issue.Status.SCHEDULED, published_at=due,
-                             period_start=datetime.date(2024, 7, 1),
-                             period_end=datetime.date(2024, 7, 15))
-    EntryFactory(issue=scheduled, section=seed.entries.first().section, title="Scheduled Paper",
-                 arxiv_id="2407.00001")
+    scheduled = IssueFactory(
+        slug="2024-07-h1",
+        title="定时发布的下一期",
+        status=Issue.Status.SCHEDULED,
+        published_at=due,
+        period_start=datetime.date(2024, 7, 1),
+        period_end=datetime.date(2024, 7, 15),
+    )
+    EntryFactory(
+        issue=scheduled,
+        section=seed.entries.first().section,
+        title="Scheduled Paper",
+        arxiv_id="2407.00001",
+    )
     paths = ["/", "/issues/", "/entries/", "/feeds/issues.atom", "/en/"]
     before = read_all(client, paths)
-    assert not any("Scheduled Paper" in html or "定时发布的下一期" in html
-                   for _, html in before.values())
+    assert not any(
+        "Scheduled Paper" in html or "定时发布的下一期" in html for _, html in before.values()
+    )
     later = due + datetime.timedelta(seconds=1)
     monkeypatch.setattr(timezone, "now", lambda: later)
     after = read_all(client, paths)
-    missing = [path for path, (_, html) in after.items()
-               if "定时发布的下一期" not in html and "Scheduled Paper" not in html]
+    missing = [
+        path
+        for path, (_, html) in after.items()
+        if "定时发布的下一期" not in html and "Scheduled Paper" not in html
+    ]
     assert missing == []
 
 
@@ -248,13 +276,17 @@ def test_previews_and_admin_pages_are_never_cached(admin_client, entry):
         assert "no-store" in response["Cache-Control"] or "private" in response["Cache-Control"]
     # A draft's preview: no public page shows the draft, before or after.
     draft = IssueFactory(status=Issue.Status.DRAFT, slug="draft-x", title="草稿不公开")
-    EntryFactory(issue=draft, section=entry.section, title="Draft Only Paper",
-                 arxiv_id="2407.00002")
+    EntryFactory(
+        issue=draft, section=entry.section, title="Draft Only Paper", arxiv_id="2407.00002"
+    )
     draft_preview = reverse("admin:papers_issue_preview", args=[draft.pk])
     assert "Draft Only Paper" in admin_client.get(draft_preview).content.decode()
     Entry.objects.filter(title="Draft Only Paper").get().save()
-    edit_entry(admin_client, Entry.objects.get(title="Draft Only Paper"),
-               summary="预览里马上能看到的新摘要。")
+    edit_entry(
+        admin_client,
+        Entry.objects.get(title="Draft Only Paper"),
+        summary="预览里马上能看到的新摘要。",
+    )
     assert "马上能看到" in admin_client.get(draft_preview).content.decode()
     for path in ["/", "/entries/", "/issues/", "/issues/draft-x/", "/papers/2407.00002/"]:
         response = admin_client.get(path)

@@ -78,8 +78,7 @@ def nav_links(response):
 
 
 @pytest.mark.parametrize("language", pages.LANGUAGES)
-def test_the_navigation_shows_the_registry_pages_and_marks_the_current_one(
-        client, seed, language):
+def test_the_navigation_shows_the_registry_pages_and_marks_the_current_one(client, seed, language):
     in_nav = [page for page in pages.PAGES if page.nav_label]
     with translation.override(language):
         expected = [(page.example_url(language), str(page.nav_label)) for page in in_nav]
@@ -89,7 +88,8 @@ def test_the_navigation_shows_the_registry_pages_and_marks_the_current_one(
         links = nav_links(client.get(url))
         assert [(href, text) for href, text, _ in links] == expected, url
         assert [href for href, _, mark in links if mark == "page"] == (
-            [pages.BY_NAME[current].example_url(language)] if current else []), url
+            [pages.BY_NAME[current].example_url(language)] if current else []
+        ), url
 
 
 def test_the_sitemap_lists_the_pages_the_registry_puts_there_and_no_other(client, seed):

@@ -16,6 +16,7 @@ def rendered_pages(settings):
     tests/reading/test_page_cache.py)."""
     settings.PAGE_CACHE = False
 
+
 # Besides every public page (reading/pages.py): the filters and the search.
 FILTERED_PAGES = {
     "entries, two tags and a section": "/entries/?tag=common&tag=shared&section=s0",
@@ -27,8 +28,13 @@ BUDGET = 8
 
 def add_entries(issue, sections, start, stop):
     for n in range(start, stop):
-        EntryFactory(issue=issue, section=sections[n % len(sections)], position=n,
-                     arxiv_id=f"2406.{10000 + n}", tags=["common", "shared", f"t{n % 7}"])
+        EntryFactory(
+            issue=issue,
+            section=sections[n % len(sections)],
+            position=n,
+            arxiv_id=f"2406.{10000 + n}",
+            tags=["common", "shared", f"t{n % 7}"],
+        )
 
 
 def queries_per_page(client, prefix=""):
@@ -50,8 +56,13 @@ def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
     issue = IssueFactory(slug="budget")
     sections = [SectionFactory(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
     # An older issue covering the same paper, so the paper page lists two.
-    EntryFactory(issue=IssueFactory(), section=sections[0], position=1, arxiv_id="2406.10000",
-                 tags=["common"])
+    EntryFactory(
+        issue=IssueFactory(),
+        section=sections[0],
+        position=1,
+        arxiv_id="2406.10000",
+        tags=["common"],
+    )
     add_entries(issue, sections, 0, 20)
     with_20 = queries_per_page(client)
     add_entries(issue, sections, 20, 200)
@@ -64,7 +75,12 @@ def test_every_page_runs_the_same_queries_for_20_and_200_entries(client):
 def test_english_pages_run_the_same_queries_as_chinese_ones(client):
     issue = IssueFactory(slug="budget")
     sections = [SectionFactory(slug=f"s{i}", name=f"栏目{i}") for i in range(5)]
-    EntryFactory(issue=IssueFactory(), section=sections[0], position=1, arxiv_id="2406.10000",
-                 tags=["common"])
+    EntryFactory(
+        issue=IssueFactory(),
+        section=sections[0],
+        position=1,
+        arxiv_id="2406.10000",
+        tags=["common"],
+    )
     add_entries(issue, sections, 0, 20)
     assert queries_per_page(client, "/en") == queries_per_page(client)

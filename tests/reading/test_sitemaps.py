@@ -68,14 +68,21 @@ def test_a_paper_covered_twice_is_one_url_dated_by_its_latest_issue(client, db):
 def draft(seed):
     """A draft with its own section and tag, and a tag it shares with the seed."""
     issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期", slug="draft-issue")
-    EntryFactory(issue=issue, section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
-                 arxiv_id="2407.00001", tags=["草稿专用标签", "基准测试"])
+    EntryFactory(
+        issue=issue,
+        section=SectionFactory(name="草稿专用栏目", slug="draft-only"),
+        arxiv_id="2407.00001",
+        tags=["草稿专用标签", "基准测试"],
+    )
     return issue
 
 
-DRAFT_URLS = [f"{SITE}/issues/draft-issue/", f"{SITE}/sections/draft-only/",
-              f"{SITE}/tags/%E8%8D%89%E7%A8%BF%E4%B8%93%E7%94%A8%E6%A0%87%E7%AD%BE/",
-              f"{SITE}/papers/2407.00001/"]
+DRAFT_URLS = [
+    f"{SITE}/issues/draft-issue/",
+    f"{SITE}/sections/draft-only/",
+    f"{SITE}/tags/%E8%8D%89%E7%A8%BF%E4%B8%93%E7%94%A8%E6%A0%87%E7%AD%BE/",
+    f"{SITE}/papers/2407.00001/",
+]
 
 
 def test_a_draft_is_not_in_the_sitemap_until_it_is_published(client, draft):
@@ -86,8 +93,7 @@ def test_a_draft_is_not_in_the_sitemap_until_it_is_published(client, draft):
         assert client.get(url.removeprefix(SITE)).status_code == 200, url
 
 
-def test_a_scheduled_issue_joins_the_sitemap_when_its_time_comes(client, seed, draft,
-                                                                  monkeypatch):
+def test_a_scheduled_issue_joins_the_sitemap_when_its_time_comes(client, seed, draft, monkeypatch):
     now = timezone.now()
     when = now + datetime.timedelta(days=3)
     draft.publish(when=when)

@@ -45,12 +45,19 @@ def parse_svg(svg):
 
 def test_counts_entries_per_issue_and_tag_oldest_issue_first(section):
     newer = issue_with(section, ["RAG", "幻觉"], ["RAG"], ["幻觉"], ["RAG"])
-    older = issue_with(section, ["RAG"], ["推理"], period_start=datetime.date(2023, 1, 2),
-                       period_end=datetime.date(2023, 1, 15))
+    older = issue_with(
+        section,
+        ["RAG"],
+        ["推理"],
+        period_start=datetime.date(2023, 1, 2),
+        period_end=datetime.date(2023, 1, 15),
+    )
     data = trends.topic_trends()
     assert data.issues == [older, newer]
     assert [(item.tag.name, item.counts) for item in data.tags] == [
-        ("RAG", (1, 3)), ("幻觉", (0, 2)), ("推理", (1, 0)),
+        ("RAG", (1, 3)),
+        ("幻觉", (0, 2)),
+        ("推理", (1, 0)),
     ]
     assert data.labels == ["1/2", f"{newer.period_start.month}/{newer.period_start.day}"]
     assert data.rows() == [(older, [1, 0, 1]), (newer, [3, 2, 0])]
@@ -84,7 +91,8 @@ def test_a_scheduled_issue_counts_once_its_time_comes(section, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: later)
     data = trends.topic_trends()
     assert [(item.tag.name, item.counts) for item in data.tags] == [
-        ("RAG", (1, 1)), ("定时", (0, 1)),
+        ("RAG", (1, 1)),
+        ("定时", (0, 1)),
     ]
 
 
@@ -106,15 +114,20 @@ def test_an_empty_archive_has_no_issues_and_no_tags(db):
 
 
 def test_line_chart_is_an_accessible_well_formed_svg():
-    svg = trends.line_chart_svg([("RAG", [1, 0, 2]), ("推理", [0, 3, 1])], ["6/16", "7/1", "7/16"],
-                                title="标题", desc="说明", svg_id="c")
+    svg = trends.line_chart_svg(
+        [("RAG", [1, 0, 2]), ("推理", [0, 3, 1])],
+        ["6/16", "7/1", "7/16"],
+        title="标题",
+        desc="说明",
+        svg_id="c",
+    )
     root = parse_svg(svg)
     assert root.get("role") == "img" and root.get("viewBox").startswith("0 0 720 ")
     assert root.get("aria-labelledby") == "c-title c-desc"
     assert root.find(f"{SVG}title").text == "标题" and root.find(f"{SVG}desc").text == "说明"
     texts = [text.text for text in root.iter(f"{SVG}text")]
     assert {"6/16", "7/1", "7/16", "RAG", "推理", "0", "3"} <= set(texts)
-    assert "fill=\"#" not in svg and "stroke=\"#" not in svg  # colours come from the CSS
+    assert 'fill="#' not in svg and 'stroke="#' not in svg  # colours come from the CSS
 
 
 def test_hostile_names_and_labels_are_escaped():
@@ -141,22 +154,29 @@ def test_every_line_differs_in_more_than_colour():
     assert len(groups) == 8 and len(looks) == 8
 
 
-@pytest.mark.parametrize("series, labels", [
-    ([], []),
-    ([("RAG", [])], []),
-    ([("RAG", [3])], ["6/16"]),
-    ([("RAG", [0, 0]), ("x", [0, 0])], ["6/16", "7/1"]),
-])
+@pytest.mark.parametrize(
+    "series, labels",
+    [
+        ([], []),
+        ([("RAG", [])], []),
+        ([("RAG", [3])], ["6/16"]),
+        ([("RAG", [0, 0]), ("x", [0, 0])], ["6/16", "7/1"]),
+    ],
+)
 def test_degenerate_charts_still_draw(series, labels):
     parse_svg(trends.line_chart_svg(series, labels, title="t", desc="d"))
 
 
 def test_x_labels_are_thinned_so_they_never_overlap_and_the_latest_is_kept():
     labels = [f"{month}/{day}" for month in range(1, 13) for day in (1, 16)]
-    root = parse_svg(trends.line_chart_svg([("a", [1] * 24)], labels, title="t", desc="d",
-                                           width=360, font_size=12))
-    ticks = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "middle"
-             and t.text in labels]
+    root = parse_svg(
+        trends.line_chart_svg(
+            [("a", [1] * 24)], labels, title="t", desc="d", width=360, font_size=12
+        )
+    )
+    ticks = [
+        t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "middle" and t.text in labels
+    ]
     xs = [float(t.get("x")) for t in ticks]
     assert ticks[-1].text == "12/16" and 2 < len(ticks) < 24
     widest = max(trends.text_width(label, 12) for label in labels)
@@ -183,10 +203,12 @@ def test_chart_colours_have_aa_contrast_in_both_schemes():
 
 def contrast(first, second):
     """WCAG 2 contrast ratio of two #rrggbb colours."""
+
     def luminance(colour):
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
     light, dark = sorted([luminance(first), luminance(second)], reverse=True)
     return (light + 0.05) / (dark + 0.05)
 

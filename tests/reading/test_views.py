@@ -19,8 +19,14 @@ def draft(seed):
     """A draft issue that shares a section with the seed, with its own tag."""
     issue = IssueFactory(status=Issue.Status.DRAFT, title="草稿一期标题", slug="draft-issue")
     section = seed.entries.first().section
-    EntryFactory(issue=issue, section=section, title="Secret Draft Paper", arxiv_id="2407.00001",
-                 summary="草稿里的秘密摘要", tags=["草稿专用标签", "基准测试"])
+    EntryFactory(
+        issue=issue,
+        section=section,
+        title="Secret Draft Paper",
+        arxiv_id="2407.00001",
+        summary="草稿里的秘密摘要",
+        tags=["草稿专用标签", "基准测试"],
+    )
     SectionFactory(name="草稿专用栏目", slug="draft-only")
     return issue
 
@@ -41,8 +47,9 @@ def test_home_without_any_issue(client, db):
 
 
 def test_archive_lists_published_issues_newest_first(client, seed):
-    older = IssueFactory(published_at=seed.published_at - datetime.timedelta(days=14),
-                         title="更早的一期")
+    older = IssueFactory(
+        published_at=seed.published_at - datetime.timedelta(days=14), title="更早的一期"
+    )
     response = client.get("/issues/")
     assert list(response.context["issues"]) == [seed, older]
     assert response.context["issues"][0].entry_count == 20
@@ -100,8 +107,12 @@ def test_section_index_and_page(client, seed):
 
 def test_paper_page_lists_every_issue_that_covered_it(client, seed):
     later = IssueFactory(title="后来的一期")
-    EntryFactory(issue=later, section=SectionFactory(), arxiv_id="2406.15877",
-                 title=seed.entries.first().title)
+    EntryFactory(
+        issue=later,
+        section=SectionFactory(),
+        arxiv_id="2406.15877",
+        title=seed.entries.first().title,
+    )
     response = client.get("/papers/2406.15877/")
     assert response.status_code == 200
     assert [e.issue for e in response.context["entries"]] == [later, seed]
@@ -110,8 +121,9 @@ def test_paper_page_lists_every_issue_that_covered_it(client, seed):
 
 
 def test_old_style_paper_ids_work_in_urls(client, seed):
-    EntryFactory(issue=seed, section=seed.entries.first().section, position=50,
-                 arxiv_id="cs/0112017")
+    EntryFactory(
+        issue=seed, section=seed.entries.first().section, position=50, arxiv_id="cs/0112017"
+    )
     assert client.get("/papers/cs/0112017/").status_code == 200
 
 
@@ -144,14 +156,22 @@ def test_drafts_appear_on_no_public_page(client, draft):
     shared = ["/tags/基准测试/", "/sections/progress-benchmarks/", "/entries/?q=Secret"]
     for url in [*pages.example_urls().values(), *shared]:
         html = client.get(url).content.decode()
-        for secret in ("Secret Draft Paper", "草稿里的秘密摘要", "草稿一期标题", "草稿专用标签",
-                       "草稿专用栏目"):
+        for secret in (
+            "Secret Draft Paper",
+            "草稿里的秘密摘要",
+            "草稿一期标题",
+            "草稿专用标签",
+            "草稿专用栏目",
+        ):
             assert secret not in html, (url, secret)
 
 
 def test_a_scheduled_issue_appears_when_its_time_comes(client, seed):
-    scheduled = IssueFactory(status=Issue.Status.SCHEDULED, slug="soon",
-                             published_at=timezone.now() + datetime.timedelta(hours=1))
+    scheduled = IssueFactory(
+        status=Issue.Status.SCHEDULED,
+        slug="soon",
+        published_at=timezone.now() + datetime.timedelta(hours=1),
+    )
     assert client.get("/issues/soon/").status_code == 404
     Issue.objects.filter(pk=scheduled.pk).update(
         published_at=timezone.now() - datetime.timedelta(seconds=1)
@@ -176,8 +196,17 @@ def test_static_files_are_served_compressed(client, collected_static):
     assert "max-age=315360000" in response["Cache-Control"]
 
 
-NASTY_QUERIES = ["page=abc", "page=99999", "page=-1", "page=%00", "page=" + "9" * 10_240,
-                 "x=" + "y" * 10_240, "q=%E4%B8%", "%FF%FE=%C0%AF", "page=1e3"]
+NASTY_QUERIES = [
+    "page=abc",
+    "page=99999",
+    "page=-1",
+    "page=%00",
+    "page=" + "9" * 10_240,
+    "x=" + "y" * 10_240,
+    "q=%E4%B8%",
+    "%FF%FE=%C0%AF",
+    "page=1e3",
+]
 
 
 def test_bad_query_strings_never_give_a_500(client, seed):
@@ -189,8 +218,9 @@ def test_bad_query_strings_never_give_a_500(client, seed):
     assert {case: code for case, code in statuses.items() if code not in (200, 400, 404)} == {}
 
 
-@pytest.mark.parametrize("path", ["/tags/%FF%FE/", "/issues/%C0%AF/", "/papers/%E4%B8/",
-                                  "/tags/" + "长" * 3_000 + "/"])
+@pytest.mark.parametrize(
+    "path", ["/tags/%FF%FE/", "/issues/%C0%AF/", "/papers/%E4%B8/", "/tags/" + "长" * 3_000 + "/"]
+)
 def test_broken_paths_are_404s(client, seed, path):
     assert client.get(path).status_code == 404
 

@@ -56,52 +56,67 @@ def seed_values(model, field):
 
 SEED_FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "roundup-2024-06-h2.json"
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20240630,
-    # schemathesis sends requests' default "Accept-Encoding: gzip, deflate" and
-    # the in-process WSGI client, unlike requests, does not inflate what
-    # GZipMiddleware sends back: ask for the body as is.
-    "headers": {"Accept-Encoding": "identity"},
-    "generation": {
-        "mode": "all",  # valid and invalid data alike
-        "deterministic": True,
-        "database": "none",  # no example replayed from, or saved for, another run
-        "max-examples": int(os.environ.get("API_FUZZ_EXAMPLES", "100")),
-    },
-    # Half the filter values are real ones (the rest generated), so that the
-    # searches and filters behind a valid value run too, not only the refusals.
-    "dictionaries": {
-        "tags": {"values": seed_values("papers.tag", "slug")},
-        "sections": {"values": seed_values("papers.section", "slug")},
-        "issues": {"values": [*seed_values("papers.issue", "slug"), "2024-07-h1", "draft-issue"]},
-        "queries": {"values": ["幻觉", "检索增强生成", "RAG", "hallucination", "2406.15877",
-                               '"long context"', "对齐 推理"]},
-    },
-    "parameters": {
-        "tag": {"dictionary": "tags", "probability": 0.5},
-        "section": {"dictionary": "sections", "probability": 0.5},
-        "issue": {"dictionary": "issues", "probability": 0.5},
-        "slug": {"dictionary": "issues", "probability": 0.5},
-        "q": {"dictionary": "queries", "probability": 0.5},
-    },
-    # A filter value that names no tag, section or issue is refused with the
-    # documented 400 ("Invalid filters."): which slugs exist is data, not
-    # something a schema can list. So for this one operation a 400 also counts
-    # as the answer to schema-valid input; every other check stays as it is.
-    "operations": [{
-        "include-path": "/api/entries",
-        "include-method": "GET",
-        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 400, 404]}},
-    }],
-    # Every phase a pytest run has: the schema's examples, the coverage of each
-    # parameter's boundaries and invalid values (unexpected methods included),
-    # and random fuzzing. All checks are on (the default); none is relaxed.
-    "phases": {
-        "examples": {"enabled": True},
-        "coverage": {"enabled": True},
-        "fuzzing": {"enabled": True},
-    },
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20240630,
+        # schemathesis sends requests' default "Accept-Encoding: gzip, deflate" and
+        # the in-process WSGI client, unlike requests, does not inflate what
+        # GZipMiddleware sends back: ask for the body as is.
+        "headers": {"Accept-Encoding": "identity"},
+        "generation": {
+            "mode": "all",  # valid and invalid data alike
+            "deterministic": True,
+            "database": "none",  # no example replayed from, or saved for, another run
+            "max-examples": int(os.environ.get("API_FUZZ_EXAMPLES", "100")),
+        },
+        # Half the filter values are real ones (the rest generated), so that the
+        # searches and filters behind a valid value run too, not only the refusals.
+        "dictionaries": {
+            "tags": {"values": seed_values("papers.tag", "slug")},
+            "sections": {"values": seed_values("papers.section", "slug")},
+            "issues": {
+                "values": [*seed_values("papers.issue", "slug"), "2024-07-h1", "draft-issue"]
+            },
+            "queries": {
+                "values": [
+                    "幻觉",
+                    "检索增强生成",
+                    "RAG",
+                    "hallucination",
+                    "2406.15877",
+                    '"long context"',
+                    "对齐 推理",
+                ]
+            },
+        },
+        "parameters": {
+            "tag": {"dictionary": "tags", "probability": 0.5},
+            "section": {"dictionary": "sections", "probability": 0.5},
+            "issue": {"dictionary": "issues", "probability": 0.5},
+            "slug": {"dictionary": "issues", "probability": 0.5},
+            "q": {"dictionary": "queries", "probability": 0.5},
+        },
+        # A filter value that names no tag, section or issue is refused with the
+        # documented 400 ("Invalid filters."): which slugs exist is data, not
+        # something a schema can list. So for this one operation a 400 also counts
+        # as the answer to schema-valid input; every other check stays as it is.
+        "operations": [
+            {
+                "include-path": "/api/entries",
+                "include-method": "GET",
+                "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 400, 404]}},
+            }
+        ],
+        # Every phase a pytest run has: the schema's examples, the coverage of each
+        # parameter's boundaries and invalid values (unexpected methods included),
+        # and random fuzzing. All checks are on (the default); none is relaxed.
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+        },
+    }
+)
 
 
 class Tally:
@@ -123,8 +138,11 @@ def api_archive(db):
         )
         for m in range(6):
             EntryFactory(issue=issue, section=rag if m % 2 else other, tags=["幻觉", f"标签{m}"])
-    EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"), section=other,
-                 tags=["草稿"])
+    EntryFactory(
+        issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"),
+        section=other,
+        tags=["草稿"],
+    )
 
 
 @pytest.fixture

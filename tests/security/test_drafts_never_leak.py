@@ -96,7 +96,8 @@ class Archive:
 
     def count(self, visible, *, tag=None, section=None):
         return sum(
-            1 for issue_key, section_slug, tags in self.made
+            1
+            for issue_key, section_slug, tags in self.made
             if issue_key in visible
             and (tag is None or tag in tags)
             and (section is None or section == section_slug)
@@ -123,16 +124,20 @@ def make_entry(archive, issue_key, issue, section, position, tags, **fields):
 # show it.
 SHAPES = {
     "draft": {
-        "code": "Xq", "zh": ("琥珀特刊", "鹦鹉螺导言", "琥珀栏目", "珊瑚海马", "琥珀标签"),
+        "code": "Xq",
+        "zh": ("琥珀特刊", "鹦鹉螺导言", "琥珀栏目", "珊瑚海马", "琥珀标签"),
         "first_shared_tags": (SHARED_TAG_ZH, SHARED_TAG_EN),
         "second_tags": (SHARED_TAG_ZH, SHARED_TAG_EN, "Xq Onlytag"),
-        "second_arxiv": SHARED_ARXIV[0], "position": 2,
+        "second_arxiv": SHARED_ARXIV[0],
+        "position": 2,
     },
     "scheduled": {
-        "code": "Yq", "zh": ("翡翠特刊", "麒麟导言", "翡翠栏目", "玳瑁海龟", "翡翠标签"),
+        "code": "Yq",
+        "zh": ("翡翠特刊", "麒麟导言", "翡翠栏目", "玳瑁海龟", "翡翠标签"),
         "first_shared_tags": (SHARED_TAG_ZH,),
         "second_tags": (SHARED_TAG_EN,),
-        "second_arxiv": SHARED_ARXIV[1], "position": 3,
+        "second_arxiv": SHARED_ARXIV[1],
+        "position": 3,
     },
 }
 
@@ -144,27 +149,43 @@ def make_hidden(archive, key, status, published_at, period_start, shared_section
     code, position = shape["code"], shape["position"]
     zh_issue, zh_intro, zh_section, zh_word, zh_tag = shape["zh"]
     issue = Issue.objects.create(
-        title=f"{zh_issue} {code}IssueTitle", slug=f"{code.lower()}-hidden-issue",
-        period_start=period_start, period_end=period_start + datetime.timedelta(days=13),
+        title=f"{zh_issue} {code}IssueTitle",
+        slug=f"{code.lower()}-hidden-issue",
+        period_start=period_start,
+        period_end=period_start + datetime.timedelta(days=13),
         intro=f"{zh_intro}：{code}IntroText，本期导言。",
-        status=status, published_at=published_at,
+        status=status,
+        published_at=published_at,
     )
     section = Section.objects.create(
-        name=f"{zh_section} {code}SectionName", slug=f"{code.lower()}-section",
+        name=f"{zh_section} {code}SectionName",
+        slug=f"{code.lower()}-section",
         position=position,
     )
     only_tags = (zh_tag, f"{code} Onlytag")  # the second's slug differs from its name
     only_arxiv = f"2406.9000{position}"
     first, first_tags = make_entry(
-        archive, key, issue, section, 1, (*only_tags, *shape["first_shared_tags"]),
-        title=f"{code}EntryOne: a hidden paper", arxiv_id=only_arxiv,
+        archive,
+        key,
+        issue,
+        section,
+        1,
+        (*only_tags, *shape["first_shared_tags"]),
+        title=f"{code}EntryOne: a hidden paper",
+        arxiv_id=only_arxiv,
         authors=f"{code}author Hidden, Li Si",
         summary=f"本文关于{zh_word}的研究，{code.lower()}summaryword 出现在这里。",
     )
     second, second_tags = make_entry(
-        archive, key, issue, shared_section, 1, shape["second_tags"],
+        archive,
+        key,
+        issue,
+        shared_section,
+        1,
+        shape["second_tags"],
         title=f"{code}EntryTwo: a paper the public issue covered too",
-        arxiv_id=shape["second_arxiv"], authors=f"{code}secondauthor",
+        arxiv_id=shape["second_arxiv"],
+        authors=f"{code}secondauthor",
         summary=f"复现 {code}SecondSummary 的结果。",
     )
     tag_slugs = tuple(archive.tag_slugs[name] for name in only_tags)
@@ -185,10 +206,20 @@ def make_hidden(archive, key, status, published_at, period_start, shared_section
         "paper": (only_arxiv,),
     }
     return HiddenIssue(
-        key=key, issue=issue, markers=markers, section_slug=section.slug,
-        only_tag_slugs=tag_slugs, only_arxiv=only_arxiv,
-        search_words=(zh_word, f"{code.lower()}summaryword", f"{code}author", only_arxiv,
-                      f"{code}SectionName", zh_tag),
+        key=key,
+        issue=issue,
+        markers=markers,
+        section_slug=section.slug,
+        only_tag_slugs=tag_slugs,
+        only_arxiv=only_arxiv,
+        search_words=(
+            zh_word,
+            f"{code.lower()}summaryword",
+            f"{code}author",
+            only_arxiv,
+            f"{code}SectionName",
+            zh_tag,
+        ),
         entry_ids=(first.pk, second.pk),
         entry_tags={"entry1": first_tags, "entry2": second_tags},
     )
@@ -202,26 +233,42 @@ def archive(settings):
     """One published issue (2021), one draft, one scheduled an hour from now."""
     settings.PAGE_CACHE = True  # pages read while hidden are cached: they must not outlive it
     public = Issue.objects.create(
-        title="公开特刊 PublicIssue", slug="pub-issue",
-        period_start=datetime.date(2021, 6, 1), period_end=datetime.date(2021, 6, 14),
-        intro="公开的导言。", status=Issue.Status.PUBLISHED,
+        title="公开特刊 PublicIssue",
+        slug="pub-issue",
+        period_start=datetime.date(2021, 6, 1),
+        period_end=datetime.date(2021, 6, 14),
+        intro="公开的导言。",
+        status=Issue.Status.PUBLISHED,
         published_at=local(2021, 6, 20, 12),
     )
     shared = Section.objects.create(name="公开栏目", slug=SHARED_SECTION, position=1)
     archive = Archive(public_issue=public)
     for position, arxiv_id in enumerate(SHARED_ARXIV, 1):
         make_entry(
-            archive, "public", public, shared, position, (SHARED_TAG_ZH, SHARED_TAG_EN),
-            title=f"Public paper {position}", arxiv_id=arxiv_id, authors="Alice Public",
+            archive,
+            "public",
+            public,
+            shared,
+            position,
+            (SHARED_TAG_ZH, SHARED_TAG_EN),
+            title=f"Public paper {position}",
+            arxiv_id=arxiv_id,
+            authors="Alice Public",
             summary=f"公开论文{position}的摘要。",
         )
     now = timezone.now()
-    draft = make_hidden(archive, "draft", Issue.Status.DRAFT, None,
-                        datetime.date(2019, 6, 1), shared)
+    draft = make_hidden(
+        archive, "draft", Issue.Status.DRAFT, None, datetime.date(2019, 6, 1), shared
+    )
     draft.year = DRAFT_PUBLISHED_AT[0]
-    scheduled = make_hidden(archive, "scheduled", Issue.Status.SCHEDULED,
-                            now + datetime.timedelta(hours=1),
-                            timezone.localdate(now) - datetime.timedelta(days=13), shared)
+    scheduled = make_hidden(
+        archive,
+        "scheduled",
+        Issue.Status.SCHEDULED,
+        now + datetime.timedelta(hours=1),
+        timezone.localdate(now) - datetime.timedelta(days=13),
+        shared,
+    )
     scheduled.year = timezone.localtime(scheduled.issue.published_at).year
     assert scheduled.year not in (2021, draft.year)
     archive.hidden = {"draft": draft, "scheduled": scheduled}
@@ -251,19 +298,46 @@ class Probe:
     follow: bool = False
 
 
-ISSUE_PAGE = frozenset({
-    "issue", "slug", "intro", "section", "section_slug", "entry1", "entry2", "summary1",
-    "summary2", "authors1", "authors2", "tag", "tag_slug", "paper",
-})
-ENTRY_LIST = frozenset({
-    "slug", "section", "entry1", "entry2", "summary1", "summary2", "authors1", "authors2",
-    "tag", "paper",
-})
+ISSUE_PAGE = frozenset(
+    {
+        "issue",
+        "slug",
+        "intro",
+        "section",
+        "section_slug",
+        "entry1",
+        "entry2",
+        "summary1",
+        "summary2",
+        "authors1",
+        "authors2",
+        "tag",
+        "tag_slug",
+        "paper",
+    }
+)
+ENTRY_LIST = frozenset(
+    {
+        "slug",
+        "section",
+        "entry1",
+        "entry2",
+        "summary1",
+        "summary2",
+        "authors1",
+        "authors2",
+        "tag",
+        "paper",
+    }
+)
 ENTRY_FEED = frozenset({"entry1", "entry2", "summary1", "summary2", "tag", "paper"})
 # Addresses that print no content at all: still read, for status and markers.
 CONTENT_FREE = {
     "django.views.generic.base.TemplateView",  # robots.txt
-    "health", "api:openapi-json", "api:root", "api:unknown",
+    "health",
+    "api:openapi-json",
+    "api:root",
+    "api:unknown",
 }
 
 
@@ -299,9 +373,13 @@ def build_probes(archive):
         add(f"/tags/{tag}/", tagged(tag, "slug"))
         add(f"/tags/{tag}/feed.atom", tagged(tag))
         add(f"/tags/{tag}/feed.rss", tagged(tag))
-    add(f"/entries/?tag={shared_tags[0]}&tag={shared_tags[1]}&section={SHARED_SECTION}",
-        {key: h.entries_tagged(shared_tags[0]) & h.entries_tagged(shared_tags[1]) & {"entry2"}
-         for key, h in hidden.items()})
+    add(
+        f"/entries/?tag={shared_tags[0]}&tag={shared_tags[1]}&section={SHARED_SECTION}",
+        {
+            key: h.entries_tagged(shared_tags[0]) & h.entries_tagged(shared_tags[1]) & {"entry2"}
+            for key, h in hidden.items()
+        },
+    )
     add(f"/entries/?section={SHARED_SECTION}", each({"entry2"}))
     add(f"/sections/{SHARED_SECTION}/", each({"entry2", "summary2"}))
     add(f"/sections/{SHARED_SECTION}/feed.atom", each({"entry2", "summary2"}))
@@ -314,26 +392,36 @@ def build_probes(archive):
     for feed in ("/feeds/issues.atom", "/feeds/issues.rss"):
         add(feed, each({"issue", "slug", "intro", "entry1", "entry2"}))
     # The public issue's papers, which the hidden issues cover again or relate to.
-    add(f"/papers/{SHARED_ARXIV[0]}/", {
-        "draft": {"issue", "summary2", "entry1"},  # its coverage, and a related entry
-        "scheduled": {"entry1"},  # a related entry
-    })
-    add(f"/papers/{SHARED_ARXIV[1]}/", {
-        "draft": {"entry1"},
-        "scheduled": {"issue", "entry2", "summary2", "authors2", "entry1"},  # now the newest
-    })
+    add(
+        f"/papers/{SHARED_ARXIV[0]}/",
+        {
+            "draft": {"issue", "summary2", "entry1"},  # its coverage, and a related entry
+            "scheduled": {"entry1"},  # a related entry
+        },
+    )
+    add(
+        f"/papers/{SHARED_ARXIV[1]}/",
+        {
+            "draft": {"entry1"},
+            "scheduled": {"issue", "entry2", "summary2", "authors2", "entry1"},  # now the newest
+        },
+    )
     add(f"/papers/{SHARED_ARXIV[0]}/cite.bib")  # the public entry stays the newest
     add(f"/papers/{SHARED_ARXIV[1]}/cite.bib", {"scheduled": {"entry2", "authors2"}})
 
     for key, h in hidden.items():
+
         def mine(labels, key=key):
             return {key: labels}
 
         # Their own pages: 404 while hidden, like any unknown address.
         own = {"owner": key, "hidden_status": 404}
         add(f"/issues/{h.slug}/", mine(ISSUE_PAGE), **own)
-        add(f"/issues/{h.slug}/papers.bib",
-            mine({"entry1", "entry2", "authors1", "authors2", "paper"}), **own)
+        add(
+            f"/issues/{h.slug}/papers.bib",
+            mine({"entry1", "entry2", "authors1", "authors2", "paper"}),
+            **own,
+        )
         for tag in h.only_tag_slugs:
             add(f"/tags/{tag}/", mine({*h.entries_tagged(tag), "tag", "issue", "slug"}), **own)
             add(f"/tags/{tag}/feed.atom", mine({*h.entries_tagged(tag), "tag"}), **own)
@@ -341,13 +429,19 @@ def build_probes(archive):
         add(f"/sections/{h.section_slug}/", mine({"entry1", "section", "summary1"}), **own)
         add(f"/sections/{h.section_slug}/feed.atom", mine({"entry1", "section"}), **own)
         add(f"/sections/{h.section_slug}/feed.rss", mine({"entry1", "section"}), **own)
-        add(f"/papers/{h.only_arxiv}/",
-            mine({"entry1", "summary1", "authors1", "issue", "paper"}), **own)
+        add(
+            f"/papers/{h.only_arxiv}/",
+            mine({"entry1", "summary1", "authors1", "issue", "paper"}),
+            **own,
+        )
         add(f"/papers/{h.only_arxiv}/cite.bib", mine({"entry1", "authors1", "paper"}), **own)
         # The entries page and its feed, filtered and searched for them.
         for n, word in enumerate(h.search_words):  # one in English is enough
-            add(f"/entries/?q={word}", mine({"entry1", "summary1"}),
-                languages=LANGUAGES if n == 0 else ("",))
+            add(
+                f"/entries/?q={word}",
+                mine({"entry1", "summary1"}),
+                languages=LANGUAGES if n == 0 else ("",),
+            )
         add(f"/entries/feed.atom?q={h.search_words[0]}", mine({"entry1", "summary1"}))
         for tag in h.only_tag_slugs:
             add(f"/entries/?tag={tag}", mine({*h.entries_tagged(tag), "tag"}))
@@ -358,16 +452,31 @@ def build_probes(archive):
         add(f"/entries/feed.rss?issue={h.slug}", mine({"entry1", "entry2", "issue"}))
         add(f"/entries/?year={h.year}", mine({"entry1", "entry2"}))
         # The language switch leads to their page in the other language.
-        add(f"/language/en/?next=/issues/{h.slug}/", mine({"issue", "intro"}), languages=("",),
-            follow=True, **own)
-        add(f"/language/zh-hans/?next=/en/issues/{h.slug}/", mine({"issue", "intro"}),
-            languages=("",), follow=True, **own)
+        add(
+            f"/language/en/?next=/issues/{h.slug}/",
+            mine({"issue", "intro"}),
+            languages=("",),
+            follow=True,
+            **own,
+        )
+        add(
+            f"/language/zh-hans/?next=/en/issues/{h.slug}/",
+            mine({"issue", "intro"}),
+            languages=("",),
+            follow=True,
+            **own,
+        )
 
         # The API: their objects are 404s, their filter values as unknown as
         # any other (400), until they are public.
         api = {"languages": ("",)}
-        add(f"/api/issues/{h.slug}", mine(ISSUE_PAGE - {"tag_slug", "section_slug"}),
-            owner=key, hidden_status=404, **api)
+        add(
+            f"/api/issues/{h.slug}",
+            mine(ISSUE_PAGE - {"tag_slug", "section_slug"}),
+            owner=key,
+            hidden_status=404,
+            **api,
+        )
         for label, entry_id in zip(("entry1", "entry2"), h.entry_ids, strict=True):
             add(f"/api/entries/{entry_id}", mine({label}), owner=key, hidden_status=404, **api)
         unknown = {"owner": key, "hidden_status": 400, **api}
@@ -445,8 +554,12 @@ def check_probe(response, probe, archive, visible):
     echoed = unquote(probe.path)
     for key, h in archive.hidden.items():
         if key in visible:
-            shown = [m for label in probe.reveals.get(key, ()) for m in h.markers[label]
-                     if m not in echoed]
+            shown = [
+                m
+                for label in probe.reveals.get(key, ())
+                for m in h.markers[label]
+                if m not in echoed
+            ]
             assert shown or not probe.reveals.get(key), f"test bug: {probe.path} only echoes"
             for label in probe.reveals.get(key, ()):
                 for marker in (m for m in h.markers[label] if m not in echoed):
@@ -535,25 +648,39 @@ def check_counts(client, archive, visible):
 
     for prefix in LANGUAGES:
         page = soup(client, f"{prefix}/tags/")
-        compare(f"{prefix}/tags/", {
-            unquote(a["href"]).rstrip("/").rsplit("/", 1)[1]: first_number(
-                a.select_one(".count").get_text())
-            for a in page.select("ul.tag-index a")
-        }, tags)
+        compare(
+            f"{prefix}/tags/",
+            {
+                unquote(a["href"]).rstrip("/").rsplit("/", 1)[1]: first_number(
+                    a.select_one(".count").get_text()
+                )
+                for a in page.select("ul.tag-index a")
+            },
+            tags,
+        )
 
         page = soup(client, f"{prefix}/sections/")
-        compare(f"{prefix}/sections/", {
-            a["href"].rstrip("/").rsplit("/", 1)[1]: first_number(
-                a.find_parent("h2").select_one(".count").get_text())
-            for a in page.select("ul.section-index h2 a")
-        }, sections)
+        compare(
+            f"{prefix}/sections/",
+            {
+                a["href"].rstrip("/").rsplit("/", 1)[1]: first_number(
+                    a.find_parent("h2").select_one(".count").get_text()
+                )
+                for a in page.select("ul.section-index h2 a")
+            },
+            sections,
+        )
 
         page = soup(client, f"{prefix}/entries/")
         facets = page.select_one("aside.facets")
-        compare(f"{prefix}/entries/ tag facets", {
-            query_value(a["href"], "tag"): first_number(a.select_one(".count").get_text())
-            for a in facets.select("ul.tag-cloud a")
-        }, tags)
+        compare(
+            f"{prefix}/entries/ tag facets",
+            {
+                query_value(a["href"], "tag"): first_number(a.select_one(".count").get_text())
+                for a in facets.select("ul.tag-cloud a")
+            },
+            tags,
+        )
         found_sections, found_years = {}, {}
         for li in facets.select("ul.facet-list li"):
             a, n = li.find("a"), first_number(li.select_one(".count").get_text())
@@ -570,18 +697,22 @@ def check_counts(client, archive, visible):
         table = page.select_one("table.trend-table")
         names = [th.get_text(strip=True) for th in table.select("thead th")[1:]]
         totals = [int(td.get_text()) for td in table.select("tfoot td")]
-        compare(f"{prefix}/trends/ totals",
-                {slug_of[name]: n for name, n in zip(names, totals, strict=True)}, tags)
-        compare(f"{prefix}/trends/ issues", len(table.select("tbody tr")),
-                len(visible))
+        compare(
+            f"{prefix}/trends/ totals",
+            {slug_of[name]: n for name, n in zip(names, totals, strict=True)},
+            tags,
+        )
+        compare(f"{prefix}/trends/ issues", len(table.select("tbody tr")), len(visible))
 
         for tag in (archive.tag_slugs[SHARED_TAG_ZH], archive.tag_slugs[SHARED_TAG_EN]):
             page = soup(client, f"{prefix}/tags/{tag}/")
-            compare(f"{prefix}/tags/{tag}/ entries", len(page.select("article.entry")),
-                    tags[tag])
+            compare(f"{prefix}/tags/{tag}/ entries", len(page.select("article.entry")), tags[tag])
         page = soup(client, f"{prefix}/sections/{SHARED_SECTION}/")
-        compare(f"{prefix}/sections/{SHARED_SECTION}/ entries",
-                len(page.select("article.entry")), sections[SHARED_SECTION])
+        compare(
+            f"{prefix}/sections/{SHARED_SECTION}/ entries",
+            len(page.select("article.entry")),
+            sections[SHARED_SECTION],
+        )
         page = soup(client, f"{prefix}/issues/")
         compare(f"{prefix}/issues/ issues", len(page.select("ol.archive > li")), len(visible))
 
@@ -590,9 +721,14 @@ def check_counts(client, archive, visible):
     api_entries = client.get("/api/entries?page_size=100").json()
     compare("/api/entries count", api_entries["count"], archive.count(visible))
     api_issues = client.get("/api/issues?page_size=100").json()
-    compare("/api/issues", {issue["slug"]: issue["entry_count"] for issue in api_issues["items"]},
-            {("pub-issue" if key == "public" else archive.hidden[key].slug):
-             archive.count({key}) for key in visible})
+    compare(
+        "/api/issues",
+        {issue["slug"]: issue["entry_count"] for issue in api_issues["items"]},
+        {
+            ("pub-issue" if key == "public" else archive.hidden[key].slug): archive.count({key})
+            for key in visible
+        },
+    )
     for key, h in archive.hidden.items():
         for word in h.search_words:
             expected = 1 if key in visible else 0
@@ -689,8 +825,11 @@ def test_hidden_issues_show_nowhere_until_they_are_public(client, archive, monke
         problems += check_sitemap(client, archive, visible)
         problems += check_counts(client, archive, visible)
     assert not problems, "\n".join(problems)
-    writes = [q["sql"] for q in queries.captured_queries
-              if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.I)]
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.I)
+    ]
     assert not writes, writes
     scheduled.issue.refresh_from_db()
     assert scheduled.issue.status == Issue.Status.SCHEDULED

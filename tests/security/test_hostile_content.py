@@ -74,18 +74,57 @@ SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:", "mocha:")
 # A data: URL is harmless only as a raster image; as a document, script or SVG it runs.
 HARMLESS_DATA = re.compile(r"data:image/(png|gif|jpe?g|webp)[;,]")
 URL_ATTRIBUTES = {
-    "href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
-    "dynsrc", "lowsrc", "code", "codebase", "archive", "cite", "longdesc", "usemap",
-    "ping", "manifest", "icon", "srcset", "to", "from", "values", "by",
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "data",
+    "poster",
+    "background",
+    "dynsrc",
+    "lowsrc",
+    "code",
+    "codebase",
+    "archive",
+    "cite",
+    "longdesc",
+    "usemap",
+    "ping",
+    "manifest",
+    "icon",
+    "srcset",
+    "to",
+    "from",
+    "values",
+    "by",
 }
 EMBEDDING_ELEMENTS = {
-    "iframe", "frame", "frameset", "object", "embed", "applet", "base", "bgsound",
-    "layer", "ilayer", "portal", "fencedframe",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "base",
+    "bgsound",
+    "layer",
+    "ilayer",
+    "portal",
+    "fencedframe",
 }
 # What the site's own pages may carry as data, not code, in a <script>.
 DATA_SCRIPT_TYPES = {"application/ld+json", "application/json"}
-CSS_HAZARDS = ("expression(", "javascript:", "vbscript:", "behavior:", "-moz-binding",
-               "@import", "url(data:text", "url(data:image/svg")
+CSS_HAZARDS = (
+    "expression(",
+    "javascript:",
+    "vbscript:",
+    "behavior:",
+    "-moz-binding",
+    "@import",
+    "url(data:text",
+    "url(data:image/svg",
+)
 
 
 def normalised_url(value):
@@ -149,8 +188,17 @@ class HazardScanner(HTMLParser):
     <math> a browser parses it as markup, and an <img> there breaks out.
     """
 
-    CDATA_CONTENT_ELEMENTS = ("script", "style", "noscript", "iframe", "noembed",
-                              "noframes", "xmp", "title", "textarea")
+    CDATA_CONTENT_ELEMENTS = (
+        "script",
+        "style",
+        "noscript",
+        "iframe",
+        "noembed",
+        "noframes",
+        "xmp",
+        "title",
+        "textarea",
+    )
     ESCAPABLE_RAW_TEXT = ("title", "textarea")
 
     def __init__(self):
@@ -238,6 +286,7 @@ def collapse(text):
 
 # ------------------------------------------------------------ placing the corpus
 
+
 @dataclass
 class HostileArchive:
     """What ``build_hostile_archive`` made, for the tests to walk."""
@@ -275,8 +324,11 @@ def _build(now):
     section_of, tag_of = {}, {}
     for k, group in enumerate(pack(range(count), 100)):
         name = joined(group)
-        archive.sections.append(Section.objects.create(
-            name=name, slug=f"hostile-{k}", description=name, position=100 + k))
+        archive.sections.append(
+            Section.objects.create(
+                name=name, slug=f"hostile-{k}", description=name, position=100 + k
+            )
+        )
         section_of |= dict.fromkeys(group, archive.sections[-1])
     # Tags pack the corpus from the other end, so their neighbours differ.
     for k, group in enumerate(pack(reversed(range(count)), 100)):
@@ -287,10 +339,15 @@ def _build(now):
         start = datetime.date(2020, 1, 6) + datetime.timedelta(days=14 * j)
         with reversion.create_revision():
             issue = Issue.objects.create(
-                title=f"第{j}期", slug=f"hostile-{j}", period_start=start,
-                period_end=start + datetime.timedelta(days=13), intro="导言。",
-                status=Issue.Status.PUBLISHED, published_at=now - datetime.timedelta(hours=j + 1),
-                source_url="https://example.com/")
+                title=f"第{j}期",
+                slug=f"hostile-{j}",
+                period_start=start,
+                period_end=start + datetime.timedelta(days=13),
+                intro="导言。",
+                status=Issue.Status.PUBLISHED,
+                published_at=now - datetime.timedelta(hours=j + 1),
+                source_url="https://example.com/",
+            )
         with reversion.create_revision():
             issue.title = joined(group)
             issue.intro = "\n\n".join(VECTORS[i] for i in group)
@@ -299,30 +356,50 @@ def _build(now):
             issue.save()
             for i in group:
                 vector = VECTORS[i]
-                common = {"issue": issue, "title": vector, "authors": vector, "url": vector,
-                          "summary": vector}
-                by_url = Entry.objects.create(section=section_of[i], position=2 * i + 1,
-                                              arxiv_id="", **common)
+                common = {
+                    "issue": issue,
+                    "title": vector,
+                    "authors": vector,
+                    "url": vector,
+                    "summary": vector,
+                }
+                by_url = Entry.objects.create(
+                    section=section_of[i], position=2 * i + 1, arxiv_id="", **common
+                )
                 by_url.tags.add(tag_of[i])
                 archive.entries.append(by_url)
                 if i % 3:
                     continue
                 # A third of the vectors again, by arXiv id: the paper pages.
-                by_id = Entry.objects.create(section=section_of[(i + 1) % count],
-                                             position=2 * i + 2,
-                                             arxiv_id=PAPER_IDS[i // 3 % len(PAPER_IDS)], **common)
+                by_id = Entry.objects.create(
+                    section=section_of[(i + 1) % count],
+                    position=2 * i + 2,
+                    arxiv_id=PAPER_IDS[i // 3 % len(PAPER_IDS)],
+                    **common,
+                )
                 by_id.tags.add(tag_of[i], tag_of[(i + 7) % count])
                 archive.entries.append(by_id)
         archive.issues.append(issue)
 
     # A draft with the whole corpus in its introduction: for the staff preview.
     draft = archive.draft = Issue.objects.create(
-        title=joined(pack(range(count), 200)[0]), slug="hostile-draft",
-        period_start=datetime.date(2030, 1, 1), period_end=datetime.date(2030, 1, 14),
-        intro="\n\n".join(VECTORS), source_url=" ".join(URLS)[:500])
+        title=joined(pack(range(count), 200)[0]),
+        slug="hostile-draft",
+        period_start=datetime.date(2030, 1, 1),
+        period_end=datetime.date(2030, 1, 14),
+        intro="\n\n".join(VECTORS),
+        source_url=" ".join(URLS)[:500],
+    )
     for i in (0, 43, 66):
-        Entry.objects.create(issue=draft, section=section_of[i], position=1, title=VECTORS[i],
-                             authors=VECTORS[i], url=VECTORS[i], summary=VECTORS[i])
+        Entry.objects.create(
+            issue=draft,
+            section=section_of[i],
+            position=1,
+            title=VECTORS[i],
+            authors=VECTORS[i],
+            url=VECTORS[i],
+            summary=VECTORS[i],
+        )
     return archive
 
 
@@ -394,7 +471,7 @@ def address(obj):
 def entries_page(page, per_page=20, **filters):
     """The titles the entries list shows on ``page``, by the site's own order."""
     entries = Entry.objects.published().filter(**filters).newest_first()
-    return [e.title for e in entries[(page - 1) * per_page:page * per_page]]
+    return [e.title for e in entries[(page - 1) * per_page : page * per_page]]
 
 
 # ------------------------------------------------------------------ the corpus
@@ -426,12 +503,23 @@ def test_the_detector_catches_the_vectors_printed_raw():
     """The detector can fail: the markup vectors themselves, unescaped in a
     page body, are caught (except the few that browsers also read as inert),
     and so are the script URLs, unescaped in a link."""
-    markup = [v for v in [*SCRIPT_TAGS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS, *CSS]
-              if v not in INERT_IN_BODY]
-    missed = [v for v in markup if not script_hazards(
-        f"<!doctype html><html><head><title>t</title></head><body><p>{v}</p></body></html>")]
-    urls = [v for v in URLS if normalised_url(html.unescape(v)).startswith(
-        ("javascript:", "vbscript:", "data:"))]
+    markup = [
+        v
+        for v in [*SCRIPT_TAGS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS, *CSS]
+        if v not in INERT_IN_BODY
+    ]
+    missed = [
+        v
+        for v in markup
+        if not script_hazards(
+            f"<!doctype html><html><head><title>t</title></head><body><p>{v}</p></body></html>"
+        )
+    ]
+    urls = [
+        v
+        for v in URLS
+        if normalised_url(html.unescape(v)).startswith(("javascript:", "vbscript:", "data:"))
+    ]
     missed += [v for v in urls if not script_hazards(f'<a href="{v}">x</a>')]
     assert len(markup) + len(urls) > 100
     assert missed == []
@@ -472,7 +560,7 @@ def test_public_lists_are_harmless(hostile, db, client, language):
     for name, url in urls.items():
         if name == "issue_list":
             for page in range(1, issue_pages + 1):
-                shown = hostile.issues[(page - 1) * 20:page * 20]
+                shown = hostile.issues[(page - 1) * 20 : page * 20]
                 walk.page(f"{url}?page={page}", shows=[i.title for i in shown])
         elif name == "entry_list":
             for page in range(1, entry_pages + 1):
@@ -486,16 +574,19 @@ def test_issue_pages_are_harmless(hostile, db, client):
     walk = Walk(client)
     for n, issue in enumerate(hostile.issues):
         entries = list(issue.entries.all())
-        walk.page(f"{hostile.language_of(n)}{address(issue)}",
-                  shows=[issue.title, *(e.title for e in entries), *(e.authors for e in entries)])
+        walk.page(
+            f"{hostile.language_of(n)}{address(issue)}",
+            shows=[issue.title, *(e.title for e in entries), *(e.authors for e in entries)],
+        )
     walk.assert_clean(at_least=len(hostile.issues))
 
 
 def test_section_and_tag_pages_are_harmless(hostile, db, client):
     walk = Walk(client)
     for n, section in enumerate(hostile.sections):
-        walk.page(f"{hostile.language_of(n)}{address(section)}",
-                  shows=[section.name, section.description])
+        walk.page(
+            f"{hostile.language_of(n)}{address(section)}", shows=[section.name, section.description]
+        )
     for n, tag in enumerate(hostile.tags):
         walk.page(f"{hostile.language_of(n)}{address(tag)}", shows=[tag.name])
     walk.assert_clean(at_least=len(hostile.sections) + len(hostile.tags))
@@ -512,8 +603,10 @@ def test_filtered_and_searched_entries_are_harmless(hostile, db, client):
         chosen = [tags[(2 * n) % len(tags)], tags[(2 * n + 1) % len(tags)]]
         issue = issues[n % len(issues)]
         query = "&".join(f"tag={tag.slug}" for tag in chosen)
-        walk.page(f"{hostile.language_of(n)}/entries/?section={section.slug}&issue={issue.slug}"
-                  f"&{query}", shows=[section.name, issue.title, *(t.name for t in chosen)])
+        walk.page(
+            f"{hostile.language_of(n)}/entries/?section={section.slug}&issue={issue.slug}&{query}",
+            shows=[section.name, issue.title, *(t.name for t in chosen)],
+        )
     matches = Entry.objects.published().filter(title__contains="alert").count()
     for page in range(1, (matches - 1) // 20 + 2):
         walk.page(f"{hostile.language_of(page)}/entries/?q=alert&page={page}")
@@ -531,10 +624,12 @@ def test_paper_pages_and_their_json_ld_are_harmless(hostile, db, client):
     for language in LANGUAGES:
         for arxiv_id in PAPER_IDS:
             entries = Entry.objects.published().filter(arxiv_id=arxiv_id)
-            markup = walk.page(f"{language}/papers/{arxiv_id}/",
-                               shows=[e.issue.title for e in entries])
+            markup = walk.page(
+                f"{language}/papers/{arxiv_id}/", shows=[e.issue.title for e in entries]
+            )
             scripts = BeautifulSoup(markup or "", "html.parser").find_all(
-                "script", type="application/ld+json")
+                "script", type="application/ld+json"
+            )
             assert scripts, "the paper page has no JSON-LD"
             data = json.loads(scripts[0].string)
             # The structured data carries the text as it was written, as data.
@@ -578,8 +673,7 @@ def feed_problems(url, body, content_type):
             if isinstance(value, str) and detail.get("type") == "text/html":
                 problems += [f"{url} feedparser {key}: {h}" for h in script_hazards(value)]
         for content in item.get("content", []):
-            problems += [f"{url} feedparser content: {h}"
-                         for h in script_hazards(content["value"])]
+            problems += [f"{url} feedparser content: {h}" for h in script_hazards(content["value"])]
         for link in item.get("links", []):
             if url_hazard(link.get("href", "")):
                 problems.append(f"{url}: link {link['href']!r}")
@@ -605,16 +699,19 @@ def test_feeds_are_well_formed_and_carry_no_script(hostile, db, client, monkeypa
     the feed's title) and of some filtered lists."""
     monkeypatch.setattr(feeds, "ISSUES_IN_FEED", 1000)
     monkeypatch.setattr(feeds, "ENTRIES_IN_FEED", 1000)
-    urls = ["/feeds/issues.atom", "/en/feeds/issues.rss", "/entries/feed.rss",
-            "/en/entries/feed.atom"]
+    urls = [
+        "/feeds/issues.atom",
+        "/en/feeds/issues.rss",
+        "/entries/feed.rss",
+        "/en/entries/feed.atom",
+    ]
     for n, tag in enumerate(hostile.tags):
         urls.append(f"{hostile.language_of(n)}/tags/{tag.slug}/feed.{('atom', 'rss')[n % 2]}")
     for n, section in enumerate(hostile.sections):
         fmt = ("rss", "atom")[n % 2]
         urls.append(f"{hostile.language_of(n)}/sections/{section.slug}/feed.{fmt}")
     for n, (tag, section) in enumerate(zip(hostile.tags[::7], hostile.sections, strict=False)):
-        urls.append(f"/entries/feed.{('atom', 'rss')[n % 2]}?tag={tag.slug}"
-                    f"&section={section.slug}")
+        urls.append(f"/entries/feed.{('atom', 'rss')[n % 2]}?tag={tag.slug}&section={section.slug}")
     problems, titles = read_feeds(client, urls)
     assert not problems, "\n".join(problems[:40])
     # The hostile titles arrived, as text.
@@ -646,8 +743,11 @@ def json_problems(url, response):
         elif isinstance(value, str):
             if key.endswith("_html"):
                 problems.extend(f"{url} {key}: {h}" for h in script_hazards(value))
-            elif key in ("url", "abstract", "pdf", "permalink") and value and \
-                    not value.startswith(("http://", "https://")):
+            elif (
+                key in ("url", "abstract", "pdf", "permalink")
+                and value
+                and not value.startswith(("http://", "https://"))
+            ):
                 problems.append(f"{url} {key}: not a web link: {value[:80]!r}")
 
     visit(json.loads(response.content))
@@ -684,8 +784,14 @@ def test_the_sitemap_is_well_formed_and_lists_only_web_links(hostile, db, client
         assert f"http://testserver{address(section)}" in locations
 
 
-TEX_COMMANDS = {"\\textbackslash", "\\textbraceleft", "\\textbraceright", "\\textasciitilde",
-                "\\textasciicircum", "\\url"}
+TEX_COMMANDS = {
+    "\\textbackslash",
+    "\\textbraceleft",
+    "\\textbraceright",
+    "\\textasciitilde",
+    "\\textasciicircum",
+    "\\url",
+}
 
 
 def bibtex_problems(url, response):
@@ -737,17 +843,23 @@ def markdown_export_problems(url, response):
     if response.get("X-Content-Type-Options") != "nosniff":
         problems.append(f"{url}: no nosniff")
     # Whatever renders the file with the site's renderer gets clean HTML.
-    problems += [f"{url} rendered: {h}"
-                 for h in script_hazards(render_markdown(response.content.decode()))]
+    problems += [
+        f"{url} rendered: {h}" for h in script_hazards(render_markdown(response.content.decode()))
+    ]
     return problems
 
 
 # Hostile, but on one line and without Markdown structure of their own, so
 # that the roundup format carries them and the export succeeds.
 EXPORTABLE = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(67)>", "<svg/onload=alert(85)>",
-    "</script><script>alert(17)</script>", "javascript:alert(44)", "[x](javascript:alert(149))",
-    "<iframe src=data:text/html,<script>alert(118)</script>>", "]]><script>alert(26)</script>",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(67)>",
+    "<svg/onload=alert(85)>",
+    "</script><script>alert(17)</script>",
+    "javascript:alert(44)",
+    "[x](javascript:alert(149))",
+    "<iframe src=data:text/html,<script>alert(118)</script>>",
+    "]]><script>alert(26)</script>",
 ]
 
 
@@ -761,13 +873,24 @@ def test_the_markdown_export_is_a_plain_download_or_a_harmless_refusal(
     the admin must print escaped."""
     assert set(EXPORTABLE) <= set(VECTORS)
     issue = Issue.objects.create(
-        title=" ".join(EXPORTABLE[:3]), slug="hostile-export", intro="\n\n".join(EXPORTABLE),
-        period_start=datetime.date(2032, 1, 1), period_end=datetime.date(2032, 1, 14),
-        source_url="https://example.com/\"><script>alert(1)</script>")
+        title=" ".join(EXPORTABLE[:3]),
+        slug="hostile-export",
+        intro="\n\n".join(EXPORTABLE),
+        period_start=datetime.date(2032, 1, 1),
+        period_end=datetime.date(2032, 1, 14),
+        source_url='https://example.com/"><script>alert(1)</script>',
+    )
     section = Section.objects.create(name=" ".join(EXPORTABLE[3:5]), slug="hostile-export")
     for n, vector in enumerate(EXPORTABLE, 1):
-        entry = Entry.objects.create(issue=issue, section=section, position=n, title=vector,
-                                     authors=vector, arxiv_id=f"2401.{n:05d}", summary=vector)
+        entry = Entry.objects.create(
+            issue=issue,
+            section=section,
+            position=n,
+            title=vector,
+            authors=vector,
+            arxiv_id=f"2401.{n:05d}",
+            summary=vector,
+        )
         entry.tags.add(Tag.objects.create(name=f"{vector} #{n}", slug=f"hostile-export-{n}"))
 
     walk = Walk(staff_client)
@@ -779,8 +902,9 @@ def test_the_markdown_export_is_a_plain_download_or_a_harmless_refusal(
     call_command("export_roundup", issue.slug, output=out, verbosity=0)
     assert out.read_text(encoding="utf-8") == response.content.decode()
     changelist = reverse("admin:papers_issue_changelist")
-    response = staff_client.post(changelist, {
-        "action": "download_markdown", "_selected_action": [issue.pk]})
+    response = staff_client.post(
+        changelist, {"action": "download_markdown", "_selected_action": [issue.pk]}
+    )
     walk.problems += markdown_export_problems(changelist, response)
 
     # The archive's issues carry multi-line and structural text: each is
@@ -805,14 +929,17 @@ def test_the_markdown_export_is_a_plain_download_or_a_harmless_refusal(
 def test_the_staff_preview_and_the_live_markdown_preview_are_harmless(hostile, db, staff_client):
     walk = Walk(staff_client)
     for issue in [hostile.draft, *hostile.issues]:
-        walk.page(reverse("admin:papers_issue_preview", args=[issue.pk]),
-                  shows=[issue.title, *(e.title for e in issue.entries.all())])
+        walk.page(
+            reverse("admin:papers_issue_preview", args=[issue.pk]),
+            shows=[issue.title, *(e.title for e in issue.entries.all())],
+        )
     url = reverse("admin:papers_markdown_preview")
     for text in [*VECTORS, "\n\n".join(VECTORS)]:
         response = staff_client.post(url, {"text": text})
         assert response.status_code == 200
-        walk.problems += [f"preview of {text[:60]!r}: {h}"
-                          for h in script_hazards(response.json()["html"])]
+        walk.problems += [
+            f"preview of {text[:60]!r}: {h}" for h in script_hazards(response.json()["html"])
+        ]
     walk.assert_clean(at_least=len(hostile.issues) + 1)
 
 
@@ -825,9 +952,11 @@ def test_admin_lists_forms_and_delete_pages_are_harmless(hostile, db, staff_clie
     way; an issue's page with its inline entries is heavy), delete pages that
     list related objects by name."""
     walk = Walk(staff_client)
-    for model, names in [("issue", [i.title for i in hostile.issues[:100]]),
-                         ("section", [s.name for s in hostile.sections[:100]]),
-                         ("tag", [t.name for t in hostile.tags[:100]])]:
+    for model, names in [
+        ("issue", [i.title for i in hostile.issues[:100]]),
+        ("section", [s.name for s in hostile.sections[:100]]),
+        ("tag", [t.name for t in hostile.tags[:100]]),
+    ]:
         walk.page(f"/admin/papers/{model}/", shows=names)
         walk.page(f"/admin/papers/{model}/?q=alert")
     pages = (Entry.objects.count() - 1) // 100 + 1
@@ -842,10 +971,14 @@ def test_admin_lists_forms_and_delete_pages_are_harmless(hostile, db, staff_clie
         walk.page(reverse("admin:papers_section_change", args=[section.pk]))
     for tag in hostile.tags[::7]:
         walk.page(reverse("admin:papers_tag_change", args=[tag.pk]))
-    walk.page(reverse("admin:papers_issue_delete", args=[hostile.issues[0].pk]),
-              shows=[hostile.issues[0].title])
-    walk.page(reverse("admin:papers_section_delete", args=[hostile.sections[0].pk]),
-              shows=[hostile.sections[0].name])
+    walk.page(
+        reverse("admin:papers_issue_delete", args=[hostile.issues[0].pk]),
+        shows=[hostile.issues[0].title],
+    )
+    walk.page(
+        reverse("admin:papers_section_delete", args=[hostile.sections[0].pk]),
+        shows=[hostile.sections[0].name],
+    )
     walk.page(reverse("admin:papers_tag_delete", args=[hostile.tags[0].pk]))
     walk.assert_clean(at_least=20)
 
@@ -857,9 +990,11 @@ def test_admin_history_and_compare_views_are_harmless(hostile, db, staff_client)
     for n, issue in enumerate(hostile.issues):
         newer, older = Version.objects.get_for_object(issue)[:2]
         # A diff interleaves what was deleted: some vector is whole, not all.
-        walk.page(reverse("admin:papers_issue_compare", args=[issue.pk])
-                  + f"?version_id1={older.pk}&version_id2={newer.pk}",
-                  shows_any=[e.title for e in issue.entries.all()])
+        walk.page(
+            reverse("admin:papers_issue_compare", args=[issue.pk])
+            + f"?version_id1={older.pk}&version_id2={newer.pk}",
+            shows_any=[e.title for e in issue.entries.all()],
+        )
         if n % 6 == 0:
             walk.page(reverse("admin:papers_issue_history", args=[issue.pk]))
     older = Version.objects.get_for_object(hostile.issues[0]).last()
@@ -871,8 +1006,10 @@ def test_admin_history_and_compare_views_are_harmless(hostile, db, staff_client)
         entry.refresh_from_db()
         walk.page(reverse("admin:papers_entry_history", args=[entry.pk]))
         newer, older = Version.objects.get_for_object(entry)[:2]
-        walk.page(reverse("admin:papers_entry_compare", args=[entry.pk])
-                  + f"?version_id1={older.pk}&version_id2={newer.pk}")
+        walk.page(
+            reverse("admin:papers_entry_compare", args=[entry.pk])
+            + f"?version_id1={older.pk}&version_id2={newer.pk}"
+        )
     walk.assert_clean(at_least=len(hostile.issues))
 
 
@@ -885,14 +1022,22 @@ FORM_ISSUE = {
     "source_url": 'https://example.com/"><script>alert(1)</script>',
 }
 FORM_ENTRIES = [
-    {"title": "<img src=x onerror=alert(1)>", "authors": '"><svg onload=alert(2)>',
-     "arxiv_id": "2407.00001", "url": "",
-     "summary": "\n\n".join(VECTORS[100:]),
-     "tags": "＜script＞alert(3)＜/script＞，<img src=x onerror=alert(4)>、normal"},
-    {"title": "</script><script>alert(5)</script>", "authors": "</title><b>x",
-     "arxiv_id": "", "url": "https://example.org/?a=<svg/onload=alert(6)>",
-     "summary": "[x](javascript:alert(7)) ![y](x\" onerror=\"alert(8))",
-     "tags": "\" onmouseover=\"alert(9)；]]><script>alert(10)</script>"},
+    {
+        "title": "<img src=x onerror=alert(1)>",
+        "authors": '"><svg onload=alert(2)>',
+        "arxiv_id": "2407.00001",
+        "url": "",
+        "summary": "\n\n".join(VECTORS[100:]),
+        "tags": "＜script＞alert(3)＜/script＞，<img src=x onerror=alert(4)>、normal",
+    },
+    {
+        "title": "</script><script>alert(5)</script>",
+        "authors": "</title><b>x",
+        "arxiv_id": "",
+        "url": "https://example.org/?a=<svg/onload=alert(6)>",
+        "summary": '[x](javascript:alert(7)) ![y](x" onerror="alert(8))',
+        "tags": '" onmouseover="alert(9)；]]><script>alert(10)</script>',
+    },
 ]
 
 
@@ -902,13 +1047,23 @@ def test_hostile_text_through_the_real_admin_form(hostile, db, staff_client, cli
     add = "/admin/papers/issue/add/"
     data = form_data(staff_client.get(add), "issue_form")
     section = hostile.sections[0]
-    data.update(FORM_ISSUE, slug="hostile-form", period_start="2031-01-01",
-                period_end="2031-01-14", status="published",
-                published_at_0="2024-01-01", published_at_1="00:00:00")
+    data.update(
+        FORM_ISSUE,
+        slug="hostile-form",
+        period_start="2031-01-01",
+        period_end="2031-01-14",
+        status="published",
+        published_at_0="2024-01-01",
+        published_at_1="00:00:00",
+    )
     for index, entry in enumerate(FORM_ENTRIES):
         data.update({f"entries-{index}-{name}": value for name, value in entry.items()})
-        data.update({f"entries-{index}-section": str(section.pk),
-                     f"entries-{index}-position": str(index + 1)})
+        data.update(
+            {
+                f"entries-{index}-section": str(section.pk),
+                f"entries-{index}-position": str(index + 1),
+            }
+        )
     data["entries-TOTAL_FORMS"] = str(len(FORM_ENTRIES))
 
     refused = staff_client.post(add, {**data, "entries-1-url": "javascript:alert(11)"})
@@ -917,23 +1072,29 @@ def test_hostile_text_through_the_real_admin_form(hostile, db, staff_client, cli
     assert not script_hazards(refused.content.decode())
 
     response = staff_client.post(add, data)
-    assert response.status_code == 302, BeautifulSoup(
-        response.content, "html.parser").select(".errorlist")
+    assert response.status_code == 302, BeautifulSoup(response.content, "html.parser").select(
+        ".errorlist"
+    )
     issue = Issue.objects.get(slug="hostile-form")
     assert issue.title == FORM_ISSUE["title"]
-    names = set(Tag.objects.filter(tagged_entries__content_object__issue=issue)
-                .values_list("name", flat=True))
+    names = set(
+        Tag.objects.filter(tagged_entries__content_object__issue=issue).values_list(
+            "name", flat=True
+        )
+    )
     assert "<script>alert(3)</script>" in names  # full-width brackets, normalised
 
     walk = Walk(client)
     for language in LANGUAGES:
-        walk.page(f"{language}{address(issue)}",
-                  shows=[issue.title, *(e["title"] for e in FORM_ENTRIES)])
+        walk.page(
+            f"{language}{address(issue)}", shows=[issue.title, *(e["title"] for e in FORM_ENTRIES)]
+        )
         walk.page(f"{language}/papers/2407.00001/", shows=[FORM_ENTRIES[0]["title"]])
         for tag in Tag.objects.filter(name__in=names):
             walk.page(f"{language}{address(tag)}", shows=[tag.name])
-    problems, _ = read_feeds(client, ["/feeds/issues.rss", "/entries/feed.atom",
-                                      f"/entries/feed.rss?issue={issue.slug}"])
+    problems, _ = read_feeds(
+        client, ["/feeds/issues.rss", "/entries/feed.atom", f"/entries/feed.rss?issue={issue.slug}"]
+    )
     walk.problems += problems
     staff = Walk(staff_client)
     staff.page("/admin/", shows=[issue.title])  # recent actions

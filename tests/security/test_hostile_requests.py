@@ -86,8 +86,18 @@ class Known:
     tags = sections = issues = arxiv_ids = etags = ()
     pages = ()  # every public page (reading/pages.py), see ``archive``
     years = ("2024", "2023", "1990", "2200")
-    queries = ("幻觉", "检索增强生成", "RAG", "hallucination", "2406.15877", '"long context"',
-               "对齐 推理", "arXiv:2406.15877v2", "LLM-as-a-judge", "cs/0112017")
+    queries = (
+        "幻觉",
+        "检索增强生成",
+        "RAG",
+        "hallucination",
+        "2406.15877",
+        '"long context"',
+        "对齐 推理",
+        "arXiv:2406.15877v2",
+        "LLM-as-a-judge",
+        "cs/0112017",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,31 +114,47 @@ def archive(django_db_setup, django_db_blocker):
         extra = SectionFactory(name="多模态与智能体", slug="multimodal-agents")
         for n in range(3):
             issue = IssueFactory(
-                slug=f"2024-0{7 + n}-h1", title=f"2024年{7 + n}月上半月论文",
+                slug=f"2024-0{7 + n}-h1",
+                title=f"2024年{7 + n}月上半月论文",
                 published_at=seed.published_at + datetime.timedelta(days=14 * (n + 1)),
             )
             for m in range(8):
                 EntryFactory(
-                    issue=issue, section=rag if m % 2 else extra,
+                    issue=issue,
+                    section=rag if m % 2 else extra,
                     tags=["幻觉", "智能体", f"标签{m}"],
-                    title=f"Agents & <RAG> {n}.{m}", summary=f"第{m}篇：检索增强与**对齐**。",
+                    title=f"Agents & <RAG> {n}.{m}",
+                    summary=f"第{m}篇：检索增强与**对齐**。",
                 )
         EntryFactory(issue=issue, section=extra, arxiv_id="cs/0112017", tags=["旧论文"])
-        EntryFactory(issue=issue, section=extra, arxiv_id="", url="https://example.org/paper",
-                     tags=["无编号"])
-        EntryFactory(issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"),
-                     section=extra, tags=["草稿"])
         EntryFactory(
-            issue=IssueFactory(status=Issue.Status.SCHEDULED, slug="scheduled-issue",
-                               published_at=seed.published_at + datetime.timedelta(days=3650)),
-            section=extra, tags=["定时"],
+            issue=issue,
+            section=extra,
+            arxiv_id="",
+            url="https://example.org/paper",
+            tags=["无编号"],
+        )
+        EntryFactory(
+            issue=IssueFactory(status=Issue.Status.DRAFT, slug="draft-issue"),
+            section=extra,
+            tags=["草稿"],
+        )
+        EntryFactory(
+            issue=IssueFactory(
+                status=Issue.Status.SCHEDULED,
+                slug="scheduled-issue",
+                published_at=seed.published_at + datetime.timedelta(days=3650),
+            ),
+            section=extra,
+            tags=["定时"],
         )
         Known.tags = tuple(Tag.objects.order_by("slug").values_list("slug", flat=True))
         Known.sections = tuple(Section.objects.order_by("slug").values_list("slug", flat=True))
         Known.issues = tuple(Issue.objects.order_by("slug").values_list("slug", flat=True))
         Known.arxiv_ids = ("2406.15877", "2406.18510", "cs/0112017", "2406.99999")
         Known.pages = tuple(
-            url for language in pages.LANGUAGES
+            url
+            for language in pages.LANGUAGES
             for url in pages.example_urls(language, feeds=True, downloads=True).values()
         )
         etags = []
@@ -146,9 +172,18 @@ def archive(django_db_setup, django_db_blocker):
 # ``Known.pages`` (reading/pages.py, with this archive's data); besides them,
 # searches and filters, and the site's other addresses.
 OTHER_PATHS = (
-    "/entries/?q=幻觉", "/entries/?tag=幻觉&section=rag", "/en/entries/?q=RAG",
-    "/sitemap.xml", "/robots.txt", "/api/issues", "/api/entries?q=RAG", "/api/tags",
-    "/api/openapi.json", "/api/issues/2024-06-h2", "/admin/login/", "/no-such-page/",
+    "/entries/?q=幻觉",
+    "/entries/?tag=幻觉&section=rag",
+    "/en/entries/?q=RAG",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/api/issues",
+    "/api/entries?q=RAG",
+    "/api/tags",
+    "/api/openapi.json",
+    "/api/issues/2024-06-h2",
+    "/admin/login/",
+    "/no-such-page/",
 )
 PUBLIC_PAGES = st.deferred(lambda: st.sampled_from(Known.pages or ("/",)))
 
@@ -266,21 +301,66 @@ def send(method, path, *, query="", headers=None, body=b"", content_type=None, c
 # overlong UTF-8, an encoded lone surrogate (ED A0 80), a code point past
 # U+10FFFF, NUL, CR LF, a right-to-left override, double encoding...
 PERCENT_GARBAGE = (
-    "%", "%%", "%Z", "%ZZ", "%4", "%C3", "%C3%28", "%ED%A0%80", "%F4%90%80%80", "%FF", "%FE%FF",
-    "%00", "%0D%0A", "%C0%AF", "%E2%80%AE", "%25", "%2525", "+", "%2B", "%26", "%3D", "%u4E2D",
-    "\\x00", "%%32%35", "%E5%B9", "%E5%B9%BB%E8%A7",
+    "%",
+    "%%",
+    "%Z",
+    "%ZZ",
+    "%4",
+    "%C3",
+    "%C3%28",
+    "%ED%A0%80",
+    "%F4%90%80%80",
+    "%FF",
+    "%FE%FF",
+    "%00",
+    "%0D%0A",
+    "%C0%AF",
+    "%E2%80%AE",
+    "%25",
+    "%2525",
+    "+",
+    "%2B",
+    "%26",
+    "%3D",
+    "%u4E2D",
+    "\\x00",
+    "%%32%35",
+    "%E5%B9",
+    "%E5%B9%BB%E8%A7",
 )
 
 chinese = st.text(alphabet="幻觉检索增强生成对齐推理模型中文，。、“”《》：；！？　", max_size=30)
-control = st.text(alphabet=st.characters(max_codepoint=0x1F) | st.sampled_from("\x7f\x85\u2028"),
-                  min_size=1, max_size=10)
+control = st.text(
+    alphabet=st.characters(max_codepoint=0x1F) | st.sampled_from("\x7f\x85\u2028"),
+    min_size=1,
+    max_size=10,
+)
 surrogates = st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=4)
 numbers = st.one_of(
     st.integers().map(str),
     st.floats().map(str),  # nan, inf, -0.0, 1e+308...
-    st.sampled_from(["1e309", "-1", "0", "-0", "0x10", "٣", "²", "１２", "2024.5", "+2024",
-                     " 2024 ", "2024\x00", "9" * 400, "1_000", "2024-01-01", "NaN", "Infinity",
-                     "last"]),
+    st.sampled_from(
+        [
+            "1e309",
+            "-1",
+            "0",
+            "-0",
+            "0x10",
+            "٣",
+            "²",
+            "１２",
+            "2024.5",
+            "+2024",
+            " 2024 ",
+            "2024\x00",
+            "9" * 400,
+            "1_000",
+            "2024-01-01",
+            "NaN",
+            "Infinity",
+            "last",
+        ]
+    ),
 )
 # Long values of every length, from around the 200-character limit of a
 # search to far beyond it.
@@ -295,7 +375,11 @@ def garbage_text():
     """Any text a request could carry, from plausible to absurd."""
     return st.one_of(
         st.text(max_size=40),  # any code point but surrogates
-        chinese, control, surrogates, numbers, long_text,
+        chinese,
+        control,
+        surrogates,
+        numbers,
+        long_text,
         st.sampled_from(PERCENT_GARBAGE),
         st.text(max_size=20).map(lambda s: s + "\ud800" + s),
     )
@@ -326,7 +410,9 @@ def search_text():
     (a real word in odd company still reaches the search engine)."""
     real = st.deferred(lambda: st.sampled_from(Known.queries))
     return st.one_of(
-        real, garbage_text(), st.text(min_size=1, max_size=220),
+        real,
+        garbage_text(),
+        st.text(min_size=1, max_size=220),
         st.tuples(real, garbage_text(), real).map(" ".join),
         st.tuples(garbage_text(), real).map(lambda pair: '"' + "".join(pair)),
     )
@@ -339,12 +425,20 @@ def query_strings(draw):
     invalid, and then nothing runs), then a search text, then hostile
     parameters: unknown names, or known ones too, repeated, real values or
     garbage, encoded every way."""
-    known = {"tag": Known.tags, "section": Known.sections, "issue": Known.issues,
-             "q": Known.queries, "year": Known.years, "next": Known.pages + OTHER_PATHS,
-             "page": ("1", "2", "last"), "page_size": ("1", "100")}
+    known = {
+        "tag": Known.tags,
+        "section": Known.sections,
+        "issue": Known.issues,
+        "q": Known.queries,
+        "year": Known.years,
+        "next": Known.pages + OTHER_PATHS,
+        "page": ("1", "2", "last"),
+        "page_size": ("1", "100"),
+    }
     parts = []
-    for name in draw(st.lists(st.sampled_from(["tag", "tag", "section", "issue", "year"]),
-                              max_size=3)):
+    for name in draw(
+        st.lists(st.sampled_from(["tag", "tag", "section", "issue", "year"]), max_size=3)
+    ):
         parts.append(f"{name}={in_query(draw(st.sampled_from(known[name])), 'percent')}")
     if draw(st.booleans()):
         parts.append(f"q={in_query(draw(search_text()), draw(encodings))}")
@@ -373,19 +467,43 @@ def query_strings(draw):
 
 
 # The pages that run the entries filters and the search (reading.filters).
-SEARCH_PAGES = ("/entries/", "/en/entries/", "/api/entries", "/entries/feed.atom",
-                "/en/entries/feed.rss")
+SEARCH_PAGES = (
+    "/entries/",
+    "/en/entries/",
+    "/api/entries",
+    "/entries/feed.atom",
+    "/en/entries/feed.rss",
+)
 # The addresses besides the public pages (PUBLIC_PAGES) that read a query string.
 OTHER_LIST_PAGES = (
-    "/api/entries", "/api/issues", "/api/tags", "/sitemap.xml", "/language/en/",
-    "/language/zh-hans/", "/admin/login/",
+    "/api/entries",
+    "/api/issues",
+    "/api/tags",
+    "/sitemap.xml",
+    "/language/en/",
+    "/language/zh-hans/",
+    "/admin/login/",
 )
 
 
 def segments():
     """One path segment: a real slug or id, or garbage, percent-encoded or raw."""
-    real = st.sampled_from(("2024-06-h2", "幻觉", "rag", "2406.15877", "cs/0112017", "en",
-                            "zh-hans", "draft-issue", "scheduled-issue", "feed.atom", "..", "."))
+    real = st.sampled_from(
+        (
+            "2024-06-h2",
+            "幻觉",
+            "rag",
+            "2406.15877",
+            "cs/0112017",
+            "en",
+            "zh-hans",
+            "draft-issue",
+            "scheduled-issue",
+            "feed.atom",
+            "..",
+            ".",
+        )
+    )
 
     @st.composite
     def encoded(draw):
@@ -397,24 +515,57 @@ def segments():
         # what would end the path early, or cannot be encoded, is escaped.
         return "".join(
             quote_from_bytes(to_bytes(ch), safe="")
-            if ch in "?#" or 0xD800 <= ord(ch) <= 0xDFFF else ch
+            if ch in "?#" or 0xD800 <= ord(ch) <= 0xDFFF
+            else ch
             for ch in text
         )
 
     def known(name):
         return st.deferred(lambda: st.sampled_from(getattr(Known, name) or ("x",)))
 
-    return st.one_of(real, encoded(), known("tags"), known("issues"), known("arxiv_ids"),
-                     st.sampled_from(PERCENT_GARBAGE))
+    return st.one_of(
+        real,
+        encoded(),
+        known("tags"),
+        known("issues"),
+        known("arxiv_ids"),
+        st.sampled_from(PERCENT_GARBAGE),
+    )
 
 
 PATH_TEMPLATES = (
-    "/", "/{}", "/{}/", "/{}/{}/", "/issues/{}/", "/issues/{}/papers.bib", "/issues/{}/{}",
-    "/tags/{}/", "/tags/{}/feed.atom", "/tags/{}/feed.rss", "/tags/{}/{}/", "/sections/{}/",
-    "/sections/{}/feed.atom", "/sections/{}/feed.rss", "/papers/{}/", "/papers/{}/cite.bib",
-    "/papers/{}/{}/", "/feeds/{}", "/entries/{}", "/language/{}/", "/api/{}", "/api/{}/{}",
-    "/api/issues/{}", "/api/entries/{}", "/api/entries/{}/{}", "/admin/{}/", "/static/{}",
-    "/sitemap.xml{}", "/{}.xml", "//{}", "/issues//{}/", "/tags/{}//",
+    "/",
+    "/{}",
+    "/{}/",
+    "/{}/{}/",
+    "/issues/{}/",
+    "/issues/{}/papers.bib",
+    "/issues/{}/{}",
+    "/tags/{}/",
+    "/tags/{}/feed.atom",
+    "/tags/{}/feed.rss",
+    "/tags/{}/{}/",
+    "/sections/{}/",
+    "/sections/{}/feed.atom",
+    "/sections/{}/feed.rss",
+    "/papers/{}/",
+    "/papers/{}/cite.bib",
+    "/papers/{}/{}/",
+    "/feeds/{}",
+    "/entries/{}",
+    "/language/{}/",
+    "/api/{}",
+    "/api/{}/{}",
+    "/api/issues/{}",
+    "/api/entries/{}",
+    "/api/entries/{}/{}",
+    "/admin/{}/",
+    "/static/{}",
+    "/sitemap.xml{}",
+    "/{}.xml",
+    "//{}",
+    "/issues//{}/",
+    "/tags/{}//",
 )
 
 
@@ -431,13 +582,41 @@ def header_text():
     return garbage_text().map(lambda text: to_bytes(text).decode("latin-1"))
 
 
-LANGUAGE_HEADERS = ("en", "en-US,en;q=0.9", "zh-CN,zh;q=0.9", "zh-Hans", "*", "en;q=abc",
-                    "en;q=1e999", "fr, de;q=0.5", "en-" * 300, "x" * 10_000, ",,,;;;", "q=0",
-                    "zh-hant-tw", "EN", "i-klingon", "en_US", "-en", "en;q=0.9;q=0.1")
-COOKIES = ("django_language=en", "django_language=zh-hans", "django_language=xx",
-           "django_language=" + "en-" * 300, "django_language=%ED%A0%80", 'django_language="en',
-           "sessionid=garbage", "sessionid=" + "a" * 5000, "csrftoken=x", "=;=;;", '"unterminated',
-           "django_language=en; django_language=fr", "a=b" + "; a=b" * 2000)
+LANGUAGE_HEADERS = (
+    "en",
+    "en-US,en;q=0.9",
+    "zh-CN,zh;q=0.9",
+    "zh-Hans",
+    "*",
+    "en;q=abc",
+    "en;q=1e999",
+    "fr, de;q=0.5",
+    "en-" * 300,
+    "x" * 10_000,
+    ",,,;;;",
+    "q=0",
+    "zh-hant-tw",
+    "EN",
+    "i-klingon",
+    "en_US",
+    "-en",
+    "en;q=0.9;q=0.1",
+)
+COOKIES = (
+    "django_language=en",
+    "django_language=zh-hans",
+    "django_language=xx",
+    "django_language=" + "en-" * 300,
+    "django_language=%ED%A0%80",
+    'django_language="en',
+    "sessionid=garbage",
+    "sessionid=" + "a" * 5000,
+    "csrftoken=x",
+    "=;=;;",
+    '"unterminated',
+    "django_language=en; django_language=fr",
+    "a=b" + "; a=b" * 2000,
+)
 
 
 @st.composite
@@ -445,43 +624,84 @@ def hostile_headers(draw):
     """A few request headers, each a known-nasty value or generated garbage."""
     choices = {
         "Accept-Language": st.sampled_from(LANGUAGE_HEADERS) | header_text(),
-        "Cookie": st.sampled_from(COOKIES) | header_text()
+        "Cookie": st.sampled_from(COOKIES)
+        | header_text()
         | header_text().map(lambda v: f"django_language={v}"),
         "If-None-Match": st.deferred(lambda: st.sampled_from(Known.etags or ("*",)))
         | st.sampled_from(["*", 'W/"x"', '"' * 1000, 'W/"', ",,,", '"a", W/"b", *'])
         | header_text(),
-        "If-Modified-Since": st.sampled_from(["Sat, 29 Oct 1994 19:43:31 GMT", "-1", "0",
-                                              "Mon, 32 Foo 99999 99:99:99 GMT"]) | header_text(),
-        "If-Match": header_text(), "If-Unmodified-Since": header_text(),
-        "Range": st.sampled_from(["bytes=0-", "bytes=abc", "bytes=-0", "bytes=5-1",
-                                  "bytes=99999999999999999999-", "bytes=0-1,2-3," * 200])
+        "If-Modified-Since": st.sampled_from(
+            ["Sat, 29 Oct 1994 19:43:31 GMT", "-1", "0", "Mon, 32 Foo 99999 99:99:99 GMT"]
+        )
+        | header_text(),
+        "If-Match": header_text(),
+        "If-Unmodified-Since": header_text(),
+        "Range": st.sampled_from(
+            [
+                "bytes=0-",
+                "bytes=abc",
+                "bytes=-0",
+                "bytes=5-1",
+                "bytes=99999999999999999999-",
+                "bytes=0-1,2-3," * 200,
+            ]
+        )
         | header_text(),
         "If-Range": header_text(),
-        "Accept-Encoding": st.sampled_from(["gzip", "br", "gzip, br", "*", "gzip;q=abc",
-                                            "identity;q=0", "x" * 5000]) | header_text(),
+        "Accept-Encoding": st.sampled_from(
+            ["gzip", "br", "gzip, br", "*", "gzip;q=abc", "identity;q=0", "x" * 5000]
+        )
+        | header_text(),
         "Accept": st.sampled_from(["application/json", "*/*", "text/html;q=x", "/"])
         | header_text(),
-        "User-Agent": header_text(), "Referer": header_text(), "Origin": header_text(),
-        "X-Forwarded-For": header_text(), "X-Forwarded-Host": header_text(),
+        "User-Agent": header_text(),
+        "Referer": header_text(),
+        "Origin": header_text(),
+        "X-Forwarded-For": header_text(),
+        "X-Forwarded-Host": header_text(),
         "X-Forwarded-Proto": st.sampled_from(["https", "http", "gopher"]) | header_text(),
         "X-Requested-With": st.just("XMLHttpRequest") | header_text(),
-        "Content-Type": header_text(), "Authorization": header_text(),
+        "Content-Type": header_text(),
+        "Authorization": header_text(),
     }
     names = draw(st.lists(st.sampled_from(sorted(choices)), min_size=1, max_size=6, unique=True))
     headers = {name: draw(choices[name]) for name in names}
     if draw(st.integers(min_value=0, max_value=5)) == 0:
         # An invented header name (as its WSGI key: upper case, "-" as "_").
         headers[draw(st.text(alphabet="ABCXYZ-_019", min_size=1, max_size=20))] = draw(
-            header_text())
+            header_text()
+        )
     return headers
 
 
 # Hosts that no ALLOWED_HOSTS entry can match, whatever follows: none of them
 # starts like "localhost", "127.0.0.1", "[::1]" or "testserver".
-BAD_HOST_STARTS = ("evil.example", "example.com:443", "0", "-", ".", "@", "\x00", " ", "ⅼ", "%",
-                   "*", "_", "x", "2130706433", "\r\n", "[", "[::2]", "::1", "ftp://")
-bad_hosts = st.builds(lambda start, rest: to_bytes(start + rest).decode("latin-1"),
-                      st.sampled_from(BAD_HOST_STARTS), st.just("") | garbage_text())
+BAD_HOST_STARTS = (
+    "evil.example",
+    "example.com:443",
+    "0",
+    "-",
+    ".",
+    "@",
+    "\x00",
+    " ",
+    "ⅼ",
+    "%",
+    "*",
+    "_",
+    "x",
+    "2130706433",
+    "\r\n",
+    "[",
+    "[::2]",
+    "::1",
+    "ftp://",
+)
+bad_hosts = st.builds(
+    lambda start, rest: to_bytes(start + rest).decode("latin-1"),
+    st.sampled_from(BAD_HOST_STARTS),
+    st.just("") | garbage_text(),
+)
 
 
 def bodies():
@@ -494,20 +714,37 @@ def bodies():
     )
     multipart = st.builds(
         lambda boundary, junk: (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n".encode()
-            + to_bytes(junk) + (f"\r\n--{boundary}--\r\n".encode() if len(junk) % 2 else b"")
+            f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\n'.encode()
+            + to_bytes(junk)
+            + (f"\r\n--{boundary}--\r\n".encode() if len(junk) % 2 else b"")
         ),
-        st.sampled_from(["b", "--", "x" * 80]), garbage_text(),
+        st.sampled_from(["b", "--", "x" * 80]),
+        garbage_text(),
     )
-    content_types = st.sampled_from([
-        "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=gbk",
-        "application/x-www-form-urlencoded; charset=no-such-charset", "multipart/form-data",
-        "multipart/form-data; boundary=b", "multipart/form-data; boundary=", "application/json",
-        "text/plain", "application/octet-stream", "", "garbage/", ";;;",
-    ]) | header_text()
+    content_types = (
+        st.sampled_from(
+            [
+                "application/x-www-form-urlencoded",
+                "application/x-www-form-urlencoded; charset=gbk",
+                "application/x-www-form-urlencoded; charset=no-such-charset",
+                "multipart/form-data",
+                "multipart/form-data; boundary=b",
+                "multipart/form-data; boundary=",
+                "application/json",
+                "text/plain",
+                "application/octet-stream",
+                "",
+                "garbage/",
+                ";;;",
+            ]
+        )
+        | header_text()
+    )
     return st.tuples(
         st.one_of(
-            st.binary(max_size=200), form, json_values.map(lambda v: json.dumps(v).encode()),
+            st.binary(max_size=200),
+            form,
+            json_values.map(lambda v: json.dumps(v).encode()),
             multipart,
             # Over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), for a handler that reads it.
             st.just(b"q=" + b"x" * 2_700_000),
@@ -526,8 +763,10 @@ OTHER_METHODS = ("OPTIONS", "TRACE", "HEAD", "get", "GeT")
 
 
 @hostile(max_examples=900)
-@given(page=st.sampled_from(SEARCH_PAGES) | PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES),
-       query=query_strings())
+@given(
+    page=st.sampled_from(SEARCH_PAGES) | PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES),
+    query=query_strings(),
+)
 @example(page="/entries/", query="q=%00")
 @example(page="/entries/", query="q=%ED%A0%80&tag=%ED%A0%80")
 @example(page="/entries/", query="q=" + "幻觉" * 10_000)
@@ -549,7 +788,9 @@ def test_query_strings_on_list_and_search_pages(archive, page, query):
 # Any text a search box can send within its limits: no NUL (refused), no lone
 # surrogate (it arrives as up to three U+FFFD), at most 200 characters.
 searchable = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=200,
+    alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
+    min_size=1,
+    max_size=200,
 )
 
 
@@ -557,11 +798,19 @@ searchable = st.text(
 @given(
     page=st.sampled_from(SEARCH_PAGES),
     text=st.one_of(
-        searchable, chinese.filter(bool), search_text().filter(
-            lambda t: 0 < len(t) <= 200 and "\x00" not in t and t.isprintable()
-            and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)),
+        searchable,
+        chinese.filter(bool),
+        search_text().filter(
+            lambda t: (
+                0 < len(t) <= 200
+                and "\x00" not in t
+                and t.isprintable()
+                and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)
+            )
+        ),
         st.tuples(st.sampled_from(["", '"', "-", "OR ", "NEAR(", "*", "^"]), searchable).map(
-            lambda pair: "".join(pair)[:200]),
+            lambda pair: "".join(pair)[:200]
+        ),
     ),
     how=st.sampled_from(["percent", "plus"]),
 )
@@ -599,8 +848,9 @@ def test_paths_under_every_url_pattern(archive, path, method):
 
 
 @hostile(max_examples=900)
-@given(page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS),
-       headers=hostile_headers())
+@given(
+    page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS), headers=hostile_headers()
+)
 @example(page="/", headers={"Accept-Language": "en-" * 300})
 @example(page="/entries/", headers={"Cookie": "django_language=" + "x" * 10_000})
 @example(page="/", headers={"Accept-Encoding": "gzip", "If-None-Match": "*"})
@@ -613,8 +863,10 @@ def test_hostile_headers(archive, page, headers):
 
 
 @hostile(max_examples=300)
-@given(host=bad_hosts,
-       page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS + ("/admin/",)))
+@given(
+    host=bad_hosts,
+    page=PUBLIC_PAGES | st.sampled_from(OTHER_LIST_PAGES + OTHER_PATHS + ("/admin/",)),
+)
 @example(host="evil.example", page="/")
 @example(host="localhost.\x00", page="/entries/")  # starts well, ends badly
 @example(host="[", page="/api/entries")
@@ -648,8 +900,14 @@ def test_other_methods_and_bodies_are_refused(archive, method, path, body):
     and none may crash. OPTIONS, TRACE and odd spellings of GET need only not
     crash. The client checks CSRF tokens, as browsers' requests are checked."""
     data, content_type = body
-    response = send(method, path.partition("?")[0], query=path.partition("?")[2], body=data,
-                    content_type=content_type, client=CSRF_CHECKING_CLIENT)
+    response = send(
+        method,
+        path.partition("?")[0],
+        query=path.partition("?")[2],
+        body=data,
+        content_type=content_type,
+        client=CSRF_CHECKING_CLIENT,
+    )
     if method in UNSAFE_METHODS:
         assert 400 <= response.status_code < 500, (method, path, response.status_code)
 
@@ -658,13 +916,29 @@ def test_other_methods_and_bodies_are_refused(archive, method, path, body):
 @given(
     language=st.sampled_from(["en", "zh-hans"]),
     target=st.one_of(
-        st.sampled_from(["//evil.example/", "///evil.example", "/\\evil.example",
-                         "\\\\evil.example", "0", "en/", "https://evil.example/",
-                         "javascript:alert(1)", "http:evil.example",
-                         "/%2F%2Fevil.example", "\x00//evil.example", " //evil.example",
-                         "\t//evil.example", "/\t/evil.example", "https:/\\evil.example",
-                         "http://testserver@evil.example/", "/en/tags/幻觉/?q=1#x"]),
-        PUBLIC_PAGES, st.sampled_from(OTHER_PATHS),
+        st.sampled_from(
+            [
+                "//evil.example/",
+                "///evil.example",
+                "/\\evil.example",
+                "\\\\evil.example",
+                "0",
+                "en/",
+                "https://evil.example/",
+                "javascript:alert(1)",
+                "http:evil.example",
+                "/%2F%2Fevil.example",
+                "\x00//evil.example",
+                " //evil.example",
+                "\t//evil.example",
+                "/\t/evil.example",
+                "https:/\\evil.example",
+                "http://testserver@evil.example/",
+                "/en/tags/幻觉/?q=1#x",
+            ]
+        ),
+        PUBLIC_PAGES,
+        st.sampled_from(OTHER_PATHS),
         garbage_text(),
     ),
     how=encodings,

@@ -58,7 +58,7 @@ BREAKOUTS = [
     "--!><script>alert(25)</script>",
     "]]><script>alert(26)</script>",
     "<![CDATA[<script>alert(27)</script>]]>",
-    "]]><x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(28)</x:script>",
+    ']]><x:script xmlns:x="http://www.w3.org/1999/xhtml">alert(28)</x:script>',
     '"><script>alert(29)</script>',
     "'><script>alert(30)</script>",
     '" onmouseover="alert(31)',
@@ -99,7 +99,7 @@ URLS = [
     "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoNjEpPg==",
     "javascript://%0Aalert(62)",
     "javascript:/*https://arxiv.org/*/alert(63)",
-    "https://arxiv.org/abs/2406.15877\"onmouseover=\"alert(64)",
+    'https://arxiv.org/abs/2406.15877"onmouseover="alert(64)',
     "//arxiv.org/%0d%0a<script>alert(65)</script>",
     "%3Cscript%3Ealert(66)%3C/script%3E",
 ]
@@ -235,13 +235,21 @@ MARKDOWN = [
 OTHER_FORMATS = [
     "}, note = {<script>alert(169)</script>",
     "\\immediate\\write18{alert(170)}",
-    "<!DOCTYPE x [<!ENTITY e \"<script>alert(171)</script>\">]>&e;",
-    "<?xml-stylesheet href=\"data:,alert(172)\"?>",
+    '<!DOCTYPE x [<!ENTITY e "<script>alert(171)</script>">]>&e;',
+    '<?xml-stylesheet href="data:,alert(172)"?>',
 ]
 
 VECTORS = [
-    *SCRIPT_TAGS, *BREAKOUTS, *URLS, *EVENT_HANDLERS, *FOREIGN_CONTENT, *EMBEDS,
-    *CSS, *ENCODED, *MARKDOWN, *OTHER_FORMATS,
+    *SCRIPT_TAGS,
+    *BREAKOUTS,
+    *URLS,
+    *EVENT_HANDLERS,
+    *FOREIGN_CONTENT,
+    *EMBEDS,
+    *CSS,
+    *ENCODED,
+    *MARKDOWN,
+    *OTHER_FORMATS,
 ]
 
 

@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="the roundup, a UTF-8 Markdown file")
         parser.add_argument(
-            "--create-sections", action="store_true",
+            "--create-sections",
+            action="store_true",
             help="Create the sections the file names that do not exist yet.",
         )
 
@@ -40,7 +41,9 @@ class Command(BaseCommand):
                 f"{file} 未导入：{len(failed.errors)} 个问题，数据库未作改动。"
             ) from failed
         sections = Section.objects.filter(entries__issue=issue).distinct().count()
-        self.stdout.write(self.style.SUCCESS(
-            f"已导入草稿 {issue.slug}：{sections} 个栏目，{issue.entries.count()} 篇论文。"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"已导入草稿 {issue.slug}：{sections} 个栏目，{issue.entries.count()} 篇论文。"
+            )
+        )
         self.stdout.write(f"编辑：{reverse('admin:papers_issue_change', args=[issue.pk])}")

@@ -21,9 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "output", nargs="?", type=Path,
+            "output",
+            nargs="?",
+            type=Path,
             help="the file to write (default: paper-digest-<date>-<time>.jsonl.gz here); "
-                 "it is replaced only once the backup is complete",
+            "it is replaced only once the backup is complete",
         )
 
     def handle(self, *args, output=None, verbosity=1, **options):
@@ -34,17 +36,26 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Backup not written: {error}") from error
         if verbosity:
-            self.stdout.write(self.style.SUCCESS(
-                f"Wrote {output} ({output.stat().st_size:,} bytes): {summary(header['counts'])}."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Wrote {output} ({output.stat().st_size:,} bytes): "
+                    f"{summary(header['counts'])}."
+                )
+            )
 
 
 def summary(counts):
     """``3 issues, 60 entries, ...`` from a ``{model label: count}``."""
     names = {
-        "papers.issue": "issues", "papers.section": "sections", "papers.entry": "entries",
-        "papers.tag": "tags", "papers.taggedentry": "tag links", "reversion.revision": "revisions",
-        "reversion.version": "versions", "auth.user": "users", "auth.group": "groups",
+        "papers.issue": "issues",
+        "papers.section": "sections",
+        "papers.entry": "entries",
+        "papers.tag": "tags",
+        "papers.taggedentry": "tag links",
+        "reversion.revision": "revisions",
+        "reversion.version": "versions",
+        "auth.user": "users",
+        "auth.group": "groups",
     }
     shown = [f"{counts.get(label, 0):,} {name}" for label, name in names.items()]
     others = sum(n for label, n in counts.items() if label not in names)

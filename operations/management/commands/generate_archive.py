@@ -37,16 +37,30 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--issues", type=int, default=synthetic_archive.ISSUES,
-                            help="number of issues (default %(default)s)")
-        parser.add_argument("--entries", type=int, default=synthetic_archive.ENTRIES,
-                            help="number of entries, spread over the issues "
-                                 "(default %(default)s)")
-        parser.add_argument("--tags", type=int, default=synthetic_archive.TAGS,
-                            help="number of distinct tags (default %(default)s)")
-        parser.add_argument("--seed", type=int, default=synthetic_archive.SEED,
-                            help="random seed: the same seed makes the same archive "
-                                 "(default %(default)s)")
+        parser.add_argument(
+            "--issues",
+            type=int,
+            default=synthetic_archive.ISSUES,
+            help="number of issues (default %(default)s)",
+        )
+        parser.add_argument(
+            "--entries",
+            type=int,
+            default=synthetic_archive.ENTRIES,
+            help="number of entries, spread over the issues (default %(default)s)",
+        )
+        parser.add_argument(
+            "--tags",
+            type=int,
+            default=synthetic_archive.TAGS,
+            help="number of distinct tags (default %(default)s)",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=synthetic_archive.SEED,
+            help="random seed: the same seed makes the same archive (default %(default)s)",
+        )
 
     def handle(self, *args, issues, entries, tags, seed, verbosity=1, **options):
         progress = ProgressBar(self.stdout) if verbosity else None
@@ -63,11 +77,13 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from error
         if verbosity:
-            self.stdout.write(self.style.SUCCESS(
-                f"Generated {generated.issues:,} issues, {generated.entries:,} entries, "
-                f"{generated.tags:,} tags ({generated.tag_links:,} tag links) and their "
-                f"search index in {generated.timings['total']:.1f} s."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Generated {generated.issues:,} issues, {generated.entries:,} entries, "
+                    f"{generated.tags:,} tags ({generated.tag_links:,} tag links) and their "
+                    f"search index in {generated.timings['total']:.1f} s."
+                )
+            )
 
 
 class ProgressBar:

@@ -21,24 +21,29 @@ from operations.errors import ArchiveNotEmpty
 from operations.management.commands.backup_archive import summary
 
 UNREADABLE = (
-    OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError, ValueError,
-    DeserializationError, ObjectDoesNotExist, DatabaseError,
+    OSError,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+    UnicodeDecodeError,
+    ValueError,
+    DeserializationError,
+    ObjectDoesNotExist,
+    DatabaseError,
 )
 
 
 class Command(BaseCommand):
-    help = (
-        "Restore a backup_archive file into an empty, migrated database, "
-        "in one transaction."
-    )
+    help = "Restore a backup_archive file into an empty, migrated database, in one transaction."
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="a file written by backup_archive")
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="Restore into a database that already holds an archive: its issues, "
-                 "entries, tags, history, users, groups and sessions are deleted first "
-                 "(in the same transaction), and replaced by the backup's.",
+            "entries, tags, history, users, groups and sessions are deleted first "
+            "(in the same transaction), and replaced by the backup's.",
         )
 
     def handle(self, *args, file, force=False, verbosity=1, **options):
@@ -57,7 +62,9 @@ class Command(BaseCommand):
                 f"{error.__class__.__name__}: {error}"
             ) from error
         if verbosity:
-            self.stdout.write(self.style.SUCCESS(
-                f"Restored {file} (made {header['created_at']} on {header['database']}): "
-                f"{summary(counts)}; search index rebuilt."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Restored {file} (made {header['created_at']} on {header['database']}): "
+                    f"{summary(counts)}; search index rebuilt."
+                )
+            )
