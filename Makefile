@@ -45,9 +45,16 @@ db: setup ## migrate and load the seed roundup (idempotent)
 superuser: db ## create an admin user interactively
 	$(PY) manage.py createsuperuser
 
-lint: setup ## ruff, and the apps' import rules (docs/architecture.md)
+lint: setup ## ruff (lint and format), template indentation, the apps' import rules
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djhtml --check templates
 	$(VENV)/bin/lint-imports
+
+.PHONY: format
+format: setup ## apply the formatting that make lint checks
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/djhtml templates
 
 check: setup ## Django's checks and a check that no migration is missing
 	$(PY) manage.py check
