@@ -40,7 +40,7 @@ LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
 def newest_issue():
     """The newest public issue: the one any archive with an issue has, and the
     one readers land on from the home page."""
-    issue = Issue.objects.published().order_by("-published_at", "-pk").first()
+    issue = Issue.objects.published().newest_first().first()
     return issue and {"slug": issue.slug}
 
 
@@ -52,7 +52,7 @@ def first_tag():
 
 def first_section():
     """The first public section, in the order issues print them."""
-    section = Section.objects.published().order_by("position", "name").first()
+    section = Section.objects.published().in_issue_order().first()
     return section and {"slug": section.slug}
 
 

@@ -41,7 +41,7 @@ def pick_issue():
     the home page, and the issue page should be measured as a page of its own."""
     from papers.models import Issue
 
-    newest = Issue.objects.published().order_by("-published_at", "-pk")
+    newest = Issue.objects.published().newest_first()
     issues = list(newest.values_list("slug", flat=True)[:2])
     if not issues:
         sys.exit("http_targets: no published issue in the database")

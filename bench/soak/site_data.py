@@ -66,9 +66,7 @@ def public_urls(limit):
     from papers.models import Entry, Issue, Section, Tag
     from reading import pages as registry
 
-    issues = list(
-        Issue.objects.published().order_by("-published_at").values_list("slug", flat=True)[:limit]
-    )
+    issues = list(Issue.objects.published().newest_first().values_list("slug", flat=True)[:limit])
     sections = list(Section.objects.published().values_list("slug", flat=True))
     tags = list(
         Tag.objects.published()
@@ -134,10 +132,10 @@ def editor_targets(entry_count):
     introduction of the one before it, which no entry editor touches."""
     from papers.models import Entry, Issue
 
-    newest = list(Issue.objects.published().order_by("-published_at", "-pk")[:2])
+    newest = list(Issue.objects.published().newest_first()[:2])
     entries = (
         Entry.objects.filter(issue=newest[0])
-        .order_by("section__position", "position")
+        .in_issue_order()
         .values_list("pk", flat=True)[:entry_count]
     )
     targets = [{"model": "entry", "pk": pk, "issue": newest[0].slug} for pk in entries]
