@@ -12,7 +12,6 @@ import reversion
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -175,7 +174,7 @@ class EntryInline(BareSectionSelectMixin, admin.StackedInline):
             .prefetch_related("tags")
             .in_issue_order()
         )
-        return admin_links.with_issue_state(entries)
+        return entries.with_issue_state()
 
     def view_on_site(self, entry):
         return admin_links.entry_url(entry)
@@ -237,8 +236,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     # The list ------------------------------------------------------------
 
     def get_queryset(self, request):
-        public = Issue.objects.published().filter(pk=OuterRef("pk"))
-        return super().get_queryset(request).with_entry_counts().annotate(is_live=Exists(public))
+        return super().get_queryset(request).with_entry_counts().with_public_state()
 
     @admin.display(description="状态", ordering="status")
     def state(self, issue):
@@ -420,7 +418,7 @@ class EntryAdmin(MergeAdminMixin, BareSectionSelectMixin, EditorToolsMixin, Cont
     fields = ("issue", *ENTRY_FORM_FIELDS)
 
     def get_queryset(self, request):
-        return admin_links.with_issue_state(super().get_queryset(request).prefetch_related("tags"))
+        return super().get_queryset(request).prefetch_related("tags").with_issue_state()
 
     def view_on_site(self, entry):
         return admin_links.entry_url(entry)

@@ -6,12 +6,11 @@ later). Staff then get the issue's preview instead, which shows the draft as
 readers will see it; an entry opens at its own anchor there.
 
 Whether an issue is public comes from ``Issue.objects.published()``, the one
-definition. The admin's querysets annotate it (``is_live`` on issues,
-``issue_is_live`` on entries) so that an issue page with many inline entries
+definition. The admin's querysets annotate it (``Issue.objects.with_public_state()``,
+``Entry.objects.with_issue_state()``) so that an issue page with many inline entries
 does not ask once per entry; an object without the annotation asks itself.
 """
 
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from papers.models import Issue
@@ -39,9 +38,3 @@ def entry_url(entry):
     if _is_live(entry.issue_id, getattr(entry, "issue_is_live", None)):
         return entry.get_absolute_url()
     return f"{_preview(entry.issue_id)}#{entry.anchor}"
-
-
-def with_issue_state(entries):
-    """Entries with what ``entry_url`` needs: the issue, and whether it is public."""
-    public = Issue.objects.published().filter(pk=OuterRef("issue_id"))
-    return entries.select_related("issue").annotate(issue_is_live=Exists(public))

@@ -18,7 +18,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -130,6 +130,12 @@ class IssueQuerySet(models.QuerySet):
         archive, the home page, the feed, the sitemap and the API list issues
         so, and ``EntryQuerySet.newest_first()`` takes their issues in it."""
         return self.order_by("-published_at", "-pk")
+
+    def with_public_state(self):
+        """Each issue with ``is_live``: whether readers see it now, by
+        ``published()`` (for a list that shows many issues' state at once)."""
+        public = Issue.objects.published().filter(pk=OuterRef("pk"))
+        return self.annotate(is_live=Exists(public))
 
     def with_entry_counts(self):
         """Each issue with ``entry_count``, its number of entries. An issue is
@@ -462,6 +468,13 @@ class EntryQuerySet(models.QuerySet):
         ``IssueQuerySet.newest_first()`` lists them, and within each issue as
         the issue itself prints them (``in_issue_order()``)."""
         return self.order_by("-issue__published_at", "-issue_id", *ENTRY_ORDER_IN_ISSUE, "pk")
+
+    def with_issue_state(self):
+        """Each entry with its issue and ``issue_is_live``: whether readers see
+        that issue now, by ``IssueQuerySet.published()``, asked once for a
+        whole list instead of once per entry."""
+        public = Issue.objects.published().filter(pk=OuterRef("issue_id"))
+        return self.select_related("issue").annotate(issue_is_live=Exists(public))
 
     def by_section(self):
         """[(section, [entries...]), ...]: runs of entries of one section, in

@@ -195,3 +195,29 @@ def test_entries_newest_first_take_issues_as_the_archive_lists_them():
     b2 = EntryFactory(issue=second_made, section=late)
     assert pks(Issue.objects.published().newest_first()) == [second_made.pk, first_made.pk]
     assert pks(Entry.objects.published().newest_first()) == [b1.pk, b2.pk, a1.pk, a2.pk]
+
+
+def test_public_state_is_published_asked_once_for_a_whole_list(django_assert_num_queries):
+    """``is_live`` / ``issue_is_live`` agree with ``published()`` for every
+    state an issue can be in, in one query for the whole list."""
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    issues = {
+        "published": IssueFactory(),
+        "scheduled, due": IssueFactory(status=Issue.Status.SCHEDULED, published_at=now - hour),
+        "scheduled, later": IssueFactory(status=Issue.Status.SCHEDULED, published_at=now + hour),
+        "draft": IssueFactory(status=Issue.Status.DRAFT),
+    }
+    section = SectionFactory()
+    for issue in issues.values():
+        EntryFactory(issue=issue, section=section)
+    public = set(Issue.objects.published().values_list("pk", flat=True))
+    assert len(public) == 2
+
+    with django_assert_num_queries(1):
+        live = {issue.pk: issue.is_live for issue in Issue.objects.with_public_state()}
+    assert live == {issue.pk: issue.pk in public for issue in issues.values()}
+
+    with django_assert_num_queries(1):
+        entries = list(Entry.objects.with_issue_state())
+        assert {entry.issue.pk: entry.issue_is_live for entry in entries} == live
