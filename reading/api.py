@@ -17,6 +17,7 @@ import datetime
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import register_converter
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import ValidationError
 from ninja.pagination import PageNumberPagination, paginate
@@ -267,7 +268,24 @@ def root(request):
     raise Http404("See /api/openapi.json.")
 
 
-@api.get("/{path:rest}", include_in_schema=False)
+class AnyPathConverter:
+    """Any rest of an address, line breaks included: Django's ``path``
+    converter (``.+``) stops at a newline, and such an address then fell
+    through to the site's HTML 404."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(AnyPathConverter, "anypath")
+
+
+@api.get("/{anypath:rest}", include_in_schema=False)
 def unknown(request, rest: str):
     """Any other address under ``/api/`` is a JSON 404 too, not the site's HTML page."""
     raise Http404(rest)

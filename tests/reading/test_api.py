@@ -274,6 +274,8 @@ def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed
         ("/api/entries/0", 404, None),
         ("/api/issues/no-such-issue", 404, None),
         ("/api/issues/%00", 404, None),
+        ("/api/issues/a%0Ab", 404, None),
+        ("/api/no-such%0Athing", 404, None),
         ("/api/issues/" + "a" * 10_240, 404, None),
         ("/api/issues/", 404, None),
         ("/api/no-such-thing", 404, None),
