@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "reading",  # the public site
     "editorial",  # the editors' desk (admin)
     "operations",  # backups, health, logs, replicas
+    "django_tasks",
+    "django_tasks_db",  # the task queue in the database: workers run `manage.py delivery_worker`
+    "newsletter",  # subscribers and the mailing of each issue
 ]
 
 MIDDLEWARE = [
@@ -314,3 +317,46 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# The site's address, for absolute links in mail (no request to take it from).
+SITE_URL = os.environ.get("DIGEST_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Mail. Production sends through any SMTP relay named in the environment
+# (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS
+# or EMAIL_USE_SSL), or through an ESP with django-anymail (docs/newsletter.md).
+# With no relay named, development writes each mail as an .eml file into
+# MAIL_FOLDER, where a newcomer can open it (README).
+MAIL_FOLDER = Path(os.environ.get("DIGEST_MAIL_FOLDER", BASE_DIR / "var" / "mail"))
+if os.environ.get("EMAIL_BACKEND"):
+    EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
+elif os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "newsletter.mail_folder.EmlFolderBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "大模型论文双周报 <digest@localhost>")
+NEWSLETTER_REPLY_TO = os.environ.get("NEWSLETTER_REPLY_TO", "")
+# List-Id (RFC 2919): lets mail clients and filters recognise the list.
+NEWSLETTER_LIST_ID = os.environ.get("NEWSLETTER_LIST_ID", "digest.localhost")
+# An address that unsubscribes whoever writes to it, offered beside the
+# one-click link in List-Unsubscribe when set.
+NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
+
+# Background work (the mailing of an issue) through Django's task framework
+# (the django-tasks backport) with its database backend: any number of
+# `manage.py delivery_worker` processes, on any machine that reaches the
+# database, take tasks from it. Tests run them at once in-process.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("DIGEST_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+# How many delivery tasks start at once for a mailing: workers beyond this
+# many sit idle on one issue.
+NEWSLETTER_PARALLEL_TASKS = int(os.environ.get("NEWSLETTER_PARALLEL_TASKS", "4"))

@@ -23,7 +23,11 @@ urlpatterns = [
 ]
 
 # The public pages in each language: Chinese at /, English at /en/ (reading.languages).
-urlpatterns += i18n_patterns(path("", include("reading.urls")), prefix_default_language=False)
+urlpatterns += i18n_patterns(
+    path("", include("reading.urls")),
+    path("", include("newsletter.urls")),
+    prefix_default_language=False,
+)
 
 # The read-only JSON API and its OpenAPI schema (reading.api).
 urlpatterns += [path("api/", api.urls)]

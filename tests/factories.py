@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
+from newsletter.models import Subscriber
 from papers.models import MAX_POSITION, Entry, Issue, Section, Tag
 
 # What a factory-made user signs in with (the browser tests type it).
@@ -130,3 +131,33 @@ class StaffFactory(UserFactory):
     def group(user, create, name, **kwargs):
         if create:
             user.groups.add(Group.objects.get(name=name or "Editor"))
+
+
+class SubscriberFactory(Factory):
+    """A confirmed subscriber to every issue, in Chinese. ``sections=[...]``
+    and ``tags=[...]`` (rows) make it follow only those."""
+
+    class Meta:
+        model = Subscriber
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.org")
+    status = Subscriber.Status.CONFIRMED
+    confirmed_at = factory.LazyFunction(timezone.now)
+    every_issue = True
+
+    @factory.post_generation
+    def sections(subscriber, create, sections, **kwargs):
+        if create and sections:
+            subscriber.sections.set(sections)
+            _follows_a_selection(subscriber)
+
+    @factory.post_generation
+    def tags(subscriber, create, tags, **kwargs):
+        if create and tags:
+            subscriber.tags.set(tags)
+            _follows_a_selection(subscriber)
+
+
+def _follows_a_selection(subscriber):
+    subscriber.every_issue = False
+    Subscriber.objects.filter(pk=subscriber.pk).update(every_issue=False)

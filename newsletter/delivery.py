@@ -1,0 +1,347 @@
+"""Sending an issue: queue one row per subscriber, then claim, send and mark.
+
+Workers take rows in batches under a lease (``claim_batch``). A row is marked
+sent right after the SMTP server accepts its message, one row at a time: a
+worker killed between the two is the only way a subscriber gets the issue
+twice, and a killed worker's rows become claimable again when the lease runs
+out. Temporary failures (4xx answers, a refused or dropped connection) are
+retried with exponential backoff; a permanent one (5xx) marks the address
+bounced, and it is not mailed again. docs/newsletter.md tells the whole way.
+"""
+
+import datetime
+import logging
+import random
+import smtplib
+import socket
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks_db.utils import exclusive_transaction
+
+from papers.models import Issue
+
+from .mail import MailRenderer
+from .models import Delivery, Mailing, Subscriber
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+# Longer than a batch can take to send through a slow relay (50 messages at
+# the SMTP timeout each would be more; a worker gives up a batch on the first
+# connection failure, so a healthy relay is what a lease must cover).
+LEASE = datetime.timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+FIRST_RETRY = datetime.timedelta(minutes=1)
+LONGEST_RETRY = datetime.timedelta(hours=6)
+
+
+class NotPublic(Exception):
+    """The issue is not public, so it cannot be sent to everyone now."""
+
+
+def can_send(user):
+    return user.has_perm("newsletter.send_issue")
+
+
+def request_mailing(issue, user, *, when_published=False):
+    """Ask for ``issue`` to go to its subscribers: now (it must be public),
+    or as soon as it is public (``when_published``; a scheduled issue goes at
+    its time). Asking twice changes nothing: an issue is mailed once."""
+    if not can_send(user):
+        raise PermissionDenied("只有发布者可以发送邮件。")
+    with transaction.atomic():
+        Mailing.objects.get_or_create(issue=issue)
+        mailing = Mailing.objects.select_for_update().get(issue=issue)
+        public = Issue.objects.published().filter(pk=issue.pk).exists()
+        if mailing.requested_at is None:
+            if not public and not when_published:
+                raise NotPublic("这一期尚未发布，不能立即发送；可以设为发布时发送。")
+            mailing.requested_at = timezone.now()
+            mailing.requested_by = user
+            mailing.send_on_publish = not public
+            mailing.save()
+    transaction.on_commit(lambda: schedule_mailing(issue))
+    return mailing
+
+
+def cancel_mailing(issue, user):
+    """Withdraw a send-on-publish request that has not been queued yet."""
+    if not can_send(user):
+        raise PermissionDenied("只有发布者可以发送邮件。")
+    return Mailing.objects.filter(issue=issue, queued_at__isnull=True).update(
+        requested_at=None, requested_by=None, send_on_publish=False
+    )
+
+
+def schedule_mailing(issue):
+    """Have a worker queue and send the issue when it is public: now, or at
+    its publication time. Idempotent: the task checks everything again."""
+    issue = Issue.objects.get(pk=issue.pk)
+    mailing = Mailing.objects.filter(issue=issue, requested_at__isnull=False).first()
+    if mailing is None or issue.status == Issue.Status.DRAFT or issue.published_at is None:
+        return
+    if issue.published_at > timezone.now():
+        wake(mailing, issue.published_at)
+    else:
+        wake(mailing, lanes=settings.NEWSLETTER_PARALLEL_TASKS)
+
+
+def wake(mailing, run_after=None, *, lanes=1):
+    """Enqueue delivery tasks for the mailing at ``run_after`` (now if None),
+    unless one is already waiting for an earlier time: many workers finishing
+    together then leave one follow-up, not one each. ``lanes`` tasks start
+    at once, so that as many workers share a large mailing."""
+    from .tasks import deliver_issue
+
+    at = run_after or timezone.now()
+    now = timezone.now()
+    taken = (
+        Mailing.objects.filter(pk=mailing.pk)
+        .exclude(wake_at__gt=now, wake_at__lte=at)  # an earlier wake-up is already due
+        .update(wake_at=at)
+    )
+    if taken:
+        task = deliver_issue if run_after is None else deliver_issue.using(run_after=run_after)
+        for _ in range(lanes):
+            task.enqueue(mailing.issue_id)
+
+
+def queue_mailing(issue_id):
+    """Make the delivery rows of a requested, public issue, once: one per
+    confirmed subscriber whose selection it touches. Returns how many rows
+    were made (0 if they exist already or it is not time)."""
+    with transaction.atomic():
+        mailing = Mailing.objects.select_for_update().filter(issue_id=issue_id).due().first()
+        if mailing is None:
+            return 0
+        now = timezone.now()
+        rows = [
+            Delivery(issue_id=issue_id, subscriber_id=pk, next_attempt_at=now)
+            for pk in Subscriber.objects.receiving(mailing.issue)
+            .values_list("pk", flat=True)
+            .iterator()
+        ]
+        Delivery.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        mailing.queued_at = now
+        mailing.save(update_fields=["queued_at"])
+    logger.info("Queued issue %s for %d subscribers", issue_id, len(rows))
+    return len(rows)
+
+
+def claim_batch(issue_id, size=BATCH_SIZE):
+    """Take up to ``size`` claimable rows for this worker under a new lease.
+
+    The UPDATE repeats the claimable condition, so two workers that read the
+    same rows cannot both take them: the second finds them leased. On
+    PostgreSQL the read skips rows another worker has locked."""
+    claim = uuid.uuid4()
+    now = timezone.now()
+    with exclusive_transaction():
+        candidates = (
+            Delivery.objects.filter(issue_id=issue_id)
+            .claimable(now)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:size]
+        )
+        ids = list(candidates)
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids).claimable(now).update(
+            status=Delivery.Status.SENDING,
+            claim=claim,
+            lease_until=now + LEASE,
+            attempts=F("attempts") + 1,
+        )
+    return list(Delivery.objects.filter(claim=claim).select_related("subscriber").order_by("pk"))
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    bounced: int = 0
+
+
+def send_batch(issue, rows, renderer=None, connection=None):
+    """Send each claimed row's message over one SMTP connection and mark it.
+
+    On a temporary failure of the connection the rest of the batch is put
+    back for a retry at once, rather than hammering a relay that is down."""
+    outcome = Outcome()
+    renderer = renderer or MailRenderer(issue)
+    connection = connection or get_connection(fail_silently=False)
+    pending = list(rows)
+    try:
+        while pending:
+            row = pending.pop(0)
+            if row.subscriber.status != Subscriber.Status.CONFIRMED or row.subscriber.paused:
+                # Unsubscribed, bounced or paused since the rows were queued.
+                _finish(row, Delivery.Status.FAILED, error="订阅者已退订、退信或暂停")
+                outcome.failed += 1
+                continue
+            message = renderer.message_for(row.subscriber, connection=connection)
+            try:
+                connection.send_messages([message])
+            except Exception as error:
+                kind = classify(error)
+                if kind == "permanent":
+                    _bounce(row, error)
+                    outcome.bounced += 1
+                    continue
+                _retry(row, error)
+                outcome.retrying += 1
+                if kind == "connection":
+                    for rest in pending:
+                        _retry(rest, error, count_attempt=False)
+                        outcome.retrying += 1
+                    pending = []
+                continue
+            _finish(
+                row, Delivery.Status.SENT, message_id=message.extra_headers.get("Message-ID", "")
+            )
+            outcome.sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:
+            logger.debug("closing the SMTP connection failed", exc_info=True)
+    return outcome
+
+
+def classify(error):
+    """'permanent' (5xx: the address will not take mail), 'temporary' (4xx
+    for this message), or 'connection' (the relay is unreachable or dropped
+    us: nothing in this batch can go now)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return "permanent" if codes and all(500 <= code < 600 for code in codes) else "temporary"
+    if isinstance(error, smtplib.SMTPResponseException):
+        if 500 <= error.smtp_code < 600:
+            return "permanent"
+        if error.smtp_code == 421:  # the server is closing the connection
+            return "connection"
+        return "temporary"
+    if isinstance(
+        error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError, socket.timeout)
+    ):
+        return "connection"
+    return "temporary"
+
+
+def retry_delay(attempts):
+    """Exponential backoff from FIRST_RETRY, capped at LONGEST_RETRY, with
+    jitter so that retries from many workers spread out."""
+    delay = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    return delay * random.uniform(0.8, 1.2)
+
+
+def _mark(row, **fields):
+    """Update the row only while this worker still holds it."""
+    return Delivery.objects.filter(pk=row.pk, claim=row.claim).update(**fields)
+
+
+def _finish(row, status, *, error="", message_id=""):
+    _mark(
+        row,
+        status=status,
+        sent_at=timezone.now() if status == Delivery.Status.SENT else None,
+        message_id=message_id[:200],
+        last_error=error[:500],
+        claim=None,
+        lease_until=None,
+    )
+
+
+def _retry(row, error, *, count_attempt=True):
+    attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
+    if attempts >= MAX_ATTEMPTS:
+        _finish(row, Delivery.Status.FAILED, error=_describe(error))
+        return
+    _mark(
+        row,
+        status=Delivery.Status.RETRYING,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + (retry_delay(attempts) if count_attempt else FIRST_RETRY),
+        last_error=_describe(error)[:500],
+        claim=None,
+        lease_until=None,
+    )
+
+
+def _bounce(row, error):
+    _finish(row, Delivery.Status.BOUNCED, error=_describe(error))
+    Subscriber.objects.filter(pk=row.subscriber_id).update(
+        status=Subscriber.Status.BOUNCED, bounced_at=timezone.now()
+    )
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"
+
+
+def deliver(issue_id, *, max_batches=None):
+    """A worker's turn at a mailing: queue it if due, send claimable batches
+    until none is left, then leave one follow-up for the earliest row still
+    unfinished (a retry's time, or the lease of a worker that may have died)."""
+    queue_mailing(issue_id)
+    issue = Issue.objects.get(pk=issue_id)
+    renderer = MailRenderer(issue)
+    total = Outcome()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        rows = claim_batch(issue_id)
+        if not rows:
+            break
+        outcome = send_batch(issue, rows, renderer=renderer)
+        batches += 1
+        for field in ("sent", "retrying", "failed", "bounced"):
+            setattr(total, field, getattr(total, field) + getattr(outcome, field))
+    follow_up(issue_id)
+    return total
+
+
+def follow_up(issue_id):
+    """Enqueue the next turn for the earliest moment a row becomes claimable."""
+    mailing = Mailing.objects.filter(issue_id=issue_id).first()
+    if mailing is None:
+        return None
+    waiting = Delivery.objects.filter(issue_id=issue_id)
+    times = [
+        waiting.filter(status__in=[Delivery.Status.QUEUED, Delivery.Status.RETRYING])
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first(),
+        waiting.filter(status=Delivery.Status.SENDING)
+        .order_by("lease_until")
+        .values_list("lease_until", flat=True)
+        .first(),
+    ]
+    times = [t for t in times if t is not None]
+    if not times:
+        return None
+    at = min(times)
+    wake(mailing, at if at > timezone.now() else None)
+    return at
+
+
+def resume_unfinished():
+    """For a worker starting up: wake every mailing that still has work,
+    since the workers that held it may all have died."""
+    woken = 0
+    for issue_id in Mailing.objects.due().values_list("issue_id", flat=True):
+        schedule_mailing(Issue.objects.get(pk=issue_id))
+        woken += 1
+    unfinished = Delivery.objects.unfinished().values_list("issue_id", flat=True).distinct()
+    for issue_id in unfinished:
+        follow_up(issue_id)
+        woken += 1
+    return woken
