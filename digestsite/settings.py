@@ -351,12 +351,16 @@ NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", 
 # Background work (the mailing of an issue) through Django's task framework
 # (the django-tasks backport) with its database backend: any number of
 # `manage.py delivery_worker` processes, on any machine that reaches the
-# database, take tasks from it. Tests run them at once in-process.
+# database, take tasks from it (docs/newsletter.md).
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("DIGEST_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "newsletter"],
     }
 }
 # How many delivery tasks start at once for a mailing: workers beyond this
 # many sit idle on one issue.
 NEWSLETTER_PARALLEL_TASKS = int(os.environ.get("NEWSLETTER_PARALLEL_TASKS", "4"))
+# How long a worker holds the rows it claimed: a worker that dies leaves
+# them to others after this long (newsletter.delivery).
+NEWSLETTER_LEASE_SECONDS = int(os.environ.get("NEWSLETTER_LEASE_SECONDS", "300"))

@@ -36,7 +36,7 @@ BATCH_SIZE = 50
 # Longer than a batch can take to send through a slow relay (50 messages at
 # the SMTP timeout each would be more; a worker gives up a batch on the first
 # connection failure, so a healthy relay is what a lease must cover).
-LEASE = datetime.timedelta(minutes=5)
+LEASE = datetime.timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
 MAX_ATTEMPTS = 8
 FIRST_RETRY = datetime.timedelta(minutes=1)
 LONGEST_RETRY = datetime.timedelta(hours=6)

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from tests.support.smtp import SmtpSink
@@ -6,6 +8,7 @@ from tests.support.smtp import SmtpSink
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server, and the site's mail going to it over SMTP."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's chatter
     with SmtpSink() as sink:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST = "127.0.0.1"
