@@ -5,18 +5,24 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where `make run` writes mail (settings.MAIL_FOLDER reads DIGEST_MAIL_FOLDER).
+MAIL_FOLDER ?= var/mail
+export DIGEST_MAIL_FOLDER := $(abspath $(MAIL_FOLDER))
 
 # The interface's message catalogues, compiled from the .po files in the repository.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
 .PHONY: run test setup db superuser lint check clean bench-search messages
 
-run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT)
+run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT), with a mail worker
 	@echo ""
 	@echo "  Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "  Create an admin user with:  make superuser"
 	@echo "  (or: $(PY) manage.py createsuperuser)"
+	@echo "  Mail (confirmations, issues) is written to $(MAIL_FOLDER)/ as .eml files."
 	@echo ""
+	@$(PY) manage.py delivery_worker --verbosity 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup ## set up, then run the whole test suite
