@@ -144,14 +144,7 @@ def claim_batch(issue_id, size=BATCH_SIZE):
     claim = uuid.uuid4()
     now = timezone.now()
     with exclusive_transaction():
-        candidates = (
-            Delivery.objects.filter(issue_id=issue_id)
-            .claimable(now)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:size]
-        )
-        ids = list(candidates)
+        ids = candidate_ids(issue_id, now, size)
         if not ids:
             return []
         Delivery.objects.filter(pk__in=ids).claimable(now).update(
@@ -161,6 +154,19 @@ def claim_batch(issue_id, size=BATCH_SIZE):
             attempts=F("attempts") + 1,
         )
     return list(Delivery.objects.filter(claim=claim).select_related("subscriber").order_by("pk"))
+
+
+def candidate_ids(issue_id, now, size):
+    """The first ``size`` claimable rows as this worker reads them: another
+    worker may take them before our UPDATE does."""
+    candidates = (
+        Delivery.objects.filter(issue_id=issue_id)
+        .claimable(now)
+        .order_by("pk")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)[:size]
+    )
+    return list(candidates)
 
 
 @dataclass

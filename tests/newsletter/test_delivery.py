@@ -217,6 +217,19 @@ def test_two_workers_never_claim_the_same_row(issue, publisher):
     assert not {r.pk for r in first} & {r.pk for r in second}
 
 
+def test_rows_read_by_two_workers_are_taken_by_the_first_update_only(issue, publisher, monkeypatch):
+    """The race the database decides: both workers read the same rows, the
+    first UPDATE takes them, the second finds them leased and takes none."""
+    SubscriberFactory.create_batch(3)
+    delivery.request_mailing(issue, publisher)
+    delivery.queue_mailing(issue.pk)
+    seen_by_both = list(Delivery.objects.values_list("pk", flat=True))
+    monkeypatch.setattr(delivery, "candidate_ids", lambda *args: seen_by_both)
+
+    assert len(delivery.claim_batch(issue.pk)) == 3
+    assert delivery.claim_batch(issue.pk) == []
+
+
 def test_a_dead_workers_rows_are_taken_up_when_its_lease_runs_out(smtp, issue, publisher):
     SubscriberFactory.create_batch(3)
     delivery.request_mailing(issue, publisher)
