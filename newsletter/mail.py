@@ -8,6 +8,7 @@ message only swaps the placeholders for its own signed links
 """
 
 import html
+import re
 from email.utils import make_msgid
 
 import css_inline
@@ -34,10 +35,20 @@ def absolute(path):
     return settings.SITE_URL + path
 
 
+# A link to a page of the site, as Markdown and our templates write it ("/tags/rag/").
+_SITE_RELATIVE_LINK = re.compile(r'(href|src)="/(?!/)')
+
+
+def absolute_links(document):
+    """Site-relative links made absolute: a mail has no page to be relative to.
+    Our templates and the Markdown sanitiser always quote attributes with "."""
+    return _SITE_RELATIVE_LINK.sub(lambda match: f'{match[1]}="{settings.SITE_URL}/', document)
+
+
 def inline_css(document):
     """Styles from the template's <style> blocks into ``style=`` attributes
     (mail clients drop <style> or parts of it). A block marked
-    ``data-css-inline="ignore"`` (the dark-mode media query) stays as it is."""
+    ``data-css-inline="keep"`` (the dark-mode media query) stays as it is."""
     return _inliner.inline(document)
 
 
@@ -107,7 +118,9 @@ class MailRenderer:
                 "language": language,
             }
             subject = f"{_(settings.SITE_NAME)} · {self.issue.title}"
-            html_body = inline_css(render_to_string("newsletter/mail/issue.html", context))
+            html_body = inline_css(
+                absolute_links(render_to_string("newsletter/mail/issue.html", context))
+            )
             text_body = render_to_string("newsletter/mail/issue.txt", context)
         return RenderedSelection(subject, html_body, text_body)
 

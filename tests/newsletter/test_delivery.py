@@ -98,7 +98,7 @@ def test_headers_parts_and_links(smtp, issue, publisher, settings):
     assert message["Subject"].endswith("第9期 <大模型> 论文")
 
     html = html_part(message)
-    assert "<style>" not in html.replace('<style data-css-inline="ignore">', "")
+    assert "<style>" not in html.replace('<style data-css-inline="keep">', "")
     assert 'style="' in html and "<script" not in html.lower()
     assert "第9期 &lt;大模型&gt; 论文" in html  # escaped once, in the subscriber's page
     assert "Read this issue on the site" in html  # the interface text in English
@@ -106,6 +106,20 @@ def test_headers_parts_and_links(smtp, issue, publisher, settings):
     assert manage in html and manage in text_part(message)
     assert "NEWSLETTER-" not in html + text_part(message)  # every placeholder filled in
     assert subscriber.email in message["To"]
+
+
+def test_links_to_the_site_are_absolute(smtp, publisher, settings):
+    issue = IssueFactory(intro="见[标签页](/tags/rag/)与[外链](https://example.com/x)。")
+    EntryFactory(issue=issue, summary="参见[论文页](/papers/2406.15877/)。")
+    SubscriberFactory()
+    send(issue, publisher)
+
+    html = html_part(smtp.messages[0])
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert f"{settings.SITE_URL}/tags/rag/" in hrefs
+    assert f"{settings.SITE_URL}/papers/2406.15877/" in hrefs
+    assert "https://example.com/x" in hrefs
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
 
 
 def test_the_one_click_link_unsubscribes_with_a_bare_post(smtp, issue, publisher, settings):
