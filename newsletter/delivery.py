@@ -60,13 +60,14 @@ def request_mailing(issue, user, *, when_published=False):
         Mailing.objects.get_or_create(issue=issue)
         mailing = Mailing.objects.select_for_update().get(issue=issue)
         public = Issue.objects.published().filter(pk=issue.pk).exists()
-        if mailing.requested_at is None:
-            if not public and not when_published:
-                raise NotPublic("这一期尚未发布，不能立即发送；可以设为发布时发送。")
-            mailing.requested_at = timezone.now()
-            mailing.requested_by = user
-            mailing.send_on_publish = not public
-            mailing.save()
+        if mailing.requested_at is not None:
+            return mailing  # asked before: it is queued or will be
+        if not public and not when_published:
+            raise NotPublic("这一期尚未发布，不能立即发送；可以设为发布时发送。")
+        mailing.requested_at = timezone.now()
+        mailing.requested_by = user
+        mailing.send_on_publish = not public
+        mailing.save()
     transaction.on_commit(lambda: schedule_mailing(issue))
     return mailing
 
