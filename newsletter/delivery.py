@@ -301,6 +301,11 @@ def deliver(issue_id, *, max_batches=None):
     unfinished (a retry's time, or the lease of a worker that may have died)."""
     queue_mailing(issue_id)
     issue = Issue.objects.get(pk=issue_id)
+    if Mailing.objects.filter(issue_id=issue_id, queued_at__isnull=True).exists():
+        # Requested but not public yet: its time was moved later since this
+        # turn was enqueued. Wait for the new time instead.
+        schedule_mailing(issue)
+        return Outcome()
     renderer = MailRenderer(issue)
     total = Outcome()
     batches = 0

@@ -99,3 +99,27 @@ def test_follow_ups_are_not_multiplied(smtp, publisher):
     waiting = DBTaskResult.objects.filter(run_after__gt=timezone.now())
     assert waiting.count() == 1
     assert waiting.get().run_after == Delivery.objects.get().next_attempt_at
+
+
+def test_a_scheduled_issue_moved_later_is_sent_at_its_new_time(
+    smtp, publisher, django_capture_on_commit_callbacks
+):
+    issue = IssueFactory(status=Issue.Status.DRAFT)
+    EntryFactory(issue=issue)
+    SubscriberFactory()
+    soon, later = (timezone.now() + datetime.timedelta(hours=h) for h in (1, 5))
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.request_mailing(issue, publisher, when_published=True)
+        issue.publish(when=soon)
+    with django_capture_on_commit_callbacks(execute=True):
+        issue.publish(when=later)
+
+    # The turn for the old time runs then (the clock moved to it), finds the
+    # issue not public yet...
+    DBTaskResult.objects.update(run_after=timezone.now())
+    Mailing.objects.update(wake_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
+    assert smtp.messages == []
+    # ...and leaves one for the new time.
+    assert DBTaskResult.objects.filter(run_after=later).exists()
