@@ -299,6 +299,7 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/preview/", wrap(self.preview_view), name="papers_issue_preview"),
+            path("<path:object_id>/wechat/", wrap(self.wechat_view), name="papers_issue_wechat"),
             path("<path:object_id>/publish/", wrap(self.publish_view), name="papers_issue_publish"),
             path(
                 "<path:object_id>/unpublish/",
@@ -332,6 +333,10 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
     def preview_view(self, request, object_id):
         self._issue_for(request, object_id, self.has_view_permission)
         return admin_views.preview_issue(request, object_id)
+
+    def wechat_view(self, request, object_id):
+        issue = self._issue_for(request, object_id, self.has_view_permission)
+        return admin_views.wechat_article(request, issue, self.admin_site.each_context(request))
 
     def markdown_view(self, request, object_id):
         issue = self._issue_for(request, object_id, self.has_view_permission)

@@ -1,20 +1,24 @@
 """Staff-only helpers behind the editors' admin pages.
 
 Each is mounted by ``editorial.admin`` under /admin/ through ``admin_view``, so
-only signed-in staff reach them: the issue preview, the live Markdown preview,
-the arXiv look-up and the "who else is editing" heartbeat.
+only signed-in staff reach them: the issue preview, the issue as a WeChat
+article, the live Markdown preview, the arXiv look-up and the "who else is
+editing" heartbeat.
 """
 
 import logging
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from editorial import arxiv_client, presence
+from editorial import arxiv_client, presence, wechat
 from papers.arxiv import normalize_arxiv_id
 from papers.markdown import render_markdown
 from papers.models import Entry, Issue
@@ -35,6 +39,31 @@ def preview_issue(request, object_id):
             "issue": issue,
             "sections": issue.entries_by_section(),
             "preview": True,
+        },
+    )
+    add_never_cache_headers(response)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# The article is shown as it will be pasted: styled by ``style`` attributes
+# alone. The site's policy refuses those (style-src 'self'); this page allows
+# them, and only them (no <style>, no script), for HTML that editorial.wechat
+# has cleaned.
+@csp_update({"style-src-attr": [UNSAFE_INLINE]})
+@require_GET
+def wechat_article(request, issue, admin_context):
+    """The issue as a WeChat 公众号 article, with a button that copies it,
+    drafts included: editors prepare it before the issue is published."""
+    response = TemplateResponse(
+        request,
+        "admin/papers/issue/wechat.html",
+        {
+            **admin_context,
+            "opts": Issue._meta,
+            "original": issue,
+            "title": f"复制到公众号：{issue.title}",
+            "article": wechat.article_html(issue),
         },
     )
     add_never_cache_headers(response)

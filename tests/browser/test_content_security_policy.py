@@ -51,6 +51,7 @@ def test_no_page_violates_the_policy(live_server, seed, page):
         f"/admin/papers/issue/{issue.pk}/change/",
         f"/admin/papers/issue/{issue.pk}/history/",
         f"/admin/papers/issue/{issue.pk}/preview/",
+        f"/admin/papers/issue/{issue.pk}/wechat/",
         "/admin/papers/entry/add/",
     ]
     for address in admin_pages:

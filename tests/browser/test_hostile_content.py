@@ -350,6 +350,7 @@ def test_no_vector_runs_on_any_page_that_shows_the_corpus(hostile_browser):
     admin_pages = [
         reverse("admin:papers_issue_preview", args=[issue.pk]),
         reverse("admin:papers_issue_preview", args=[draft.pk]),
+        reverse("admin:papers_issue_wechat", args=[draft.pk]),
         # The change form renders the live Markdown preview of the draft's
         # introduction (every vector) with innerHTML, from the server's HTML.
         reverse("admin:papers_issue_change", args=[draft.pk]),
