@@ -1,14 +1,16 @@
 """The project's own configurations of the apps it installs (INSTALLED_APPS).
 
 - The admin, with the site of digestsite/admin_site.py.
-- django-axes, named in Chinese in the admin. Its models' and fields' names
+- django-axes and django-tasks-db (the task queue's results), named in
+  Chinese in the admin. Its models' and fields' names
   are gettext strings, which axes translates into other languages but not
-  Chinese: locale/zh_Hans/ holds those translations. An app's own name is no
+  Chinese (django-tasks-db translates into none): locale/zh_Hans/ holds those translations. An app's own name is no
   gettext string, hence this subclass.
 """
 
 from axes.apps import AppConfig as AxesAppConfig
 from django.contrib.admin.apps import AdminConfig
+from django_tasks_db.apps import TasksAppConfig
 
 
 class DigestAdminConfig(AdminConfig):
@@ -17,3 +19,7 @@ class DigestAdminConfig(AdminConfig):
 
 class AxesConfig(AxesAppConfig):
     verbose_name = "登录防护"
+
+
+class TasksDatabaseConfig(TasksAppConfig):
+    verbose_name = "后台任务"

@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "editorial",  # the editors' desk (admin)
     "operations",  # backups, health, logs, replicas
     "django_tasks",
-    "django_tasks_db",  # the task queue in the database: workers run `manage.py delivery_worker`
+    "digestsite.apps.TasksDatabaseConfig",  # django-tasks-db, the task queue in the database: workers run `manage.py delivery_worker`
     "newsletter",  # subscribers and the mailing of each issue
 ]
 
