@@ -2,10 +2,10 @@
 
 - The admin, with the site of digestsite/admin_site.py.
 - django-axes and django-tasks-db (the task queue's results), named in
-  Chinese in the admin. Its models' and fields' names
-  are gettext strings, which axes translates into other languages but not
-  Chinese (django-tasks-db translates into none): locale/zh_Hans/ holds those translations. An app's own name is no
-  gettext string, hence this subclass.
+  Chinese in the admin. Their models' and fields' names are gettext strings,
+  which axes translates into other languages but not Chinese, and
+  django-tasks-db into none: locale/zh_Hans/ holds those translations. An
+  app's own name is no gettext string, hence these subclasses.
 """
 
 from axes.apps import AppConfig as AxesAppConfig

@@ -85,7 +85,8 @@ INSTALLED_APPS = [
     "editorial",  # the editors' desk (admin)
     "operations",  # backups, health, logs, replicas
     "django_tasks",
-    "digestsite.apps.TasksDatabaseConfig",  # django-tasks-db, the task queue in the database: workers run `manage.py delivery_worker`
+    # django-tasks-db, the task queue in the database; `manage.py delivery_worker` runs it
+    "digestsite.apps.TasksDatabaseConfig",
     "newsletter",  # subscribers and the mailing of each issue
 ]
 
