@@ -88,14 +88,26 @@ class MailingState:
             return "尚未发送给订阅者。"
         if self.waiting_for_publication:
             if self.issue.status == Issue.Status.SCHEDULED and self.issue.published_at:
-                when = timezone.localtime(self.issue.published_at)
-                return f"已设为发布时发送：将在 {when:%Y-%m-%d %H:%M} 定时发布时发送。"
+                when = _local(self.issue.published_at)
+                return f"已设为发布时发送：将在 {when} 定时发布时发送。"
             return "已设为发布时发送：这一期发布后立即发送。"
         if not self.queued:
             return "已请求发送，正在等待发送进程排队……"
         if self.unfinished:
             return f"发送中：共 {self.total} 封，还有 {self.unfinished} 封未完成。"
         return f"发送完毕：共 {self.total} 封，已发送 {self.counts[Delivery.Status.SENT]} 封。"
+
+    def facts(self):
+        """Who asked for the mailing and when, and when its rows were queued."""
+        if not self.requested:
+            return ""
+        mailing = self.mailing
+        text = f"由 {self.requester} 于 {_local(mailing.requested_at)} 请求发送"
+        if mailing.send_on_publish:
+            text += "（发布时发送）"
+        if self.queued:
+            text += f"；{_local(mailing.queued_at)} 排队，共 {self.total} 封"
+        return text + "。"
 
     def as_json(self):
         return {
@@ -106,7 +118,12 @@ class MailingState:
             "queued_at": self.mailing.queued_at.isoformat() if self.queued else None,
             "active": self.active,
             "summary": self.summary(),
+            "facts": self.facts(),
         }
+
+
+def _local(moment):
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 def mailing_state(issue):
@@ -131,7 +148,7 @@ def _back_to(issue):
 
 
 def _requested(state):
-    return f"{state.requester}，{timezone.localtime(state.mailing.requested_at):%Y-%m-%d %H:%M}"
+    return f"{state.requester}，{_local(state.mailing.requested_at)}"
 
 
 @require_POST

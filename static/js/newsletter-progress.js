@@ -9,6 +9,8 @@
     return;
   }
   var summary = document.querySelector("[data-newsletter-summary]");
+  var facts = document.querySelector("[data-newsletter-facts]");
+  var cancel = document.querySelector("[data-newsletter-until-queued]");
   var seconds = parseInt(table.dataset.pollSeconds, 10) || 3;
   var timer = setInterval(poll, seconds * 1000);
 
@@ -22,6 +24,13 @@
     });
     if (summary && typeof data.summary === "string") {
       summary.textContent = data.summary;
+    }
+    if (facts && typeof data.facts === "string") {
+      facts.textContent = data.facts;
+    }
+    if (data.queued_at && cancel) {
+      // Queued: too late to cancel.
+      cancel.hidden = true;
     }
     table.dataset.active = data.active ? "true" : "false";
   }
