@@ -39,7 +39,7 @@ def count(page, status):
 
 
 def test_send_a_test_then_everyone_and_watch_the_numbers(
-    live_server, page, smtp, publishers_may_send
+    live_server, page, screenshot, smtp, publishers_may_send
 ):
     base = live_server.url
     StaffFactory(username="publisher", email="publisher@example.org", group="Publisher")
@@ -65,6 +65,7 @@ def test_send_a_test_then_everyone_and_watch_the_numbers(
     # Everyone, after the page that says how many.
     page.click("#newsletter-send-all")
     assert page.locator("#newsletter-receiving").inner_text() == "3"
+    screenshot("newsletter-send-confirm", full_page=False)
     page.click("#newsletter-confirm-send")
     page.wait_for_selector(".messagelist .success")
     assert "给 3 位订阅者" in page.locator(".messagelist").inner_text()
