@@ -356,6 +356,7 @@ NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", 
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("DIGEST_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # The backend refuses a task for a queue it does not list (newsletter.tasks).
         "QUEUES": ["default", "newsletter"],
     }
 }

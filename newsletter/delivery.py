@@ -46,6 +46,10 @@ class NotPublic(Exception):
     """The issue is not public, so it cannot be sent to everyone now."""
 
 
+class NoAddress(Exception):
+    """The user has no email address to send a test to."""
+
+
 def can_send(user):
     return user.has_perm("newsletter.send_issue")
 
@@ -70,6 +74,24 @@ def request_mailing(issue, user, *, when_published=False):
         mailing.save()
     transaction.on_commit(lambda: schedule_mailing(issue))
     return mailing
+
+
+def send_test(issue, user, language):
+    """Mail the whole issue at once to the publisher's own address, in
+    ``language``, as a subscriber to every issue would get it: a preview of
+    the mail, so drafts too. No subscriber or delivery row is made, and the
+    preferences and unsubscribe links in it lead nowhere."""
+    if not can_send(user):
+        raise PermissionDenied("只有发布者可以发送邮件。")
+    if not user.email:
+        raise NoAddress("你的账号没有填写邮箱，无法发送测试邮件。请先在“用户”里为自己填写邮箱。")
+    if language not in Subscriber.Language.values:
+        raise ValueError(f"unknown mail language {language!r}")
+    reader = Subscriber(email=user.email, language=language, every_issue=True)
+    message = MailRenderer(issue).message_for(reader)
+    message.subject = f"[测试] {message.subject}"
+    message.send(fail_silently=False)
+    return message
 
 
 def cancel_mailing(issue, user):
