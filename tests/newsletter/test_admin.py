@@ -5,11 +5,9 @@ subscriber, mailing and delivery lists."""
 import csv
 import datetime
 import io
-from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +27,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.support.admin import signed_in
+from tests.support.tasks import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -89,24 +88,6 @@ def change_page(client, issue):
 
 def texts(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def run_worker():
-    """What `manage.py db_worker` does for the newsletter queue, until it is
-    empty. Its check for stale connections between tasks closes any that is
-    not in autocommit mode, which inside a test's transaction is the test's
-    own on PostgreSQL: that check is left out here."""
-    with mock.patch(
-        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
-    ):
-        call_command(
-            "db_worker",
-            batch=True,
-            queue_name="newsletter",
-            interval=0,
-            startup_delay=False,
-            verbosity=0,
-        )
 
 
 # The panel ------------------------------------------------------------------

@@ -4,7 +4,6 @@ and ``manage.py delivery_worker`` runs them (here in batch mode, in-process)."""
 import datetime
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -12,12 +11,9 @@ from newsletter import delivery
 from newsletter.models import Delivery, Mailing
 from papers.models import Issue
 from tests.factories import EntryFactory, IssueFactory, StaffFactory, SubscriberFactory
+from tests.support.tasks import run_worker
 
 pytestmark = pytest.mark.django_db
-
-
-def run_worker():
-    call_command("delivery_worker", batch=True, interval=0, startup_delay=False, verbosity=0)
 
 
 @pytest.fixture
