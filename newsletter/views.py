@@ -11,8 +11,10 @@ link out of a mail): never cached, and protected by CSRF as usual, bar the
 one-click unsubscribe of RFC 8058, which mail clients post to directly.
 """
 
+import ipaddress
 import json
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -65,6 +67,28 @@ def _address_key(group, request):
     return request.newsletter_address.lower()
 
 
+def client_address(request):
+    """The address of the reader's machine. Behind our own proxy (nginx on
+    this machine, deploy/nginx) every request comes from the proxy, which
+    appends the address it saw to X-Forwarded-For: the last entry is the one
+    to trust (earlier ones are whatever the client sent)."""
+    peer = request.META.get("REMOTE_ADDR", "")
+    if peer in settings.NEWSLETTER_TRUSTED_PROXIES:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        return forwarded or peer
+    return peer
+
+
+def _client_key(group, request):
+    """The client's address; for IPv6 its /64, which one machine usually has whole."""
+    address = client_address(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
 @csrf_exempt  # see the module docstring: the page carries no token, to be cacheable
 @require_http_methods(["GET", "HEAD", "POST"])
 @cache_public_page  # GET and HEAD only; a POST goes straight to the view
@@ -73,7 +97,11 @@ def subscribe(request):
         return _form_page(request, SubscribeForm(initial={"language": get_language()}))
     form = SubscribeForm(request.POST)
     if is_ratelimited(
-        request, group="newsletter.subscribe.client", key="ip", rate=RATE_PER_CLIENT, increment=True
+        request,
+        group="newsletter.subscribe.client",
+        key=_client_key,
+        rate=RATE_PER_CLIENT,
+        increment=True,
     ):
         return _too_many(request, form)
     if form.is_trap:

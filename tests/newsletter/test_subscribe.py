@@ -373,6 +373,30 @@ def test_too_many_sign_ups_from_one_client_are_refused_with_429(client, archive,
     assert post(other_client, email="r20@example.org").status_code == 200
 
 
+def test_behind_our_proxy_each_client_is_counted_by_the_address_the_proxy_saw(archive):
+    def through_proxy(client_ip, claimed=""):
+        forwarded = f"{claimed}, {client_ip}" if claimed else client_ip
+        return Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+
+    for n in range(20):
+        assert post(through_proxy("198.51.100.1"), email=f"r{n}@example.org").status_code == 200
+    # What the client itself put in the header does not make it someone else.
+    assert (
+        post(through_proxy("198.51.100.1", "203.0.113.9"), email="x@example.org").status_code == 429
+    )
+    assert post(through_proxy("198.51.100.2"), email="y@example.org").status_code == 200
+    # Straight from the internet, the header is not believed at all.
+    for n in range(20):
+        direct = Client(REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        assert post(direct, email=f"d{n}@example.org").status_code == 200
+    assert post(direct, email="d20@example.org").status_code == 429
+    # One IPv6 machine's /64 is one client.
+    for n in range(20):
+        v6 = Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        assert post(v6, email=f"v{n}@example.org").status_code == 200
+    assert post(Client(REMOTE_ADDR="2001:db8:1:2::ff"), email="v@example.org").status_code == 429
+
+
 def test_too_many_sign_ups_of_one_address_are_refused_with_429(client, archive):
     for n in range(5):
         client = Client(REMOTE_ADDR=f"192.0.2.{n + 1}")
