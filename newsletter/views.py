@@ -104,8 +104,9 @@ def subscribe(request):
         increment=True,
     ):
         return _too_many(request, form)
-    if form.is_trap:
-        return _sign_up_sent(request, request.POST.get("email", ""))
+    if form.is_trap:  # as a sign-up would be answered, and nothing done
+        shown = form.cleaned_data["email"] if form.is_valid() else request.POST.get("email", "")
+        return _sign_up_sent(request, shown)
     if not form.is_valid():
         return _form_page(request, form, status=400)
     email = form.cleaned_data["email"]

@@ -320,6 +320,17 @@ def test_a_bad_form_comes_back_with_what_was_typed_and_a_clear_error(
     assert "no-store" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize(
+    "email",
+    ['"><script>alert(1)</script>@example.org', "o'<b>x</b>@example.org", "a&b@example.org"],
+)
+def test_what_was_typed_comes_back_escaped(client, archive, email):
+    for response in (post(client, email=email), post(client, email=email, website="x")):
+        html = response.content.decode()
+        assert "<script>alert" not in html and "<b>x</b>" not in html
+        assert "&amp;b@" in html or "&lt;" in html or "&#x27;" in html
+
+
 def test_errors_are_in_english_on_the_english_page(client, archive):
     response = post(client, "/en/subscribe/", email="用户@例子.中国")
     html = response.content.decode()
