@@ -348,6 +348,14 @@ NEWSLETTER_LIST_ID = os.environ.get("NEWSLETTER_LIST_ID", "digest.localhost")
 # An address that unsubscribes whoever writes to it, offered beside the
 # one-click link in List-Unsubscribe when set.
 NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
+# The proxies in front of the application (nginx on this machine): the
+# sign-up page's rate limit per client counts the address they append to
+# X-Forwarded-For instead of theirs (newsletter.views.client_address).
+NEWSLETTER_TRUSTED_PROXIES = tuple(
+    address.strip()
+    for address in os.environ.get("DIGEST_TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
+    if address.strip()
+)
 
 # Background work (the mailing of an issue) through Django's task framework
 # (the django-tasks backport) with its database backend: any number of

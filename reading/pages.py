@@ -1,12 +1,20 @@
 """The public pages, listed once: the navigation, the sitemap and every test
 or benchmark that walks "all the pages" read this registry.
 
-Each page of reading/urls.py is one ``Page``, by URL name. A page knows how to
-find example arguments in whatever database is there (the newest public
-issue, a tag in use...), so a test can ask for the concrete addresses of every
-page (``example_urls``) instead of writing its own list; a page added here is
-then read by all of them, and tests/reading/test_pages.py fails when a route
-of reading/urls.py is missing here or a name here has no route.
+Each page of reading/urls.py is one ``Page``, by URL name; so is the
+newsletter's sign-up page (newsletter/urls.py), a public page like the others,
+the same for every reader. A page knows how to find example arguments in
+whatever database is there (the newest public issue, a tag in use...), so a
+test can ask for the concrete addresses of every page (``example_urls``)
+instead of writing its own list; a page added here is then read by all of
+them, and tests/reading/test_pages.py fails when a route of these namespaces
+is neither here nor in ``NOT_PAGES``, or a name here has no route.
+
+The newsletter's other addresses (``NOT_PAGES``) belong to one reader each:
+signed links out of a mail to confirm, manage or leave a subscription. They
+are never cached and never in the navigation or the sitemap, and they have
+nothing to show without a reader's link, so no walk of "all the pages" can
+reach them; the newsletter's tests cover them.
 
 Feeds and BibTeX files are not pages of their own: they hang off the page
 whose content they carry, and take its arguments.
@@ -29,6 +37,13 @@ from django.utils.translation import gettext_lazy as _
 from papers.models import Entry, Issue, Section, Tag
 
 NAMESPACE = "reading"
+NEWSLETTER = "newsletter"
+# The URL namespaces whose every route is a page here or listed in NOT_PAGES.
+NAMESPACES = (NAMESPACE, NEWSLETTER)
+# Routes of those namespaces that are not pages (see the module docstring).
+NOT_PAGES = frozenset(
+    {f"{NEWSLETTER}:confirm", f"{NEWSLETTER}:manage", f"{NEWSLETTER}:unsubscribe"}
+)
 # reading/urls.py is mounted with i18n_patterns: every page is served in each.
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
 
@@ -74,7 +89,9 @@ class Page:
     ``nav_parent`` names the navigation item marked as current on this page
     (an issue's page is under the archive). ``in_sitemap``: sitemap.xml lists
     the page (the pages with arguments once per public object, through their
-    own sitemap in reading/sitemaps.py).
+    own sitemap in reading/sitemaps.py). ``namespace``: the URL namespace
+    of the page and its feeds and files (the public site's, unless another
+    app serves it).
     """
 
     name: str
@@ -85,15 +102,21 @@ class Page:
     nav_parent: str | None = None
     in_sitemap: bool = False
     languages: tuple[str, ...] = LANGUAGES
+    namespace: str = NAMESPACE
 
     @property
     def view_name(self):
-        return f"{NAMESPACE}:{self.name}"
+        return f"{self.namespace}:{self.name}"
 
     @property
     def url_names(self):
         """The page's own URL name, then its feeds' and files'."""
         return (self.name, *self.feeds, *self.downloads)
+
+    @property
+    def view_names(self):
+        """``url_names`` with the namespace, as the resolver names them."""
+        return tuple(f"{self.namespace}:{name}" for name in self.url_names)
 
     def example_arguments(self):
         """Keyword arguments that make this page answer 200 with the current data."""
@@ -157,13 +180,22 @@ PAGES = (
     ),
     # Not in the sitemap so far: the sitemap has never listed it.
     Page("trends", nav_label=_("趋势")),
+    # Linked from the footer of every page, the home page and each issue
+    # rather than from the navigation, which leads through the archive.
+    Page("subscribe", namespace=NEWSLETTER),
 )
 BY_NAME = {page.name: page for page in PAGES}
 
 
 def url_names():
-    """Every URL name of reading/urls.py the registry accounts for."""
+    """Every URL name the registry's pages and their feeds and files go by."""
     return {name for page in PAGES for name in page.url_names}
+
+
+def view_names():
+    """Every namespaced URL name the registry accounts for: its pages with
+    their feeds and files, and ``NOT_PAGES``."""
+    return {name for page in PAGES for name in page.view_names} | NOT_PAGES
 
 
 def example_urls(language=settings.LANGUAGE_CODE, *, feeds=False, downloads=False):
@@ -178,7 +210,9 @@ def example_urls(language=settings.LANGUAGE_CODE, *, feeds=False, downloads=Fals
         kwargs = page.example_arguments()
         names = [page.name, *(page.feeds if feeds else ()), *(page.downloads if downloads else ())]
         with translation.override(language):
-            urls.update({name: reverse(f"{NAMESPACE}:{name}", kwargs=kwargs) for name in names})
+            urls.update(
+                {name: reverse(f"{page.namespace}:{name}", kwargs=kwargs) for name in names}
+            )
     return urls
 
 

@@ -1,4 +1,5 @@
-/* Tag suggestions in the admin without a library.
+/* Tag suggestions without a library: in the admin's entry forms, and in the
+ * tag field of the newsletter's sign-up and preferences pages.
  *
  * A tag field holds a list such as "长上下文，检索增强生成、幻觉". The browser's
  * <datalist> matches the whole value, so after each keystroke the options are

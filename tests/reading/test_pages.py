@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 SITE = "http://testserver"
 
 
-def reading_routes():
-    """{URL name: route} of every pattern in the reading namespace, as the
+def registry_routes():
+    """{namespaced URL name: route} of every pattern in the namespaces the
+    registry accounts for (the public site's and the newsletter's), as the
     resolver has them in the active language (English ones start with en/).
     An unnamed pattern is listed by its route: no page can name it."""
     routes = {}
@@ -32,8 +33,9 @@ def reading_routes():
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route, pattern.namespace or namespace)
-            elif namespace == pages.NAMESPACE:
-                routes[pattern.name or f"(unnamed) {route}"] = route
+            elif namespace in pages.NAMESPACES:
+                name = f"{namespace}:{pattern.name}" if pattern.name else f"(unnamed) {route}"
+                routes[name] = route
 
     walk(get_resolver().url_patterns, "", None)
     return routes
@@ -42,12 +44,13 @@ def reading_routes():
 @pytest.mark.parametrize("language", pages.LANGUAGES)
 def test_every_public_route_is_in_the_registry_and_every_name_there_is_a_route(language):
     with translation.override(language):
-        routes = reading_routes()
-    assert routes, "no route found in the reading namespace"
+        routes = registry_routes()
+    assert {name.partition(":")[0] for name in routes} == set(pages.NAMESPACES)
     prefix = "" if language == "zh-hans" else f"{language}/"
     assert all(route.startswith(prefix) for route in routes.values()), routes
-    assert set(routes) - pages.url_names() == set(), "routes missing from reading/pages.py"
-    assert pages.url_names() - set(routes) == set(), "names in reading/pages.py with no route"
+    assert set(routes) - pages.view_names() == set(), "routes missing from reading/pages.py"
+    assert pages.view_names() - set(routes) == set(), "names in reading/pages.py with no route"
+    assert not pages.NOT_PAGES & {page.view_name for page in pages.PAGES}
 
 
 def test_each_url_name_is_in_the_registry_once():
@@ -63,13 +66,14 @@ def test_each_url_name_is_in_the_registry_once():
 def test_every_page_answers_in_its_languages_with_its_example_arguments(client, seed, language):
     urls = pages.example_urls(language, feeds=True, downloads=True)
     assert set(urls) == {n for p in pages.PAGES if language in p.languages for n in p.url_names}
+    view_names = {n: v for p in pages.PAGES for n, v in zip(p.url_names, p.view_names, strict=True)}
     for name, url in urls.items():
         response = client.get(url)
         assert response.status_code == 200, url
         assert response["Content-Language"] == language, url
         with translation.override(language):
             # As a request arrives: percent-decoded (a Chinese tag slug).
-            assert resolve(unquote(url)).view_name == f"{pages.NAMESPACE}:{name}", url
+            assert resolve(unquote(url)).view_name == view_names[name], url
 
 
 def nav_links(response):

@@ -41,6 +41,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone, translation
 
+from newsletter import tokens
+from newsletter.models import Subscriber
 from papers.models import Entry, Issue, Section
 from reading import pages
 
@@ -338,6 +340,8 @@ CONTENT_FREE = {
     "api:openapi-json",
     "api:root",
     "api:unknown",
+    "newsletter:confirm",  # a button
+    "newsletter:unsubscribe",  # a button
 }
 
 
@@ -388,6 +392,17 @@ def build_probes(archive):
     add("/tags/", each({"tag", "tag_slug"}))
     add("/sections/", each({"section", "section_slug"}))
     add("/trends/", each({"tag", "tag_slug", "slug"}))
+    # newsletter:subscribe: the sections to tick and the tags suggested; the
+    # same choice on one reader's preferences page (newsletter:manage). The
+    # reader's other links show no content of the archive.
+    add("/subscribe/", each({"section", "section_slug", "tag"}))
+    reader, _ = Subscriber.objects.get_or_create(email="probe@example.org")
+    add(
+        f"/subscribe/manage/{tokens.manage_token(reader)}/",
+        each({"section", "section_slug", "tag"}),
+    )
+    add(f"/subscribe/confirm/{tokens.confirmation_token(reader)}/")
+    add(f"/subscribe/unsubscribe/{tokens.manage_token(reader)}/")
     # papers:issues_feed_atom / _rss
     for feed in ("/feeds/issues.atom", "/feeds/issues.rss"):
         add(feed, each({"issue", "slug", "intro", "entry1", "entry2"}))
