@@ -101,7 +101,7 @@ def test_headers_parts_and_links(smtp, issue, publisher, settings):
     assert "<style>" not in html.replace('<style data-css-inline="keep">', "")
     assert 'style="' in html and "<script" not in html.lower()
     assert "第9期 &lt;大模型&gt; 论文" in html  # escaped once, in the subscriber's page
-    assert "Read this issue on the site" in html  # the interface text in English
+    assert "Read this issue on the website" in html  # the interface text in English
     manage = f"{settings.SITE_URL}/en/subscribe/manage/"
     assert manage in html and manage in text_part(message)
     assert "NEWSLETTER-" not in html + text_part(message)  # every placeholder filled in
