@@ -14,6 +14,8 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
 .PHONY: run test setup db superuser lint check clean bench-search messages
 
+# Links in mail point at the server `make run` starts, unless DIGEST_SITE_URL says otherwise.
+run: export DIGEST_SITE_URL ?= http://$(HOST):$(PORT)
 run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT), with a mail worker
 	@echo ""
 	@echo "  Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
