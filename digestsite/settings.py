@@ -356,6 +356,11 @@ NEWSLETTER_TRUSTED_PROXIES = tuple(
     for address in os.environ.get("DIGEST_TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
     if address.strip()
 )
+# The sign-up limits (django-ratelimit) count in the shared cache. While Redis
+# is down they let sign-ups through rather than refusing everyone: a
+# confirmation still goes to an address at most once an hour (kept in the
+# database), so nobody can be mailed in a loop meanwhile.
+RATELIMIT_FAIL_OPEN = True
 
 # Background work (the mailing of an issue) through Django's task framework
 # (the django-tasks backport) with its database backend: any number of
