@@ -241,7 +241,7 @@ def test_a_worker_killed_mid_send_leaves_no_one_out(mailing):
         f"\nkill test: {len(messages)} messages to {receiving} subscribers; "
         f"{arrived_at_kill} had arrived at the kill, {held} rows were held under a lease, "
         f"{len(taken_up)} rows sent after their lease ran out; "
-        f"duplicates: {len(duplicates)} {sorted(duplicates)}"
+        f"duplicates: {len(duplicates)} {sorted(duplicates)[:3]}"
     )
     # The killed worker held rows, and other workers sent them once its lease ran out.
     assert taken_up
