@@ -160,7 +160,14 @@ def claim_batch(issue_id, size=BATCH_SIZE):
             lease_until=now + LEASE,
             attempts=F("attempts") + 1,
         )
-    return list(Delivery.objects.filter(claim=claim).select_related("subscriber").order_by("pk"))
+    # With the subscribers' followed sections and tags (two queries for the
+    # batch), which the renderer reads to pick each one's entries.
+    return list(
+        Delivery.objects.filter(claim=claim)
+        .select_related("subscriber")
+        .prefetch_related("subscriber__sections", "subscriber__tags")
+        .order_by("pk")
+    )
 
 
 @dataclass
