@@ -74,6 +74,12 @@ bench-search: setup ## search latency at 100,000 generated entries (see docs/sea
 	$(PY) -m bench.search.latency --fixture --database postgres
 	$(PY) -m bench.search.latency --entries 100000 --database postgres
 
+# `make bench-delivery BENCH_DELIVERY_ARGS="--deliveries 0"` passes options to the script.
+BENCH_DELIVERY_ARGS ?=
+.PHONY: bench-delivery
+bench-delivery: setup ## newsletter: queue 100,000 deliveries, send with two workers (docs/newsletter-benchmark.md)
+	$(PY) -m bench.delivery.run --database both $(BENCH_DELIVERY_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache locale/*/LC_MESSAGES/*.mo
 

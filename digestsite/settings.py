@@ -379,3 +379,6 @@ NEWSLETTER_PARALLEL_TASKS = int(os.environ.get("NEWSLETTER_PARALLEL_TASKS", "4")
 # How long a worker holds the rows it claimed: a worker that dies leaves
 # them to others after this long (newsletter.delivery).
 NEWSLETTER_LEASE_SECONDS = int(os.environ.get("NEWSLETTER_LEASE_SECONDS", "300"))
+# The wait before the first retry of a message the relay did not take; each
+# further retry waits twice as long (newsletter.delivery.retry_delay).
+NEWSLETTER_FIRST_RETRY_SECONDS = float(os.environ.get("NEWSLETTER_FIRST_RETRY_SECONDS", "60"))

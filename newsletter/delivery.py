@@ -38,7 +38,7 @@ BATCH_SIZE = 50
 # connection failure, so a healthy relay is what a lease must cover).
 LEASE = datetime.timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
 MAX_ATTEMPTS = 8
-FIRST_RETRY = datetime.timedelta(minutes=1)
+FIRST_RETRY = datetime.timedelta(seconds=settings.NEWSLETTER_FIRST_RETRY_SECONDS)
 LONGEST_RETRY = datetime.timedelta(hours=6)
 
 
@@ -176,7 +176,14 @@ def claim_batch(issue_id, size=BATCH_SIZE):
             lease_until=now + LEASE,
             attempts=F("attempts") + 1,
         )
-    return list(Delivery.objects.filter(claim=claim).select_related("subscriber").order_by("pk"))
+    # With the subscribers' followed sections and tags (two queries for the
+    # batch), which the renderer reads to pick each one's entries.
+    return list(
+        Delivery.objects.filter(claim=claim)
+        .select_related("subscriber")
+        .prefetch_related("subscriber__sections", "subscriber__tags")
+        .order_by("pk")
+    )
 
 
 def candidate_ids(issue_id, now, size):
@@ -203,6 +210,12 @@ class Outcome:
 def send_batch(issue, rows, renderer=None, connection=None):
     """Send each claimed row's message over one SMTP connection and mark it.
 
+    The connection is opened here, before the first message, and closed
+    after the last: Django's ``send_messages`` on a closed backend opens a
+    session for the call and quits it afterwards, and a relay that drops the
+    line at that QUIT (after taking the message) would raise, and the row be
+    sent again. One session per batch also spares a handshake per message.
+
     On a temporary failure of the connection the rest of the batch is put
     back for a retry at once, rather than hammering a relay that is down."""
     outcome = Outcome()
@@ -219,6 +232,7 @@ def send_batch(issue, rows, renderer=None, connection=None):
                 continue
             message = renderer.message_for(row.subscriber, connection=connection)
             try:
+                connection.open()  # once; then send_messages leaves the session open
                 connection.send_messages([message])
             except Exception as error:
                 kind = classify(error)

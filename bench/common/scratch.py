@@ -1,20 +1,24 @@
-"""The scratch databases a benchmark makes and drops: a SQLite file in /tmp, or a
-PostgreSQL database on 127.0.0.1:5432 (user postgres), never the project's own."""
+"""The scratch databases a benchmark (or a test that runs processes of its own)
+makes and drops: a SQLite file, or a PostgreSQL database on 127.0.0.1:5432
+(user postgres) or on the server of ``server_url``, never the project's own."""
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+POSTGRES_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class ScratchDatabase:
-    def __init__(self, sqlite_path, postgres_name):
+    def __init__(self, sqlite_path, postgres_name, server_url=POSTGRES_SERVER_URL):
         self.sqlite_path = Path(sqlite_path)
         self.postgres_name = postgres_name
+        self.server = urlsplit(server_url)
 
     def url(self, database):
         if database == "sqlite":
             return f"sqlite:///{self.sqlite_path}"
-        return f"postgres://postgres@127.0.0.1:5432/{self.postgres_name}"
+        return urlunsplit(self.server._replace(path=f"/{self.postgres_name}", query=""))
 
     def drop(self, database):
         if database == "sqlite":
@@ -35,10 +39,10 @@ class ScratchDatabase:
         found = self._admin("SELECT 1 FROM pg_database WHERE datname = %s", [self.postgres_name])
         return bool(found)
 
-    @staticmethod
-    def _admin(sql, params=None):
+    def _admin(self, sql, params=None):
         import psycopg
 
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin_url = urlunsplit(self.server._replace(scheme="postgresql", path="/postgres"))
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             cursor = admin.execute(sql, params)
             return cursor.fetchall() if cursor.description else None

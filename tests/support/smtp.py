@@ -1,10 +1,14 @@
 """A real SMTP server for the tests: aiosmtpd on a free port of 127.0.0.1,
 recording every message it accepts, parsed with the ``email`` package.
 
-It can be told to answer some recipients with an SMTP error (``refuse``)
-and can be stopped and started again on the same port (a relay going away).
+It can be told to answer some recipients with an SMTP error (``refuse``),
+can take its time over each message (``delay``: a relay that is not instant,
+so that a worker killed mid-send is likely caught between sending a message
+and marking it sent), and can be stopped and started again on the same port
+(a relay going away).
 """
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -20,7 +24,8 @@ def free_port():
 
 
 class RecordingHandler:
-    def __init__(self):
+    def __init__(self, delay=0.0):
+        self.delay = delay
         self.messages = []
         self.refusals = {}  # address -> "550 ..." or "451 ..."
         self.lock = threading.Lock()
@@ -33,6 +38,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
             self.messages.append(parsed)
@@ -40,11 +47,13 @@ class RecordingHandler:
 
 
 class SmtpSink:
-    """``with SmtpSink() as sink: settings.EMAIL_PORT = sink.port``."""
+    """``with SmtpSink() as sink: settings.EMAIL_PORT = sink.port``.
 
-    def __init__(self, port=None):
+    ``delay``: seconds the server waits before accepting each message."""
+
+    def __init__(self, port=None, delay=0.0):
         self.port = port or free_port()
-        self.handler = RecordingHandler()
+        self.handler = RecordingHandler(delay)
         self.controller = None
 
     def start(self):
