@@ -2,10 +2,12 @@
 headers, one-click unsubscribe, bounces, retries and a relay that goes away."""
 
 import datetime
+import email
 import email.policy
 import re
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
@@ -283,3 +285,46 @@ def test_messages_parse_as_utf8_mail(smtp, issue, publisher):
     send(issue, publisher)
     raw = smtp.messages[0].as_bytes(policy=email.policy.SMTP)
     assert b"\r\n" in raw and b"Content-Type: text/html" in raw
+
+
+def _parsed(message_bytes):
+    return email.message_from_bytes(message_bytes, policy=email.policy.default)
+
+
+def _same_mail(fast, slow):
+    """Header by header (but the per-message Date and Message-ID) and part by part."""
+    for header in ("Subject", "From", "To", "Reply-To", "List-Id", "List-Unsubscribe"):
+        assert str(fast[header]).strip() == str(slow[header]).strip(), header  # folding aside
+    assert fast["List-Unsubscribe-Post"] == slow["List-Unsubscribe-Post"]
+    assert fast["Date"] and fast["Message-ID"]
+    for kind in ("plain", "html"):
+        assert fast.get_body((kind,)).get_content() == slow.get_body((kind,)).get_content()
+
+
+def test_the_serialised_message_is_the_one_django_would_build(issue, settings):
+    settings.NEWSLETTER_REPLY_TO = "editors@example.org"
+    renderer = MailRenderer(issue)
+    subscriber = SubscriberFactory(email="Reader.One@例子.中国", language="en")
+
+    message = renderer.message_for(subscriber)
+    fast = message.message().as_bytes(linesep="\r\n")
+
+    assert renderer.rendered("en", renderer.entries).serialised() is not None  # the fast way
+    slow = EmailMultiAlternatives.message(message).as_bytes(linesep="\r\n")
+    _same_mail(_parsed(fast), _parsed(slow))
+    assert b"NEWSLETTER-" not in fast and b"placeholder.invalid" not in fast
+
+
+def test_a_body_with_very_long_lines_is_built_per_message(issue):
+    EntryFactory(issue=issue, summary="长" * 2000)  # 6,000 bytes on one line
+    renderer = MailRenderer(issue)
+    subscriber = SubscriberFactory()
+
+    message = renderer.message_for(subscriber)
+    data = message.message().as_bytes(linesep="\r\n")
+
+    assert renderer.rendered("zh-hans", renderer.entries).serialised() is None
+    parsed = _parsed(data)
+    assert "长" * 2000 in parsed.get_body(("plain",)).get_content()
+    assert message.manage in parsed.get_body(("html",)).get_content()
+    assert b"NEWSLETTER-" not in data
