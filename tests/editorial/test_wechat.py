@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -275,3 +276,18 @@ def test_queries_do_not_grow_with_the_entries(editor_user, count, django_assert_
     client = signed_in(editor_user)
     with django_assert_max_num_queries(7):
         assert client.get(wechat_url(issue)).status_code == 200
+
+
+def test_the_page_says_whether_readers_see_the_issue(admin_client):
+    """A scheduled issue whose time has come is public, whatever its status says."""
+    due = IssueFactory(status=Issue.Status.SCHEDULED, published_at=timezone.now())
+    draft = IssueFactory(status=Issue.Status.DRAFT)
+    for issue in (due, draft):
+        EntryFactory(issue=issue)
+    notice = "这一期还没有发布"
+
+    def page(issue):
+        return admin_client.get(reverse("admin:papers_issue_wechat", args=[issue.pk]))
+
+    assert notice not in page(due).content.decode()
+    assert notice in page(draft).content.decode()
