@@ -177,6 +177,10 @@ class SerialisedMessage:
     def as_string(self, unixfrom=False, linesep="\n"):
         return self.as_bytes(linesep=linesep).decode("utf-8", "surrogateescape")
 
+    def get_charset(self):
+        """None, so that Django's console backend reads the bytes as UTF-8, as they are."""
+        return None
+
 
 class MailRenderer:
     """Builds each subscriber's message for one issue, rendering each distinct
@@ -251,8 +255,10 @@ class MailRenderer:
         key = (name, language)
         if key not in self._links:
             with translation.override(language):
-                self._links[key] = absolute(reverse(name, args=["TOKEN"])).replace("TOKEN", "{}")
-        return self._links[key].format(token)
+                # Split the path only: the site's address may hold anything.
+                self._links[key] = reverse(name, args=["TOKEN"]).split("TOKEN")
+        before, after = self._links[key]
+        return absolute(before + token + after)
 
 
 def list_headers(unsubscribe):
