@@ -106,7 +106,9 @@ def cancel_mailing(issue, user):
 def schedule_mailing(issue):
     """Have a worker queue and send the issue when it is public: now, or at
     its publication time. Idempotent: the task checks everything again."""
-    issue = Issue.objects.get(pk=issue.pk)
+    issue = Issue.objects.filter(pk=issue.pk).first()
+    if issue is None:  # deleted meanwhile
+        return
     mailing = Mailing.objects.filter(issue=issue, requested_at__isnull=False).first()
     if mailing is None or issue.status == Issue.Status.DRAFT or issue.published_at is None:
         return
@@ -355,7 +357,9 @@ def deliver(issue_id, *, max_batches=None):
     until none is left, then leave one follow-up for the earliest row still
     unfinished (a retry's time, or the lease of a worker that may have died)."""
     queue_mailing(issue_id)
-    issue = Issue.objects.get(pk=issue_id)
+    issue = Issue.objects.filter(pk=issue_id).first()
+    if issue is None:  # deleted since this turn was enqueued: its rows went with it
+        return Outcome()
     if Mailing.objects.filter(issue_id=issue_id, queued_at__isnull=True).exists():
         # Requested but not public yet: its time was moved later since this
         # turn was enqueued. Wait for the new time instead.

@@ -230,7 +230,9 @@ class MailRenderer:
                 "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
                 "language": language,
             }
-            subject = f"{_(settings.SITE_NAME)} · {self.issue.title}"
+            # On one line: a line break in a header is refused, which would
+            # stop every message of the mailing.
+            subject = f"{_(settings.SITE_NAME)} · {' '.join(self.issue.title.split())}"
             html_body = inline_css(
                 absolute_links(render_to_string("newsletter/mail/issue.html", context))
             )

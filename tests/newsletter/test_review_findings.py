@@ -146,3 +146,40 @@ def test_the_console_backend_prints_an_issue_mail(issue):
     MailRenderer(issue).message_for(reader, connection=connection).send()
 
     assert "To: console@example.org" in stream.getvalue()
+
+
+def test_a_title_with_a_line_break_still_makes_a_subject(smtp, publisher):
+    """Nothing in the model keeps a line break out of a title (a crafted
+    admin post, a fixture): the subject must not stop the whole mailing."""
+    issue = IssueFactory(title="第1期\n更正版")
+    EntryFactory(issue=issue)
+    SubscriberFactory()
+    delivery.request_mailing(issue, publisher)
+
+    assert delivery.deliver(issue.pk).sent == 1
+    assert smtp.messages[0]["Subject"].endswith("第1期 更正版")
+
+
+def test_a_turn_for_a_deleted_issue_ends_quietly(publisher, issue):
+    """A publisher may delete an issue whose mailing a worker has yet to take up."""
+    SubscriberFactory()
+    delivery.request_mailing(issue, publisher)
+    deleted = issue.pk
+    issue.delete()
+
+    assert delivery.deliver(deleted) == delivery.Outcome()
+
+
+def test_the_text_part_leaves_out_comments_the_site_hides(smtp, publisher):
+    """An HTML comment in Markdown is an editor's note: the site's sanitiser
+    drops it, and the text part, written from the Markdown, must too."""
+    issue = IssueFactory(intro="导言。<!-- 内部：导言还要改 -->")
+    EntryFactory(issue=issue, summary="摘要<!-- 备注：作者要求\n暂不公开 -->完。")
+    SubscriberFactory()
+    delivery.request_mailing(issue, publisher)
+    delivery.deliver(issue.pk)
+
+    (message,) = smtp.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "导言。" in text and "摘要完。" in text
+    assert "内部" not in text and "作者要求" not in text and "<!--" not in text
