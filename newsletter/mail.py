@@ -153,12 +153,14 @@ class IssueMessage(EmailMultiAlternatives):
             serialised = self.rendered.serialised()
         if serialised is None:
             return super().message()
+        # The address last: a reader may type a placeholder into it, and a
+        # value once put in must not be filled in again.
         values = {
-            TO_PLACEHOLDER: sanitize_address(self.to[0], self.encoding or settings.DEFAULT_CHARSET),
             MESSAGE_ID_PLACEHOLDER: self.extra_headers["Message-ID"],
             DATE_PLACEHOLDER: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
             MANAGE_PLACEHOLDER: self.manage,
             UNSUBSCRIBE_PLACEHOLDER: self.unsubscribe,
+            TO_PLACEHOLDER: sanitize_address(self.to[0], self.encoding or settings.DEFAULT_CHARSET),
         }
         for placeholder, value in values.items():
             serialised = serialised.replace(placeholder.encode(), value.encode())

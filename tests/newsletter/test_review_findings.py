@@ -9,7 +9,7 @@ from aiosmtpd.smtp import AuthResult
 from django.core.mail import get_connection
 from django_tasks_db.models import DBTaskResult
 
-from newsletter import delivery
+from newsletter import delivery, tokens
 from newsletter.mail import MailRenderer
 from newsletter.models import Delivery, Subscriber
 from tests.factories import EntryFactory, IssueFactory, StaffFactory, SubscriberFactory
@@ -183,3 +183,51 @@ def test_the_text_part_leaves_out_comments_the_site_hides(smtp, publisher):
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "导言。" in text and "摘要完。" in text
     assert "内部" not in text and "作者要求" not in text and "<!--" not in text
+
+
+@pytest.mark.parametrize(
+    "local_part",
+    [
+        "NEWSLETTER-DATE-0c6f",
+        "NEWSLETTER-MANAGE-LINK-0c6f",
+        "NEWSLETTER-UNSUBSCRIBE-LINK-0c6f",
+        '"<newsletter-message-id-0c6f@placeholder.invalid>"',
+    ],
+)
+def test_an_address_holding_a_placeholder_is_the_to_header_as_typed(issue, local_part):
+    """Anyone may sign up with such an address: the values put into the
+    serialised message must not be filled in again by the next placeholder."""
+    reader = SubscriberFactory(email=f"{local_part}@example.org")
+    message = MailRenderer(issue).message_for(reader)
+
+    data = message.message().as_bytes(linesep="\r\n")
+
+    assert f"\r\nTo: {local_part}@example.org\r\n".encode() in data
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_text_that_looks_like_a_placeholder_never_carries_another_readers_values(
+    smtp, publisher, language
+):
+    """An editor may type a placeholder's text into a title, an introduction
+    or a summary: each reader's message still holds only their own address
+    and links."""
+    every = "NEWSLETTER-MANAGE-LINK-0c6f NEWSLETTER-UNSUBSCRIBE-LINK-0c6f " + (
+        "newsletter-to-0c6f@placeholder.invalid "
+        "<newsletter-message-id-0c6f@placeholder.invalid> NEWSLETTER-DATE-0c6f"
+    )
+    issue = IssueFactory(title=f"Issue {every}", intro=every)
+    EntryFactory(issue=issue, title=every, summary=every)
+    readers = [SubscriberFactory(email=f"r{n}@example.org", language=language) for n in (1, 2)]
+    delivery.request_mailing(issue, publisher)
+    delivery.deliver(issue.pk)
+
+    for reader, other in (readers, readers[::-1]):
+        (message,) = smtp.to(reader.email)
+        raw = "".join(
+            [*(f"{name}: {value}" for name, value in message.items())]
+            + [message.get_body(preferencelist=(kind,)).get_content() for kind in ("plain", "html")]
+        )
+        assert message["To"] == reader.email
+        assert tokens.manage_token(other) not in raw and other.email not in raw
+        assert tokens.manage_token(reader) in raw
