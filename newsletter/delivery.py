@@ -106,7 +106,9 @@ def cancel_mailing(issue, user):
 def schedule_mailing(issue):
     """Have a worker queue and send the issue when it is public: now, or at
     its publication time. Idempotent: the task checks everything again."""
-    issue = Issue.objects.get(pk=issue.pk)
+    issue = Issue.objects.filter(pk=issue.pk).first()
+    if issue is None:  # deleted meanwhile
+        return
     mailing = Mailing.objects.filter(issue=issue, requested_at__isnull=False).first()
     if mailing is None or issue.status == Issue.Status.DRAFT or issue.published_at is None:
         return
@@ -240,6 +242,10 @@ def send_batch(issue, rows, renderer=None, connection=None):
                     _bounce(row, error)
                     outcome.bounced += 1
                     continue
+                if kind == "rejected":
+                    _finish(row, Delivery.Status.FAILED, error=_describe(error))
+                    outcome.failed += 1
+                    continue
                 _retry(row, error)
                 outcome.retrying += 1
                 if kind == "connection":
@@ -260,22 +266,37 @@ def send_batch(issue, rows, renderer=None, connection=None):
     return outcome
 
 
+# Answers about our session, account or From address, whatever their code:
+# they say nothing of the subscriber's address (a wrong password must not
+# bounce the whole list), and nothing else in the batch can go either.
+_REFUSALS_OF_US = (
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPSenderRefused,
+)
+
+
 def classify(error):
-    """'permanent' (5xx: the address will not take mail), 'temporary' (4xx
-    for this message), or 'connection' (the relay is unreachable or dropped
-    us: nothing in this batch can go now)."""
+    """'permanent' (5xx to the recipient: the address will not take mail),
+    'rejected' (5xx to the message itself, after DATA: not sent, and not the
+    address's fault), 'temporary' (4xx for this message), or 'connection'
+    (the relay is unreachable, dropped us or refuses us: nothing in this
+    batch can go now). Only the answer to the recipient bounces an address."""
+    if isinstance(error, _REFUSALS_OF_US):
+        return "connection"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return "permanent" if codes and all(500 <= code < 600 for code in codes) else "temporary"
     if isinstance(error, smtplib.SMTPResponseException):
-        if 500 <= error.smtp_code < 600:
-            return "permanent"
-        if error.smtp_code == 421:  # the server is closing the connection
+        if isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600:
+            return "rejected"
+        # 421: the server is closing the connection; any other 5xx outside a
+        # recipient's or the message's answer (STARTTLS...) is about us.
+        if error.smtp_code == 421 or 500 <= error.smtp_code < 600:
             return "connection"
         return "temporary"
-    if isinstance(
-        error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError, socket.timeout)
-    ):
+    if isinstance(error, (smtplib.SMTPServerDisconnected, OSError, socket.timeout)):
         return "connection"
     return "temporary"
 
@@ -336,7 +357,9 @@ def deliver(issue_id, *, max_batches=None):
     until none is left, then leave one follow-up for the earliest row still
     unfinished (a retry's time, or the lease of a worker that may have died)."""
     queue_mailing(issue_id)
-    issue = Issue.objects.get(pk=issue_id)
+    issue = Issue.objects.filter(pk=issue_id).first()
+    if issue is None:  # deleted since this turn was enqueued: its rows went with it
+        return Outcome()
     if Mailing.objects.filter(issue_id=issue_id, queued_at__isnull=True).exists():
         # Requested but not public yet: its time was moved later since this
         # turn was enqueued. Wait for the new time instead.
@@ -345,7 +368,14 @@ def deliver(issue_id, *, max_batches=None):
     renderer = MailRenderer(issue)
     total = Outcome()
     batches = 0
+    public = Issue.objects.published().filter(pk=issue_id)
     while max_batches is None or batches < max_batches:
+        if not public.exists():
+            # Taken back to draft (or its time moved later) since its rows
+            # were queued: what is not sent yet waits until it is public
+            # again (newsletter.signals wakes the mailing then).
+            schedule_mailing(issue)
+            return total
         rows = claim_batch(issue_id)
         if not rows:
             break

@@ -153,12 +153,14 @@ class IssueMessage(EmailMultiAlternatives):
             serialised = self.rendered.serialised()
         if serialised is None:
             return super().message()
+        # The address last: a reader may type a placeholder into it, and a
+        # value once put in must not be filled in again.
         values = {
-            TO_PLACEHOLDER: sanitize_address(self.to[0], self.encoding or settings.DEFAULT_CHARSET),
             MESSAGE_ID_PLACEHOLDER: self.extra_headers["Message-ID"],
             DATE_PLACEHOLDER: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
             MANAGE_PLACEHOLDER: self.manage,
             UNSUBSCRIBE_PLACEHOLDER: self.unsubscribe,
+            TO_PLACEHOLDER: sanitize_address(self.to[0], self.encoding or settings.DEFAULT_CHARSET),
         }
         for placeholder, value in values.items():
             serialised = serialised.replace(placeholder.encode(), value.encode())
@@ -176,6 +178,10 @@ class SerialisedMessage:
 
     def as_string(self, unixfrom=False, linesep="\n"):
         return self.as_bytes(linesep=linesep).decode("utf-8", "surrogateescape")
+
+    def get_charset(self):
+        """None, so that Django's console backend reads the bytes as UTF-8, as they are."""
+        return None
 
 
 class MailRenderer:
@@ -226,7 +232,9 @@ class MailRenderer:
                 "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
                 "language": language,
             }
-            subject = f"{_(settings.SITE_NAME)} · {self.issue.title}"
+            # On one line: a line break in a header is refused, which would
+            # stop every message of the mailing.
+            subject = f"{_(settings.SITE_NAME)} · {' '.join(self.issue.title.split())}"
             html_body = inline_css(
                 absolute_links(render_to_string("newsletter/mail/issue.html", context))
             )
@@ -251,8 +259,10 @@ class MailRenderer:
         key = (name, language)
         if key not in self._links:
             with translation.override(language):
-                self._links[key] = absolute(reverse(name, args=["TOKEN"])).replace("TOKEN", "{}")
-        return self._links[key].format(token)
+                # Split the path only: the site's address may hold anything.
+                self._links[key] = reverse(name, args=["TOKEN"]).split("TOKEN")
+        before, after = self._links[key]
+        return absolute(before + token + after)
 
 
 def list_headers(unsubscribe):
