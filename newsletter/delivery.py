@@ -14,6 +14,7 @@ import logging
 import random
 import smtplib
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ BATCH_SIZE = 50
 # connection failure, so a healthy relay is what a lease must cover).
 LEASE = datetime.timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
 MAX_ATTEMPTS = 8
+# How stale a batch's knowledge of who still wants mail may get (seconds).
+RECHECK_SUBSCRIBERS_EVERY = 1.0
 FIRST_RETRY = datetime.timedelta(seconds=settings.NEWSLETTER_FIRST_RETRY_SECONDS)
 LONGEST_RETRY = datetime.timedelta(hours=6)
 
@@ -224,12 +227,18 @@ def send_batch(issue, rows, renderer=None, connection=None):
     renderer = renderer or MailRenderer(issue)
     connection = connection or get_connection(fail_silently=False)
     pending = list(rows)
+    wanted = _still_wanted(pending)
+    checked = time.monotonic()
     try:
         while pending:
+            if time.monotonic() - checked > RECHECK_SUBSCRIBERS_EVERY:
+                # A slow relay stretches a batch: readers who left meanwhile
+                # are not mailed (one query, not one a message).
+                wanted, checked = _still_wanted(pending), time.monotonic()
             row = pending.pop(0)
-            if row.subscriber.status != Subscriber.Status.CONFIRMED or row.subscriber.paused:
-                # Unsubscribed, bounced or paused since the rows were queued.
-                _finish(row, Delivery.Status.FAILED, error="订阅者已退订、退信或暂停")
+            if row.subscriber_id not in wanted:
+                # Unsubscribed, bounced, paused or erased since the rows were queued.
+                _finish(row, Delivery.Status.FAILED, error="订阅者已退订、退信、暂停或删除")
                 outcome.failed += 1
                 continue
             message = renderer.message_for(row.subscriber, connection=connection)
@@ -275,6 +284,12 @@ _REFUSALS_OF_US = (
     smtplib.SMTPAuthenticationError,
     smtplib.SMTPSenderRefused,
 )
+
+
+def _still_wanted(rows):
+    """The ids of these rows' subscribers who still want mail now."""
+    ids = [row.subscriber_id for row in rows]
+    return set(Subscriber.objects.confirmed().filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def classify(error):

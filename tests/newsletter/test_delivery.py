@@ -328,3 +328,27 @@ def test_a_body_with_very_long_lines_is_built_per_message(issue):
     assert "长" * 2000 in parsed.get_body(("plain",)).get_content()
     assert message.manage in parsed.get_body(("html",)).get_content()
     assert b"NEWSLETTER-" not in data
+
+
+def test_readers_who_leave_during_a_slow_batch_are_not_mailed(smtp, issue, publisher, monkeypatch):
+    SubscriberFactory.create_batch(3)
+    delivery.request_mailing(issue, publisher)
+    delivery.queue_mailing(issue.pk)
+    rows = delivery.claim_batch(issue.pk)
+    first, leaves, erased = (row.subscriber for row in rows)
+    monkeypatch.setattr(delivery, "RECHECK_SUBSCRIBERS_EVERY", 0)
+    build = MailRenderer.message_for
+
+    def first_message_then_two_readers_leave(renderer, subscriber, **kwargs):
+        message = build(renderer, subscriber, **kwargs)
+        if subscriber == first:  # while the relay takes its time over the first
+            Subscriber.objects.get(pk=leaves.pk).unsubscribe()
+            Subscriber.objects.filter(pk=erased.pk).delete()
+        return message
+
+    monkeypatch.setattr(MailRenderer, "message_for", first_message_then_two_readers_leave)
+
+    outcome = delivery.send_batch(issue, rows)
+
+    assert [m["To"] for m in smtp.messages] == [first.email]
+    assert outcome.sent == 1
