@@ -63,7 +63,7 @@ def request_mailing(issue, user, *, when_published=False):
     its time). Asking twice changes nothing: an issue is mailed once."""
     if not can_send(user):
         raise PermissionDenied("只有发布者可以发送邮件。")
-    with transaction.atomic():
+    with exclusive_transaction():  # read then write, beside busy workers (queue_mailing)
         Mailing.objects.get_or_create(issue=issue)
         mailing = Mailing.objects.select_for_update().get(issue=issue)
         public = Issue.objects.published().filter(pk=issue.pk).exists()
@@ -144,8 +144,12 @@ def wake(mailing, run_after=None, *, lanes=1):
 def queue_mailing(issue_id):
     """Make the delivery rows of a requested, public issue, once: one per
     confirmed subscriber whose selection it touches. Returns how many rows
-    were made (0 if they exist already or it is not time)."""
-    with transaction.atomic():
+    were made (0 if they exist already or it is not time).
+
+    Exclusive from its start on SQLite: several workers take their first turn
+    at once, and a transaction that reads and then writes would find the
+    database locked by another's write, where waiting for it at BEGIN works."""
+    with exclusive_transaction():
         mailing = Mailing.objects.select_for_update().filter(issue_id=issue_id).due().first()
         if mailing is None:
             return 0

@@ -4,11 +4,13 @@ and ``manage.py delivery_worker`` runs them (here in batch mode, in-process)."""
 import datetime
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from newsletter import delivery
 from newsletter.models import Delivery, Mailing
+from newsletter.tasks import deliver_issue
 from papers.models import Issue
 from tests.factories import EntryFactory, IssueFactory, StaffFactory, SubscriberFactory
 from tests.support.tasks import run_worker
@@ -119,3 +121,16 @@ def test_a_scheduled_issue_moved_later_is_sent_at_its_new_time(
     assert smtp.messages == []
     # ...and leaves one for the new time.
     assert DBTaskResult.objects.filter(run_after=later).exists()
+
+
+def test_a_turn_that_fails_leaves_another_for_later(monkeypatch):
+    def locked(issue_id):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(delivery, "deliver", locked)
+    with pytest.raises(OperationalError):
+        deliver_issue.call(7)
+
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs == {"args": [7], "kwargs": {}}
+    assert task.run_after > timezone.now() + datetime.timedelta(seconds=20)

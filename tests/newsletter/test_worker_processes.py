@@ -33,7 +33,9 @@ from tests.support.smtp import SmtpSink
 
 SUBSCRIBERS = 300
 LEASE_SECONDS = 3
-SMTP_DELAY = 0.005
+# The SMTP server's time per message: long enough that both workers are
+# sending when the kill comes (a worker takes a second or two to start).
+SMTP_DELAY = 0.015
 FINAL = {"sent", "failed", "bounced"}
 # What in the caller's environment would point the subprocesses elsewhere.
 NOT_PASSED_ON = {
@@ -225,7 +227,15 @@ def test_a_worker_killed_mid_send_leaves_no_one_out(mailing):
     with SmtpSink(delay=SMTP_DELAY) as sink:
         victim = mailing.start_worker(sink.port)
         mailing.start_worker(sink.port)
-        mailing.wait_for(lambda: len(sink.messages) >= receiving // 3, 30, "a third of the mail")
+        # Killed mid-send: a third of the mail out, and both workers holding a batch.
+        mailing.wait_for(
+            lambda: (
+                len(sink.messages) >= receiving // 3
+                and mailing_scenario.batches_held(mailing.url) == 2
+            ),
+            30,
+            "a third of the mail, both workers holding a batch",
+        )
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
         arrived_at_kill = len(sink.messages)

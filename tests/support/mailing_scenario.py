@@ -100,21 +100,31 @@ def report():
 
 def progress(database_url):
     """{status: count} of the delivery rows, read without Django."""
+    return dict(
+        _query(database_url, "SELECT status, COUNT(*) FROM newsletter_delivery GROUP BY status")
+    )
+
+
+def batches_held(database_url):
+    """How many batches workers hold now (distinct claims under a lease):
+    each worker holds one at most, so 2 means both of two workers do."""
+    query = "SELECT COUNT(DISTINCT claim) FROM newsletter_delivery WHERE status = 'sending'"
+    return _query(database_url, query)[0][0]
+
+
+def _query(database_url, query):
     parts = urlsplit(database_url)
-    query = "SELECT status, COUNT(*) FROM newsletter_delivery GROUP BY status"
     if parts.scheme == "sqlite":
         path = "/" + parts.path.lstrip("/")
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
-            rows = db.execute(query).fetchall()
+            return db.execute(query).fetchall()
         finally:
             db.close()
-    else:
-        import psycopg
+    import psycopg
 
-        with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as db:
-            rows = db.execute(query).fetchall()
-    return dict(rows)
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as db:
+        return db.execute(query).fetchall()
 
 
 def main(argv=None):
