@@ -6,6 +6,8 @@ attributes, no ``javascript:`` or ``data:`` URLs. Models call it once, when a
 text is saved, and store the result in a ``*_html`` field that pages print.
 """
 
+import re
+
 import markdown as python_markdown
 import nh3
 
@@ -66,3 +68,14 @@ def render_markdown(text):
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+# Closed, or open to the end as an HTML parser reads an unclosed one.
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+
+
+def strip_comments(text):
+    """The Markdown source without its HTML comments: editors' notes, which
+    ``render_markdown`` drops. For places that show the source itself (a
+    mail's text part, a page's meta description), so no reader sees them."""
+    return _COMMENT.sub("", text)

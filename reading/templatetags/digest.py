@@ -7,9 +7,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
+from papers.markdown import strip_comments
 from reading.languages import HTML_LANG, OG_LOCALE, text_language, url_in_language
 
 register = template.Library()
+
+
+@register.filter
+def without_comments(markdown):
+    """Markdown source as readers may see it: without the editors' HTML
+    comments (papers.markdown.strip_comments)."""
+    return strip_comments(markdown)
 
 
 @register.simple_tag

@@ -249,3 +249,14 @@ def test_no_page_has_a_render_blocking_script(client, seed):
                 assert script.has_attr("defer") or script.has_attr("async"), (path, script)
             else:
                 assert script.get("type") == "application/ld+json", (path, script)
+
+
+def test_an_editors_comment_in_the_introduction_stays_out_of_the_page_description(client):
+    """The meta description is cut from the introduction's Markdown source,
+    where an editor's HTML comment is still there; the page must not show it."""
+    issue = IssueFactory(intro="<!-- 备注：作者要求暂不公开 -->本期导言。")
+
+    page = client.get(issue.get_absolute_url()).content.decode()
+
+    assert "暂不公开" not in page
+    assert "本期导言" in page
