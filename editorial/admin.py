@@ -325,7 +325,9 @@ class IssueAdmin(MergeAdminMixin, EditorToolsMixin, ContentHistoryAdmin):
         ]
 
     def _issue_for(self, request, object_id, permission):
-        issue = get_object_or_404(Issue, pk=object_id)
+        """The issue, with ``is_live`` (whether readers see it now), if the
+        user may ``permission`` it."""
+        issue = get_object_or_404(Issue.objects.with_public_state(), pk=object_id)
         if not permission(request, issue):
             raise PermissionDenied
         return issue

@@ -64,7 +64,6 @@ def wechat_article(request, issue, admin_context):
             "original": issue,
             "title": f"复制到公众号：{issue.title}",
             "article": wechat.article_html(issue),
-            "is_live": Issue.objects.published().filter(pk=issue.pk).exists(),
         },
     )
     add_never_cache_headers(response)
