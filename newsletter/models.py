@@ -10,6 +10,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
@@ -27,7 +28,7 @@ class SubscriberQuerySet(models.QuerySet):
 
     def by_email(self, email):
         """The subscriber for an address, whatever its case (one row per address)."""
-        return self.filter(email_lower=email.lower())
+        return self.alias(address=Lower("email")).filter(address=email.lower())
 
     def receiving(self, issue):
         """Confirmed subscribers for whom ``issue`` holds something: everyone
@@ -62,7 +63,6 @@ class Subscriber(models.Model):
         ENGLISH = "en", "English"
 
     email = models.EmailField("邮箱", max_length=254)
-    email_lower = models.CharField(max_length=254, unique=True, editable=False)
     language = models.CharField(
         "邮件语言", max_length=8, choices=Language.choices, default=Language.CHINESE
     )
@@ -90,13 +90,17 @@ class Subscriber(models.Model):
         verbose_name = "订阅者"
         verbose_name_plural = "订阅者"
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One row per address whatever its case, without a second column to keep in step.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="one_subscriber_per_address",
+                violation_error_message="这个邮箱已经有订阅记录。",
+            )
+        ]
 
     def __str__(self):
         return self.email
-
-    def save(self, *args, **kwargs):
-        self.email_lower = self.email.lower()
-        super().save(*args, **kwargs)
 
     def confirm(self):
         self.status = self.Status.CONFIRMED

@@ -47,7 +47,6 @@ def add_subscribers(issue, count, *, prefix="reader", domain="example.org"):
             rows.append(
                 Subscriber(
                     email=address,
-                    email_lower=address.lower(),
                     key=new_subscriber_key(),
                     language=language,
                     every_issue=kind == "every",

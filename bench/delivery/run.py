@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.common.delivery_worker import start_delivery_worker
 from bench.common.provenance import BASE_DIR, code_version, machine, run_command
 from bench.common.scratch import ScratchDatabase
 from bench.common.site_server import free_port
@@ -122,24 +123,8 @@ class Processes:
 
     def start_workers(self, count):
         for n in range(count):
-            log = open(self.log_dir / f"bench-delivery-worker-{n}.log", "w")  # noqa: SIM115
-            self.workers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "manage.py",
-                        "delivery_worker",
-                        "--interval",
-                        "0.1",
-                        "--no-startup-delay",
-                    ],
-                    cwd=BASE_DIR,
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            log.close()
+            log_path = self.log_dir / f"bench-delivery-worker-{n}.log"
+            self.workers.append(start_delivery_worker(self.env, log_path))
 
     def stop_workers(self):
         for worker in self.workers:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import signing
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -539,3 +540,10 @@ def test_the_sign_up_post_needs_no_csrf_cookie(archive, mailoutbox):
     strict = Client(enforce_csrf_checks=True)
     assert post(strict).status_code == 200
     assert len(mailoutbox) == 1
+
+
+def test_the_database_keeps_one_row_per_address_whatever_its_case():
+    """Even a writer that skips the sign-up (a bulk load, a race) cannot make two."""
+    SubscriberFactory(email="reader@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscriber.objects.bulk_create([Subscriber(email="Reader@Example.org")])

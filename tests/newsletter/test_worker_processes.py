@@ -27,6 +27,7 @@ from collections import Counter
 import pytest
 from django.conf import settings
 
+from bench.common.delivery_worker import start_delivery_worker
 from bench.common.scratch import ScratchDatabase
 from tests.support import mailing_scenario
 from tests.support.smtp import SmtpSink
@@ -102,22 +103,7 @@ class Mailing:
             "NEWSLETTER_LEASE_SECONDS": str(LEASE_SECONDS),
             **environment,
         }
-        log = open(self.log_dir / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "delivery_worker",
-                "--interval",
-                "0.1",
-                "--no-startup-delay",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        worker = start_delivery_worker(env, self.log_dir / f"worker-{len(self.workers)}.log")
         self.workers.append(worker)
         return worker
 
