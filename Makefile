@@ -29,7 +29,7 @@ run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT), with
 
 test: setup ## set up, then run the whole test suite
 	@command -v $${CHROMIUM_PATH:-/usr/bin/chromium} >/dev/null || echo "NOTE: chromium is not \
-	installed, so the browser tests are skipped (sudo apt-get install chromium fonts-noto-cjk)."
+	installed, so the browser tests are skipped (make system-packages installs it)."
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(INSTALLED) $(CATALOGUES)
@@ -79,6 +79,21 @@ BENCH_DELIVERY_ARGS ?=
 .PHONY: bench-delivery
 bench-delivery: setup ## newsletter: queue 100,000 deliveries, send with two workers (docs/newsletter-benchmark.md)
 	$(PY) -m bench.delivery.run --database both $(BENCH_DELIVERY_ARGS)
+
+# Debian packages the tests use beyond Python's: a browser and CJK fonts (browser tests),
+# Varnish with xkey (front-cache tests), PostgreSQL's RUM index (search). Needs root or sudo;
+# .ci/run calls it. Without them `make test` skips those tests and says so.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk varnish varnish-modules postgresql-15-rum wrk
+.PHONY: system-packages
+system-packages: ## install the Debian packages some tests and benchmarks need (root or sudo)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		echo "Installing: $$missing"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	fi
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache locale/*/LC_MESSAGES/*.mo

@@ -360,6 +360,7 @@ def answer(request, stored, state):
     response["ETag"] = etag
     if settings.FRONT_CACHES:
         front_cache_headers(response, keys, state)
+    response.from_cache = True  # for tests: what the view did not make
     return response
 
 

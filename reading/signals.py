@@ -71,8 +71,8 @@ def entry_change_keys(before, after, tag_ids):
                 purged.add(keys.paper_entries(place["arxiv_id"]))
     appeared_or_left = before is None or after is None
     if appeared_or_left or before["issue_id"] != after["issue_id"]:
-        # Issue counts, and the order of its tags' lists (newest issue first).
-        purged.add(keys.ISSUES)
+        # The order of its tags' lists (newest issue first); the issues'
+        # counts go with their entries' lists (above).
         purged |= {keys.tag_entries(tag_id) for tag_id in tag_ids}
     if appeared_or_left:
         purged.add(keys.TAGS)
@@ -135,6 +135,8 @@ def entry_before_delete(sender, instance, **kwargs):
 
 
 def tag_links_changed(entry_ids, tag_ids):
+    if not tag_ids or not entry_ids:
+        return  # taggit sends add and remove with nothing in them
     public = Entry.objects.published().filter(pk__in=entry_ids).values_list("pk", flat=True)
     public = list(public)
     if public:
@@ -191,7 +193,8 @@ def tag_link_deleted(sender, instance, **kwargs):
 
 @keeps_step
 def tag_saved(sender, instance, **kwargs):
-    page_cache.purge_after_commit({keys.tag(instance.pk), keys.SEARCH})
+    # Lists of tag names read as values (the sign-up's suggestions) name no row: TAGS.
+    page_cache.purge_after_commit({keys.tag(instance.pk), keys.TAGS, keys.SEARCH})
 
 
 @keeps_step

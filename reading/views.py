@@ -54,6 +54,12 @@ class IssueListView(ListView):
         page_keys.shows(page_keys.ISSUES)
         return Issue.objects.published().with_entry_counts().newest_first()
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Their entry counts change with their entries.
+        page_keys.shows(*(page_keys.issue_entries(issue.pk) for issue in context["issues"]))
+        return context
+
 
 class IssueDetailView(DetailView):
     template_name = "papers/issue_detail.html"

@@ -6,8 +6,10 @@ each must show the change on the very next request.
 """
 
 import datetime
+import gzip
 from urllib.parse import quote
 
+import brotli
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section
-from reading import page_cache
+from reading import page_cache, page_keys
 from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +331,104 @@ def test_an_answer_made_for_one_reader_is_never_cached(db):
         first = view(RequestFactory().get("/x/"))
         second = view(RequestFactory().get("/x/"))
         assert (first.content, first.cookies.output()) != (second.content, second.cookies.output())
+
+
+# ---------------------------------------------------------------- the hit path
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip", "gzip, deflate, br"])
+def test_a_hit_has_every_header_the_rendered_page_had(client, seed, encoding):
+    made = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding)
+    hit = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding)
+    assert getattr(hit, "from_cache", False) and not getattr(made, "from_cache", False)
+    expected = dict(made.headers)
+    if "br" in encoding:  # the page made went through GZipMiddleware; the hit is Brotli
+        assert expected.pop("Content-Encoding") == "gzip"
+        expected.pop("Content-Length")
+        assert hit["Content-Encoding"] == "br"
+        assert brotli.decompress(hit.content) == gzip.decompress(made.content)
+    elif "gzip" in encoding:  # the same text (GZipMiddleware salts its gzip header)
+        assert gzip.decompress(hit.content) == gzip.decompress(made.content)
+    else:
+        assert hit.content == made.content
+    got = {k: v for k, v in hit.headers.items() if k not in ("Content-Encoding", "Content-Length")}
+    expected.pop("Content-Length", None)
+    expected.pop("Content-Encoding", None)
+    assert got == expected
+    for header in (
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Cross-Origin-Opener-Policy",
+        "X-Frame-Options",
+        "Content-Language",
+        "Vary",
+    ):
+        assert hit[header] == made[header], header
+
+
+def test_a_hit_answers_304_head_and_each_encoding_of_the_same_page(client, seed):
+    plain = client.get(ISSUE)
+    client.get(ISSUE)  # cached
+    for encoding in ("gzip", "br"):
+        packed = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding)
+        assert packed.from_cache and packed["Content-Encoding"] == encoding
+        assert packed["ETag"] == "W/" + plain["ETag"]
+        assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content) / 3
+        again = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding, HTTP_IF_NONE_MATCH=plain["ETag"])
+        assert (again.status_code, again.content) == (304, b"")
+        assert again["ETag"] == packed["ETag"] and "Content-Type" not in again
+        assert again["Content-Security-Policy"] == plain["Content-Security-Policy"]
+    head = client.head(ISSUE)
+    assert head.from_cache and head.content == b""
+    assert int(head["Content-Length"]) == len(plain.content)
+
+
+def test_a_hit_runs_no_query_and_no_other_middleware(client, seed, monkeypatch):
+    client.get(ISSUE)
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def must_not_run(self, request):
+        raise AssertionError("the session middleware ran for a hit")
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", must_not_run)
+    with CaptureQueriesContext(connection) as queries:
+        hit = client.get(ISSUE)
+    assert hit.from_cache and len(queries) == 0
+
+
+def test_a_reader_who_prefers_english_is_still_sent_to_english(client, seed):
+    client.get(ISSUE)
+    assert client.get(ISSUE).from_cache
+    sent = client.get(ISSUE, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert (sent.status_code, sent["Location"]) == (302, "/en" + ISSUE)
+    client.cookies["django_language"] = "en"
+    assert client.get(ISSUE).status_code == 302
+
+
+def test_signed_in_staff_get_pages_made_for_them(admin_client, client, seed):
+    client.get(ISSUE)
+    assert client.get(ISSUE).from_cache
+    staff = admin_client.get(ISSUE)
+    assert staff.status_code == 200 and not getattr(staff, "from_cache", False)
+
+
+def test_a_page_made_while_its_keys_were_purged_is_not_kept(client, seed, monkeypatch):
+    """An edit that commits while a page is being made: the page read the
+    database before the commit, so it is answered but not kept (nor kept by a
+    front cache: no Surrogate-Control)."""
+    from reading import views
+
+    entry = seed.entries.get(arxiv_id=PAPER)
+    real = views.IssueDetailView.get_context_data
+
+    def with_an_edit_meanwhile(self, **kwargs):
+        context = real(self, **kwargs)
+        page_cache.purge_here({page_keys.entry(entry.pk)})  # another editor's commit
+        return context
+
+    monkeypatch.setattr(views.IssueDetailView, "get_context_data", with_an_edit_meanwhile)
+    client.get(ISSUE)
+    monkeypatch.undo()
+    assert not getattr(client.get(ISSUE), "from_cache", False)
+    assert client.get(ISSUE).from_cache
