@@ -23,18 +23,31 @@ database, migrates, fills it (``manage.py generate_archive``, or the seed
 fixture with ``--fixture``), collects static files, picks the URLs from the
 data (bench/http/targets.py), then measures each cache mode:
 
-- ``redis``: the page cache on, REDIS_URL=redis://127.0.0.1:6379/15, flushed first;
-- ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed.
+- ``redis``: the page cache on, REDIS_URL=redis://127.0.0.1:6379/15, flushed
+  first; the warm-up fills it, so every measured request is a **hit**;
+- ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed: the
+  page cache misses every time, a **cold** page;
+- ``varnish``: as ``redis``, with varnishd (deploy/varnish/default.vcl) in
+  front of the gunicorn, the pages loaded through it: hits of the front cache.
+  The one place that starts varnishd is ``through_varnish``, to be done with
+  bench/common/varnish.py (not in this checkout yet): until then the mode
+  stops with a message saying so.
 
-``--cache auto`` (the default) runs both when Redis answers and ``none`` alone
-when it does not. The results go to docs/benchmarks.md and docs/benchmarks.json
-(``--markdown``/``--json``); ``--compare OLD.json`` prints the change from an
-earlier run. Gunicorn is stopped and the scratch database dropped however the
-run ends (``--keep`` keeps the database for a later ``--reuse``, which keeps it too).
+In every mode the static file, the ceiling, is loaded from the gunicorn
+itself, so each page's ratio (hit, cold, through Varnish) is to the same
+ceiling; the report sets them side by side, page by page.
+
+``--cache auto`` (the default) runs ``redis`` and ``none`` when Redis answers
+(and ``varnish`` too when it can run), ``none`` alone when it does not. The
+results go to docs/benchmarks.md and docs/benchmarks.json (``--markdown``/
+``--json``); ``--compare OLD.json`` prints the change from an earlier run.
+Gunicorn is stopped and the scratch database dropped however the run ends
+(``--keep`` keeps the database for a later ``--reuse``, which keeps it too).
 """
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -146,16 +159,29 @@ def postgres_version():
         return f"unavailable ({type(error).__name__})"
 
 
+def varnish_available():
+    """varnishd installed, and the module that starts it for the bench and the tests."""
+    return (
+        importlib.util.find_spec("bench.common.varnish") is not None
+        and shutil.which("varnishd") is not None
+    )
+
+
 def cache_modes(choice):
     if choice == "both":
         return ["redis", "none"]
-    if choice == "redis" and not redis_reachable():
-        fail(f"--cache redis, but Redis does not answer at {REDIS_HOST}:{REDIS_PORT}")
+    if choice in ("redis", "varnish") and not redis_reachable():
+        fail(f"--cache {choice}, but Redis does not answer at {REDIS_HOST}:{REDIS_PORT}")
+    if choice == "varnish" and not varnish_available():
+        fail(
+            "--cache varnish needs varnishd and bench/common/varnish.py, which starts it "
+            "with deploy/varnish/default.vcl; this checkout does not have both yet"
+        )
     if choice != "auto":
         return [choice]
     if redis_reachable():
-        return ["redis", "none"]
-    progress(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT}: measuring uncached only")
+        return ["redis", "none", *(["varnish"] if varnish_available() else [])]
+    progress(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT}: measuring cold pages only")
     return ["none"]
 
 
@@ -248,10 +274,32 @@ def page_urls(targets):
 
 
 def server_env(database, mode):
-    """The page cache on Redis (``redis``), or off, every request computed (``none``)."""
-    if mode == "redis":
+    """The page cache on Redis (``redis``, and behind Varnish), or off, every
+    request computed (``none``)."""
+    if mode in ("redis", "varnish"):
         return site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
     return site_server.site_env(SCRATCH.url(database), page_cache=False)
+
+
+@contextlib.contextmanager
+def through_varnish(backend_port, args):
+    """varnishd with deploy/varnish/default.vcl in front of the gunicorn on
+    ``backend_port``: yields the port wrk loads the pages from.
+
+    Started by bench/common/varnish.py, the one way the bench and the tests
+    start it; cache_modes() lets this mode run only when that module is there."""
+    fail(
+        "bench/common/varnish.py is in the checkout but the bench does not call it yet: "
+        f"start varnishd in front of port {backend_port} here"
+    )
+    yield backend_port
+
+
+def front(mode, args):
+    """Where wrk loads the pages in ``mode``: the gunicorn itself, or a front cache."""
+    if mode == "varnish":
+        return through_varnish(args.port, args)
+    return contextlib.nullcontext(args.port)
 
 
 @contextlib.contextmanager
@@ -283,7 +331,7 @@ def check_urls(port, pages):
     for _, _, url in pages:
         status, _, _ = site_server.get(port, url)
         if status != 200:
-            fail(f"{url} answered {status}, not 200")
+            fail(f"{url} answered {status}, not 200 (port {port})")
 
 
 def transfer_size(port, url):
@@ -354,15 +402,17 @@ def measure_page(port, key, url, args):
 def measure_mode(database, mode, pages, args):
     """Every URL under one cache mode, the ceiling once more at the end: on a
     shared machine the load drifts during a run, and the mean of the two
-    ceilings is fairer to the pages measured in between than either."""
-    if mode == "redis":
+    ceilings is fairer to the pages measured in between than either. The
+    ceiling always from the gunicorn itself, the pages from the mode's front."""
+    if mode in ("redis", "varnish"):
         flush_redis()
-    with gunicorn(database, mode, args):
-        check_urls(args.port, pages)
+    with gunicorn(database, mode, args), front(mode, args) as port:
+        check_urls(port, pages)
         load_before = os.getloadavg()[0]
         results = {}
         for key, what, url in [*pages, ("static_end", "the same static file, again", CEILING_URL)]:
-            results[key] = {"what": what, "url": url, **measure_page(args.port, key, url, args)}
+            at = args.port if url == CEILING_URL else port
+            results[key] = {"what": what, "url": url, **measure_page(at, key, url, args)}
             progress(http_report.console_line(database, mode, key, results[key]))
         transfer = transfer_size(args.port, pages[2][2])
     ceiling = (results["static"]["rps"] + results["static_end"]["rps"]) / 2
@@ -429,9 +479,10 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--cache",
-        choices=["auto", "redis", "none", "both"],
+        choices=["auto", "redis", "none", "both", "varnish"],
         default="auto",
-        help="page cache modes to measure (auto: redis and none if Redis answers)",
+        help="page cache modes: redis (hits), none (cold), both, varnish (hits through "
+        "Varnish); auto: redis and none if Redis answers, varnish too if it can run",
     )
     parser.add_argument(
         "--workers",
