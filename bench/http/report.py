@@ -169,7 +169,7 @@ def evaluate(report):
             "redis",
             CACHED_PAGES,
             CACHED_RATIO,
-            f"cached public pages >= {CACHED_RATIO} of the ceiling",
+            f"hit: cached public pages >= {CACHED_RATIO} of the ceiling",
         )
         verdicts += ratio_targets(
             database,
@@ -177,7 +177,7 @@ def evaluate(report):
             "none",
             UNCACHED_PAGES,
             UNCACHED_RATIO,
-            f"uncached issue page and tag list >= {UNCACHED_RATIO}",
+            f"cold: uncached issue page and tag list >= {UNCACHED_RATIO}",
         )
         verdicts.append(search_target(database, run))
         verdicts.append(transfer_target(database, run))
