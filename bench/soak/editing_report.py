@@ -311,6 +311,7 @@ def baseline_of(report, note):
     readers = editing["readers"]
     return {
         "note": note,
+        "started": report["started"],
         "date": report["started"][:10],
         "commit": report["code"]["commit"][:12],
         "dirty": bool(report["code"]["changed_files"]),
@@ -480,15 +481,12 @@ def figures(report, baseline=None):
 def baseline_note(report, baseline):
     if not baseline:
         return "No baseline (docs/soak-baseline.json) to compare with."
-    same = (
-        baseline["commit"] == report["code"]["commit"][:12]
-        and baseline["date"] == report["started"][:10]
-    )
+    same = baseline.get("started") == report["started"]
     load = (baseline.get("machine") or {}).get("loadavg_start")
     load_text = f", load average {load[0]} at its start" if load else ""
     return (
         f"The baseline is the phase as measured on {baseline['date']} at commit "
         f"`{baseline['commit']}`{load_text} (docs/soak-baseline.json"
         + (", this very run" if same else "")
-        + f"): {baseline['note']}"
+        + f"). Then {baseline['note'].rstrip('.')}."
     )

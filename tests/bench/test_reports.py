@@ -439,6 +439,7 @@ def test_the_soak_report_sets_the_editing_phase_beside_its_baseline(soak_figures
     figures = copy.deepcopy(soak_figures)
     figures["baseline"] = {
         **editing_report.baseline_of(figures, "every save threw away every cached page"),
+        "started": "2026-11-20T09:00:00+00:00",
         "date": "2026-11-20",
         "commit": "2a73831a925f",
     }
@@ -447,8 +448,8 @@ def test_the_soak_report_sets_the_editing_phase_beside_its_baseline(soak_figures
     lines = soak_report.markdown(figures).splitlines()
     assert (
         "The baseline is the phase as measured on 2026-11-20 at commit `2a73831a925f`, load "
-        "average 1.0 at its start (docs/soak-baseline.json): every save threw away every "
-        "cached page"
+        "average 1.0 at its start (docs/soak-baseline.json). Then every save threw away "
+        "every cached page."
     ) in lines
     assert "| readers in the phase | this run | baseline (2026-11-20, `2a73831a925f`) |" in lines
     assert "| p50 ms | 8.0 | 1554.7 |" in lines
