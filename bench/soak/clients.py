@@ -36,12 +36,17 @@ import urllib.request
 import uuid
 import zlib
 
+import brotli
+
 from bench.common.admin_form import form_fields
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 PROBE_INTERVAL = 1.0  # seconds between two probes of one server
 USER_AGENT = "paper-digest-soak/1 (+bench/soak/run.py)"
+# What readers accept in the editing phase: a browser's, gzip alone (as in the
+# fault phases), and nothing (feed readers, scripts).
+EDITING_ENCODINGS = ("gzip, deflate, br", "gzip", "")
 # Outcomes of an editor's save attempt.
 STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-503", "unclear"
 
@@ -50,11 +55,15 @@ STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-
 
 
 def decoded(headers, body):
-    if headers.get("content-encoding", "").lower() == "gzip":
-        try:
+    """The body as the page's bytes, whichever encoding the server chose."""
+    encoding = headers.get("content-encoding", "").lower()
+    try:
+        if encoding == "gzip":
             return gzip.decompress(body)
-        except (OSError, EOFError, zlib.error):
-            return body
+        if encoding == "br":
+            return brotli.decompress(body)
+    except (OSError, EOFError, zlib.error, brotli.error):
+        return body
     return body
 
 
@@ -87,17 +96,19 @@ def markers_on(body):
 # -- Readers ------------------------------------------------------------------------------
 
 
-async def fetch(port, url, timeout=REQUEST_TIMEOUT):
+async def fetch(port, url, timeout=REQUEST_TIMEOUT, accept_encoding="gzip"):
     """One GET on a fresh connection (gunicorn's sync workers close after each
-    answer anyway): ``(status, headers, body)``; status 0 when no answer came."""
+    answer anyway): ``(status, headers, body)``; status 0 when no answer came.
+    ``accept_encoding`` "" sends no Accept-Encoding."""
 
     async def exchange():
         reader, writer = await asyncio.open_connection(HOST, port)
+        encoding = f"Accept-Encoding: {accept_encoding}\r\n" if accept_encoding else ""
         try:
             writer.write(
                 f"GET {url} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
                 "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
-                "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode("ascii")
+                f"{encoding}Connection: close\r\n\r\n".encode("ascii")
             )
             await writer.drain()
             raw = await reader.read()
@@ -129,14 +140,14 @@ def describe(status, headers, body):
     return f"http-{status}"
 
 
-async def timed_fetch(port, url, keep_body=False):
+async def timed_fetch(port, url, keep_body=False, accept_encoding="gzip"):
     """``(started, ended, status, label, size, body)``; the body (decoded) only
     with ``keep_body``, since decoding every answer would take the readers'
     time from the servers they measure."""
     started = time.monotonic()
     body = b""
     try:
-        status, headers, raw = await fetch(port, url)
+        status, headers, raw = await fetch(port, url, accept_encoding=accept_encoding)
         ended = time.monotonic()
         label = describe(status, headers, raw)
         size = len(raw)
@@ -161,14 +172,17 @@ async def reader(number, config, records, sightings, rng):
         target = rng.choices(urls, weights)[0]
         server = rng.randrange(len(ports))
         editing = time.monotonic() < editing_until
+        # In the editing phase, as browsers and others ask: a page may be kept
+        # once per encoding, and each must show the same version.
+        encoding = rng.choice(EDITING_ENCODINGS) if editing else "gzip"
         started, ended, status, label, size, body = await timed_fetch(
-            ports[server], target["url"], keep_body=editing
+            ports[server], target["url"], keep_body=editing, accept_encoding=encoding
         )
         records.append(["reader", started, ended, server, target["kind"], status, label, size])
         if editing and status == 200:
             seen = markers_on(body)
             if seen:
-                sightings.append([started, ended, server, target["url"], seen])
+                sightings.append([started, ended, server, target["url"], seen, encoding])
         if status == 0:
             await asyncio.sleep(0.05)  # a refused connection must not become a busy loop
         if editing and pause:

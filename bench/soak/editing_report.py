@@ -39,6 +39,16 @@ def published_numbers(markers):
 # -- Staleness ------------------------------------------------------------------------
 
 
+def by_encoding(judged):
+    """How many judged pages were asked for with each Accept-Encoding: a page
+    kept once per encoding must be fresh in each."""
+    counts = {}
+    for page in judged:
+        name = page["accept_encoding"] or "none"
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def stored_saves(publisher):
     """``[(returned, number)]`` of the Publisher's saves the admin confirmed, in order."""
     return sorted(
@@ -54,7 +64,7 @@ def judge_sightings(sightings, publisher, t0):
     (nothing to be stale against) or while a save was in flight."""
     saves = stored_saves(publisher)
     judged, not_judged = [], {"before": 0, "in_flight": 0}
-    for started, ended, server, url, markers in sightings:
+    for started, ended, server, url, markers, *encoding in sightings:
         numbers = published_numbers(markers)
         if not numbers:
             continue
@@ -71,6 +81,7 @@ def judge_sightings(sightings, publisher, t0):
                 "ended": round(ended - t0, 3),
                 "server": server,
                 "url": url,
+                "accept_encoding": encoding[0] if encoding else "gzip",
                 "shown": sorted(numbers),
                 "expected": expected,
                 "stale": min(numbers) < expected,
@@ -155,7 +166,7 @@ def draft_leaks(sightings, t0):
             "url": url,
             "markers": [m for m in markers if m.startswith(DRAFT_PREFIX)][:3],
         }
-        for started, ended, server, url, markers in sightings
+        for started, ended, server, url, markers, *_ in sightings
         if any(m.startswith(DRAFT_PREFIX) for m in markers)
     ]
 
@@ -234,6 +245,7 @@ def summary(run, plan, args, t0):
         },
         "pages_showing_entry": len(judged) + sum(not_judged.values()),
         "judged": len(judged),
+        "judged_by_encoding": by_encoding(judged),
         "before_first_save": not_judged["before"],
         "in_flight": not_judged["in_flight"],
         "stale": len(stale),
@@ -258,7 +270,8 @@ def failures(editing):
     out = []
     if editing["stale"]:
         examples = ", ".join(
-            f"{j['url']} at {j['started']} s showed {j['shown']}, expected {j['expected']}"
+            f"{j['url']} (Accept-Encoding: {j['accept_encoding'] or 'none'}) at "
+            f"{j['started']} s showed {j['shown']}, expected {j['expected']}"
             for j in editing["stale_first"][:3]
         )
         out.append(
@@ -469,6 +482,10 @@ def figures(report, baseline=None):
         "editing_publisher_table": publisher_table(editing),
         "editing_pages_showing": editing["pages_showing_entry"],
         "editing_judged": editing["judged"],
+        "editing_judged_by_encoding": "; ".join(
+            f"`{name}` {count}" for name, count in sorted(editing["judged_by_encoding"].items())
+        )
+        or "none",
         "editing_in_flight": editing["in_flight"],
         "editing_before_first_save": editing["before_first_save"],
         "editing_drafts_table": drafts_table(editing),

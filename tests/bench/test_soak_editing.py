@@ -8,6 +8,9 @@ must not fail for a request sent before or while the save was made.
 """
 
 import copy
+import gzip
+
+import brotli
 
 from bench.soak import clients, editing, editing_report
 from tests.support.soak_editing import (
@@ -27,6 +30,7 @@ def summary(run):
 def test_a_clean_phase_judges_the_pages_after_each_save_and_breaks_no_rule():
     result = summary(editing_run())
     assert result["judged"] == 2
+    assert result["judged_by_encoding"] == {"gzip": 2}
     assert (result["before_first_save"], result["in_flight"]) == (1, 1)
     assert result["stale"] == 0
     assert [s["pages_after"] for s in result["publisher"]["saves"]] == [1, 1]
@@ -40,7 +44,7 @@ def test_a_clean_phase_judges_the_pages_after_each_save_and_breaks_no_rule():
 
 def test_an_old_version_requested_after_the_save_returned_is_a_stale_page():
     run = editing_run()
-    run["sightings"].append(seen(34.5, "/tags/rag/", "SOAKPUB-0001", server=1))
+    run["sightings"].append(seen(34.5, "/tags/rag/", "SOAKPUB-0001", server=1, encoding=""))
     result = summary(run)
     assert result["stale"] == 1
     assert result["stale_first"][0]["url"] == "/tags/rag/"
@@ -48,7 +52,8 @@ def test_an_old_version_requested_after_the_save_returned_is_a_stale_page():
     assert (second["pages_after"], second["stale"], second["last_stale_after_s"]) == (2, 1, 1.0)
     assert editing_report.failures(result) == [
         "1 stale page(s) in the editing phase: the Publisher's change not shown after its "
-        "save had returned (/tags/rag/ at 34.5 s showed [1], expected 2)"
+        "save had returned (/tags/rag/ (Accept-Encoding: none) at 34.5 s showed [1], "
+        "expected 2)"
     ]
 
 
@@ -172,3 +177,11 @@ def test_a_draft_editor_saves_the_introduction_then_each_entry_in_turn():
         ("issue", 501),
         ("entry", 602),
     ]
+
+
+def test_readers_read_every_encoding_a_page_may_be_kept_in():
+    page = b"<p>SOAKPUB-0003</p>"
+    assert clients.decoded({"content-encoding": "br"}, brotli.compress(page)) == page
+    assert clients.decoded({"content-encoding": "gzip"}, gzip.compress(page)) == page
+    assert clients.decoded({}, page) == page
+    assert set(clients.EDITING_ENCODINGS) == {"gzip, deflate, br", "gzip", ""}

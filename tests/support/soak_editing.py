@@ -28,9 +28,9 @@ def save(number, sent, took, outcome="stored", status=302):
     }
 
 
-def seen(at, url, *markers, took=0.01, server=0):
+def seen(at, url, *markers, took=0.01, server=0, encoding="gzip"):
     """A reader's page requested ``at`` seconds into the phase, showing ``markers``."""
-    return [T0 + at, T0 + at + took, server, url, list(markers)]
+    return [T0 + at, T0 + at + took, server, url, list(markers), encoding]
 
 
 def reader(at, took, kind="home", label="ok"):
