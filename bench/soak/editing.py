@@ -133,12 +133,18 @@ class DraftEditor(_Saver):
     def save(self, fields, turn):
         """One save; the form to post next (the one the redirect leads to), or None."""
         marker = DRAFT_MARKER.format(run_id=self.run_id, editor=self.number, turn=turn)
-        rows = [(int(m.group(1)), name) for name, _ in fields if (m := INLINE_SUMMARY.match(name))]
+        values = dict(fields)
+        # The rows of the issue's entries; not the blank rows for adding one.
+        rows = sorted(
+            (int(m.group(1)), name, int(values[f"entries-{m.group(1)}-id"]))
+            for name, _ in fields
+            if (m := INLINE_SUMMARY.match(name)) and values.get(f"entries-{m.group(1)}-id")
+        )
         if turn % 2 == 0 or not rows:
             field, model, pk = "intro", "issue", self.draft["issue"]
         else:
-            row, field = sorted(rows)[(turn // 2) % len(rows)]
-            model, pk = "entry", int(dict(fields).get(f"entries-{row}-id") or 0)
+            _, field, pk = rows[(turn // 2) % len(rows)]
+            model = "entry"
         posted = [
             (name, f"{value.rstrip()}\n\n{marker}" if name == field else value)
             for name, value in fields

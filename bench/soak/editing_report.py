@@ -152,6 +152,9 @@ def draft_rows(draft_editors, texts):
                 "mean_interval_s": round(sum(gaps) / len(gaps), 2) if gaps else None,
                 "p50_ms": ms(percentile(took, 0.5)),
                 "p99_ms": ms(percentile(took, 0.99)),
+                "messages": sorted(
+                    {a["message"] for a in editor["attempts"] if a["outcome"] != clients.STORED}
+                )[:3],
                 "error": editor["error"],
             }
         )
@@ -490,6 +493,11 @@ def figures(report, baseline=None):
         "editing_before_first_save": editing["before_first_save"],
         "editing_drafts_table": drafts_table(editing),
         "editing_leaks": len(editing["draft_leaks"]),
+        "editing_draft_messages": "\n".join(
+            f"- {message}"
+            for message in sorted({m for d in editing["drafts"] for m in d.get("messages", [])})
+        )
+        or "- (none)",
         "editing_machine": machine_text(editing),
         "baseline_note": baseline_note(report, baseline),
     }

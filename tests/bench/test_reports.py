@@ -421,7 +421,10 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     ) in lines
     assert "| `SOAKPUB-0002` | 33.0 | 33.5 | 500.0 | stored | 1 | 0 | - |" in lines
     assert "| soak-editor-1 | 2 | stored 2 | 0 | 2.0 | 80.0 | 120.0 |" in lines
-    assert "Public pages that showed a draft's marker: 0." in lines
+    assert (
+        "What the admin answered to the draft saves it did not store:\n\n- (none)\n\n"
+        "Public pages that showed a draft's marker: 0."
+    ) in text
     assert (
         "2 requested after a save had returned (judged; by the `Accept-Encoding`\n"
         "asked for, since a page may be kept once per encoding: `gzip` 2),"

@@ -150,6 +150,9 @@ ISSUE_FORM = """<form id="issue_form">
 导言</textarea>
 <input name="entries-0-id" value="601"><textarea name="entries-0-summary">甲</textarea>
 <input name="entries-1-id" value="602"><textarea name="entries-1-summary">乙</textarea>
+<input name="entries-2-id" value=""><textarea name="entries-2-summary"></textarea>
+<input name="entries-__prefix__-id" value=""><textarea name="entries-__prefix__-summary">
+</textarea>
 </form>"""
 
 
@@ -159,7 +162,7 @@ def test_a_draft_editor_saves_the_introduction_then_each_entry_in_turn():
         0, session, {"issue": 501, "entries": [601, 602]}, (0, 1), "abcdef", 2.0, 0.0, 1
     )
     fields = editor.open_form(editor.path, "issue_form")
-    for turn in range(4):
+    for turn in range(6):
         fields = editor.save(fields, turn)
     changed = [
         [(name, value) for name, value in post if "SOAKDRAFT" in value] for post in session.posts
@@ -169,6 +172,9 @@ def test_a_draft_editor_saves_the_introduction_then_each_entry_in_turn():
         [("entries-0-summary", "甲\n\nSOAKDRAFT-abcdef-0-0001")],
         [("intro", "导言\n\nSOAKDRAFT-abcdef-0-0002")],
         [("entries-1-summary", "乙\n\nSOAKDRAFT-abcdef-0-0003")],
+        [("intro", "导言\n\nSOAKDRAFT-abcdef-0-0004")],
+        # Never the blank row for a new entry: back to the first one.
+        [("entries-0-summary", "甲\n\nSOAKDRAFT-abcdef-0-0005")],
     ]
     assert all(post[-1] == ("_continue", "保存并继续编辑") for post in session.posts)
     assert [(a["model"], a["pk"]) for a in editor.attempts] == [
@@ -176,6 +182,8 @@ def test_a_draft_editor_saves_the_introduction_then_each_entry_in_turn():
         ("entry", 601),
         ("issue", 501),
         ("entry", 602),
+        ("issue", 501),
+        ("entry", 601),
     ]
 
 
