@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a cached public page is answered before the rest runs (reading.page_cache).
+    "reading.page_cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -278,12 +280,23 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "paper-digest",
-            "OPTIONS": {"MAX_ENTRIES": 2000},
+            # Each page takes four entries (three encodings and its last check).
+            "OPTIONS": {"MAX_ENTRIES": 10000},
         }
     }
-# Whole public pages from the cache, invalidated by any change (reading.page_cache).
+# Whole public pages from the cache, purged by key (reading.page_cache, docs/page-cache.md).
 PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
+# Front caches (Varnish with xkey, deploy/varnish/) purged after each change, as
+# host:port or http://host:port, comma-separated; none by default. Public pages
+# then carry their keys (xkey) and lifetime (Surrogate-Control) for them.
+FRONT_CACHES = [
+    address.strip()
+    for address in os.environ.get("DIGEST_FRONT_CACHES", "").split(",")
+    if address.strip()
+]
+# How long a save waits for a front cache's purge before leaving it to a retry (seconds).
+FRONT_CACHE_TIMEOUT = float(os.environ.get("DIGEST_FRONT_CACHE_TIMEOUT", "0.5"))
 
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 45

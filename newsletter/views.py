@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from reading import page_keys
 from reading.page_cache import cache_public_page
 
 from . import signup, tokens
@@ -38,6 +39,7 @@ RATE_PER_ADDRESS = "5/h"
 
 
 def _form_page(request, form, *, status=200, notice=None):
+    page_keys.shows(page_keys.SECTIONS, page_keys.TAGS)  # its choices of sections and tags
     response = render(
         request, "newsletter/subscribe.html", {"form": form, "notice": notice}, status=status
     )

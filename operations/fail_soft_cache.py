@@ -97,6 +97,11 @@ class FailSoftRedisCache(RedisCache):
             return super().set_many(data, timeout, version)
         return list(data)
 
+    def incr(self, key, delta=1, version=None):
+        with _unless_unreachable("incr", write=True):
+            return super().incr(key, delta, version)
+        return None
+
     def delete(self, key, version=None):
         with _unless_unreachable("delete", write=True):
             return super().delete(key, version)

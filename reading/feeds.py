@@ -18,6 +18,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext, gettext_noop
 
 from papers.models import Entry, Issue, Section, Tag
+from reading import page_keys
 from reading.filters import EntryFilter
 
 ISSUES_IN_FEED = 20
@@ -104,6 +105,7 @@ class IssuesFeed(DigestFeed):
         return reverse("reading:issue_list")
 
     def items(self):
+        page_keys.shows(page_keys.ISSUES)
         return (
             Issue.objects.published()
             .prefetch_related(Prefetch("entries", queryset=Entry.objects.in_issue_order()))
@@ -119,6 +121,7 @@ class IssuesFeed(DigestFeed):
                 for e in issue.entries.all()
             ),
         )
+        page_keys.shows(page_keys.issue_entries(issue.pk))
         if not papers:
             return issue.intro_html
         return issue.intro_html + format_html("<p>{}</p><ul>{}</ul>", gettext("本期论文："), papers)
@@ -169,6 +172,7 @@ class TagFeed(EntriesFeed):
         return get_object_or_404(Tag.objects.published(), slug=slug)
 
     def entries(self, tag):
+        page_keys.shows(page_keys.tag_entries(tag.pk))
         return Entry.objects.published().filter(tags=tag)
 
     def title(self, tag):
@@ -186,6 +190,7 @@ class SectionFeed(EntriesFeed):
         return get_object_or_404(Section.objects.published(), slug=slug)
 
     def entries(self, section):
+        page_keys.shows(page_keys.section_entries(section.pk))
         return Entry.objects.published().filter(section=section)
 
     def title(self, section):
@@ -205,6 +210,7 @@ class FilteredEntriesFeed(EntriesFeed):
         return EntryFilter(request.GET, queryset=Entry.objects.published(), request=request)
 
     def entries(self, filterset):
+        page_keys.shows(page_keys.ENTRIES, page_keys.SEARCH)
         return filterset.qs if filterset.is_valid() else Entry.objects.none()
 
     def title(self, filterset):

@@ -14,7 +14,7 @@ from django_filters.views import FilterView
 from papers import search
 from papers.arxiv import html_url
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
-from reading import trends
+from reading import page_keys, trends
 from reading.citations import (
     bibtex_entry,
     bibtex_for_entries,
@@ -36,6 +36,7 @@ RELATED_SHOWN = 5
 def home(request):
     issues = list(Issue.objects.published().newest_first()[:6])
     latest = issues[0] if issues else None
+    page_keys.shows(page_keys.ISSUES, *([page_keys.issue_entries(latest.pk)] if latest else []))
     context = {
         "issue": latest,
         "sections": latest.entries_by_section() if latest else [],
@@ -50,6 +51,7 @@ class IssueListView(ListView):
     paginate_by = ISSUES_PER_PAGE
 
     def get_queryset(self):
+        page_keys.shows(page_keys.ISSUES)
         return Issue.objects.published().with_entry_counts().newest_first()
 
 
@@ -62,6 +64,7 @@ class IssueDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        page_keys.shows(page_keys.issue_entries(self.object.pk))
         context["sections"] = self.object.entries_by_section()
         absolute_url = self.request.build_absolute_uri
         entries = [entry for _, items in context["sections"] for entry in items]
@@ -80,6 +83,9 @@ class EntryListView(FilterView):
     paginate_by = ENTRIES_PER_PAGE
 
     def get_queryset(self):
+        page_keys.shows(page_keys.ENTRIES)
+        if self.request.GET.get("q"):
+            page_keys.shows(page_keys.SEARCH)
         return Entry.objects.published().for_listing().newest_first()
 
     def get_context_data(self, **kwargs):
@@ -122,6 +128,7 @@ class TagListView(ListView):
     paginate_by = TAGS_PER_PAGE
 
     def get_queryset(self):
+        page_keys.shows(page_keys.TAGS)
         return Tag.objects.public_counts().most_used_first()
 
 
@@ -137,6 +144,7 @@ class EntriesOfView(ListView):
 
     def get_queryset(self):
         self.object = self.get_object()
+        page_keys.shows(self.entries_key(self.object.pk))
         return (
             Entry.objects.published()
             .filter(**{self.entry_lookup: self.object})
@@ -158,10 +166,12 @@ class TagDetailView(EntriesOfView):
     template_name = "papers/tag_detail.html"
     entry_lookup = "tags"
     context_name = "tag"
+    entries_key = staticmethod(page_keys.tag_entries)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tag_trend"] = trends.tag_trend(self.object)  # its recent issues
+        page_keys.shows(page_keys.ISSUES)
         return context
 
 
@@ -170,6 +180,7 @@ class SectionDetailView(EntriesOfView):
     template_name = "papers/section_detail.html"
     entry_lookup = "section"
     context_name = "section"
+    entries_key = staticmethod(page_keys.section_entries)
 
 
 class SectionListView(ListView):
@@ -177,6 +188,7 @@ class SectionListView(ListView):
     context_object_name = "sections"
 
     def get_queryset(self):
+        page_keys.shows(page_keys.SECTIONS)
         return Section.objects.public_counts().in_issue_order()
 
 
@@ -188,6 +200,7 @@ class PaperDetailView(ListView):
     allow_empty = False  # a paper no published issue covered is a 404
 
     def get_queryset(self):
+        page_keys.shows(page_keys.paper_entries(self.kwargs["arxiv_id"]))
         return (
             Entry.objects.published()
             .filter(arxiv_id=self.kwargs["arxiv_id"])
@@ -206,6 +219,14 @@ class PaperDetailView(ListView):
         context["bibtex"] = bibtex_entry(paper)
         context["json_ld"] = json_ld(paper_json_ld(context["entries"], absolute_url))
         context["related_entries"] = self.related_entries(arxiv_id)
+        # Related entries change as the lists of this paper's tags do.
+        page_keys.shows(
+            *(
+                page_keys.tag_entries(tag.pk)
+                for entry in context["entries"]
+                for tag in entry.tags.all()
+            )
+        )
         return context
 
     def related_entries(self, arxiv_id):
@@ -255,6 +276,7 @@ def bibtex_response(text, filename):
 
 def paper_bibtex(request, arxiv_id):
     """``/papers/<arxiv-id>/cite.bib``: the citation the paper page shows."""
+    page_keys.shows(page_keys.paper_entries(arxiv_id))
     paper = Entry.objects.published().filter(arxiv_id=arxiv_id).newest_first().first()
     if paper is None:
         raise Http404("No published issue covered this paper.")
@@ -264,6 +286,7 @@ def paper_bibtex(request, arxiv_id):
 def issue_bibtex(request, slug):
     """``/issues/<slug>/papers.bib``: every paper of a published issue, in its order."""
     issue = get_object_or_404(Issue.objects.published(), slug=slug)
+    page_keys.shows(page_keys.issue_entries(issue.pk))
     entries = issue.entries.in_issue_order()
     return bibtex_response(bibtex_for_entries(entries), f"{issue.slug}.bib")
 
@@ -277,6 +300,7 @@ def topic_trends(request):
     """``/trends/``: the chart, drawn once per layout (the stylesheet shows the
     one that fits the screen, so phones get legible text rather than a shrunken
     desktop drawing), then the same numbers as a table."""
+    page_keys.shows(page_keys.TAGS, page_keys.ISSUES)
     data = trends.topic_trends()
     charts = {}
     if data.tags:

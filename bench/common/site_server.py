@@ -39,6 +39,7 @@ SCRUBBED_ENV = (
     "DJANGO_SETTINGS_MODULE",
     "DJANGO_HTTPS",
     "DJANGO_ALLOWED_HOSTS",
+    "DIGEST_FRONT_CACHES",
 )
 START_LIMIT = 60  # seconds for a server to answer
 STOP_LIMIT = 20  # seconds for gunicorn's master to stop its workers

@@ -303,7 +303,7 @@ def test_pages_are_not_cached_while_a_replica_may_lag(one_replica, settings, db)
     from django.utils import timezone
 
     settings.DATABASE_REPLICA_LAG_SECONDS = 5
-    fresh = {"token": "t", "next_publication": None, "started": timezone.now()}
-    older = {**fresh, "started": timezone.now() - timezone.timedelta(seconds=6)}
+    fresh = page_cache.State("t", timezone.now(), None, 0, 0)
+    older = fresh._replace(started=timezone.now() - timezone.timedelta(seconds=6))
     assert page_cache.replicas_may_lag(fresh)
     assert not page_cache.replicas_may_lag(older)

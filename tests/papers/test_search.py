@@ -197,7 +197,10 @@ def test_edits_deletions_and_retagging_reach_the_index(client, db):
     assert found(client, "rewritten")[1] == []
 
 
-def test_only_published_entries_are_found_and_publishing_is_followed(client, db, monkeypatch):
+def test_only_published_entries_are_found_and_publishing_is_followed(
+    client, db, monkeypatch, settings
+):
+    settings.PAGE_CACHE = False  # the search itself (the cache: tests/reading/test_page_cache.py)
     draft = IssueFactory(status=Issue.Status.DRAFT)
     EntryFactory(
         issue=draft, section=SectionFactory(), title="Secret draft paper", arxiv_id="2407.20001"

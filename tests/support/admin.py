@@ -21,3 +21,17 @@ def fill_entry(data, index, **fields):
     """Set the fields of inline entry row ``index`` in an issue form's data."""
     for name, value in fields.items():
         data[f"entries-{index}-{name}"] = value
+
+
+def edit_entry(client, entry, **changes):
+    """Change an entry through its admin page, as an editor's browser posts the form."""
+    from django.urls import reverse
+
+    from bench.common.admin_form import form_data
+
+    url = reverse("admin:papers_entry_change", args=[entry.pk])
+    data = form_data(client.get(url), "entry_form")
+    data.update(changes)
+    response = client.post(url, data)
+    assert response.status_code == 302, error_text(response) or response.content.decode()[:2000]
+    return response
