@@ -27,11 +27,10 @@ data (bench/http/targets.py), then measures each cache mode:
   first; the warm-up fills it, so every measured request is a **hit**;
 - ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed: the
   page cache misses every time, a **cold** page;
-- ``varnish``: as ``redis``, with varnishd (deploy/varnish/default.vcl) in
-  front of the gunicorn, the pages loaded through it: hits of the front cache.
-  The one place that starts varnishd is ``through_varnish``, to be done with
-  bench/common/varnish.py (not in this checkout yet): until then the mode
-  stops with a message saying so.
+- ``varnish``: as ``redis``, with varnishd (deploy/varnish/default.vcl,
+  started by bench/common/varnish.py) in front of the gunicorn, which is told
+  of it (DIGEST_FRONT_CACHES); the pages loaded through it are hits of the
+  front cache (checked by its X-Cache header before measuring).
 
 In every mode the static file, the ceiling, is loaded from the gunicorn
 itself, so each page's ratio (hit, cold, through Varnish) is to the same
@@ -47,7 +46,6 @@ Gunicorn is stopped and the scratch database dropped however the run ends
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -160,11 +158,10 @@ def postgres_version():
 
 
 def varnish_available():
-    """varnishd installed, and the module that starts it for the bench and the tests."""
-    return (
-        importlib.util.find_spec("bench.common.varnish") is not None
-        and shutil.which("varnishd") is not None
-    )
+    """varnishd and its xkey module installed (Debian's varnish, varnish-modules)."""
+    from bench.common.varnish import has_xkey
+
+    return has_xkey()
 
 
 def cache_modes(choice):
@@ -173,10 +170,7 @@ def cache_modes(choice):
     if choice in ("redis", "varnish") and not redis_reachable():
         fail(f"--cache {choice}, but Redis does not answer at {REDIS_HOST}:{REDIS_PORT}")
     if choice == "varnish" and not varnish_available():
-        fail(
-            "--cache varnish needs varnishd and bench/common/varnish.py, which starts it "
-            "with deploy/varnish/default.vcl; this checkout does not have both yet"
-        )
+        fail("--cache varnish needs varnishd and its xkey module (apt-get install varnish-modules)")
     if choice != "auto":
         return [choice]
     if redis_reachable():
@@ -273,44 +267,42 @@ def page_urls(targets):
 # -- Gunicorn -----------------------------------------------------------------------
 
 
-def server_env(database, mode):
-    """The page cache on Redis (``redis``, and behind Varnish), or off, every
-    request computed (``none``)."""
-    if mode in ("redis", "varnish"):
-        return site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
-    return site_server.site_env(SCRATCH.url(database), page_cache=False)
+def server_env(database, mode, front_cache=None):
+    """The page cache on Redis (``redis``, and behind Varnish, which the site is
+    told of so that its pages carry their keys and lifetime for it), or off,
+    every request computed (``none``)."""
+    if mode == "none":
+        return site_server.site_env(SCRATCH.url(database), page_cache=False)
+    env = site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
+    if front_cache:
+        env["DIGEST_FRONT_CACHES"] = front_cache
+    return env
 
 
 @contextlib.contextmanager
-def through_varnish(backend_port, args):
-    """varnishd with deploy/varnish/default.vcl in front of the gunicorn on
-    ``backend_port``: yields the port wrk loads the pages from.
+def serving(database, mode, args):
+    """The gunicorn of ``mode``, and in ``varnish`` mode varnishd in front of
+    it (bench/common/varnish.py, deploy/varnish/default.vcl): yields the port
+    wrk loads the pages from. The static file is always loaded from gunicorn."""
+    if mode != "varnish":
+        with gunicorn(database, mode, args):
+            yield args.port
+        return
+    from bench.common.varnish import Varnish
 
-    Started by bench/common/varnish.py, the one way the bench and the tests
-    start it; cache_modes() lets this mode run only when that module is there."""
-    fail(
-        "bench/common/varnish.py is in the checkout but the bench does not call it yet: "
-        f"start varnishd in front of port {backend_port} here"
-    )
-    yield backend_port
-
-
-def front(mode, args):
-    """Where wrk loads the pages in ``mode``: the gunicorn itself, or a front cache."""
-    if mode == "varnish":
-        return through_varnish(args.port, args)
-    return contextlib.nullcontext(args.port)
+    with Varnish(args.port) as varnish, gunicorn(database, mode, args, varnish.address):
+        yield varnish.port
 
 
 @contextlib.contextmanager
-def gunicorn(database, mode, args):
+def gunicorn(database, mode, args, front_cache=None):
     """Gunicorn serving the scratch database, stopped however the block ends.
     Up when the ceiling's static file answers: Django is loaded by then."""
     if site_server.port_in_use(args.port):
         fail(f"port {args.port} is already in use: something else would be measured")
     log_path = Path(tempfile.gettempdir()) / f"bench-http-gunicorn-{args.port}.log"
     server = site_server.SiteServer(
-        args.port, server_env(database, mode), log_path, workers=args.workers
+        args.port, server_env(database, mode, front_cache), log_path, workers=args.workers
     )
     try:
         with site_server.serving([server], CEILING_URL):
@@ -325,13 +317,20 @@ def gunicorn(database, mode, args):
 # -- Measuring ----------------------------------------------------------------------
 
 
-def check_urls(port, pages):
+def check_urls(port, pages, mode):
     """Every URL must answer 200 itself: a redirect or an error page would be
-    measured instead of the page and look fast."""
+    measured instead of the page and look fast. Through Varnish each page must
+    then be a hit (its X-Cache header), or the pages measured would be the
+    gunicorn's behind it."""
     for _, _, url in pages:
         status, _, _ = site_server.get(port, url)
         if status != 200:
             fail(f"{url} answered {status}, not 200 (port {port})")
+        if mode == "varnish" and url != CEILING_URL:
+            _, headers, _ = site_server.get(port, url)
+            cache = {k.lower(): v for k, v in headers.items()}.get("x-cache")
+            if cache != "HIT":
+                fail(f"{url} through Varnish: X-Cache {cache}, not a hit after a first request")
 
 
 def transfer_size(port, url):
@@ -406,8 +405,8 @@ def measure_mode(database, mode, pages, args):
     ceiling always from the gunicorn itself, the pages from the mode's front."""
     if mode in ("redis", "varnish"):
         flush_redis()
-    with gunicorn(database, mode, args), front(mode, args) as port:
-        check_urls(port, pages)
+    with serving(database, mode, args) as port:
+        check_urls(port, pages, mode)
         load_before = os.getloadavg()[0]
         results = {}
         for key, what, url in [*pages, ("static_end", "the same static file, again", CEILING_URL)]:

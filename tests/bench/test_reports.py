@@ -227,6 +227,16 @@ def test_the_http_report_sets_each_page_cold_and_hit_side_by_side(http_figures):
         "| issue page | 3,900.0 | 3.1 | 6.2 | 0.85 | 39.0 | 250.0 | 6.2 | 0.01 | 100× |"
     )
     assert "### SQLite, cold: page cache off, every request computed" in lines
+    varnish = copy.deepcopy(run["modes"]["redis"])
+    varnish["ceiling_rps"] = 4400.0
+    varnish["pages"]["issue"].update(rps=13200.0, ratio=3.0, p50_ms=0.8, p99_ms=4.0)
+    run["modes"]["varnish"] = varnish
+    lines = http_report.markdown(figures).splitlines()
+    assert (
+        "| issue page | 3,900.0 | 3.1 | 6.2 | 0.85 | 39.0 | 250.0 | 6.2 | 0.01 | 13,200.0 | 0.8 "
+        "| 4.0 | 3.00 | 100× |"
+    ) in lines
+    assert "### SQLite, through Varnish: front cache hit" in lines
 
 
 def test_the_http_report_warns_of_a_busy_machine_and_changed_code(http_figures):
