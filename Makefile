@@ -107,5 +107,5 @@ bench: setup ## req/s and latency under gunicorn + wrk, SQLite and PostgreSQL (d
 # `make soak SOAK_ARGS="--duration 40"` passes options to the script.
 SOAK_ARGS ?=
 .PHONY: soak
-soak: setup ## load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)
+soak: setup ## editors saving drafts, a Publisher, then load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)
 	$(PY) -m bench.soak.run $(SOAK_ARGS)

@@ -23,14 +23,25 @@ database, migrates, fills it (``manage.py generate_archive``, or the seed
 fixture with ``--fixture``), collects static files, picks the URLs from the
 data (bench/http/targets.py), then measures each cache mode:
 
-- ``redis``: the page cache on, REDIS_URL=redis://127.0.0.1:6379/15, flushed first;
-- ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed.
+- ``redis``: the page cache on, REDIS_URL=redis://127.0.0.1:6379/15, flushed
+  first; the warm-up fills it, so every measured request is a **hit**;
+- ``none``: DIGEST_PAGE_CACHE=0 and no REDIS_URL, every request computed: the
+  page cache misses every time, a **cold** page;
+- ``varnish``: as ``redis``, with varnishd (deploy/varnish/default.vcl,
+  started by bench/common/varnish.py) in front of the gunicorn, which is told
+  of it (DIGEST_FRONT_CACHES); the pages loaded through it are hits of the
+  front cache (checked by its X-Cache header before measuring).
 
-``--cache auto`` (the default) runs both when Redis answers and ``none`` alone
-when it does not. The results go to docs/benchmarks.md and docs/benchmarks.json
-(``--markdown``/``--json``); ``--compare OLD.json`` prints the change from an
-earlier run. Gunicorn is stopped and the scratch database dropped however the
-run ends (``--keep`` keeps the database for a later ``--reuse``, which keeps it too).
+In every mode the static file, the ceiling, is loaded from the gunicorn
+itself, so each page's ratio (hit, cold, through Varnish) is to the same
+ceiling; the report sets them side by side, page by page.
+
+``--cache auto`` (the default) runs ``redis`` and ``none`` when Redis answers
+(and ``varnish`` too when it can run), ``none`` alone when it does not. The
+results go to docs/benchmarks.md and docs/benchmarks.json (``--markdown``/
+``--json``); ``--compare OLD.json`` prints the change from an earlier run.
+Gunicorn is stopped and the scratch database dropped however the run ends
+(``--keep`` keeps the database for a later ``--reuse``, which keeps it too).
 """
 
 import argparse
@@ -146,16 +157,25 @@ def postgres_version():
         return f"unavailable ({type(error).__name__})"
 
 
+def varnish_available():
+    """varnishd and its xkey module installed (Debian's varnish, varnish-modules)."""
+    from bench.common.varnish import has_xkey
+
+    return has_xkey()
+
+
 def cache_modes(choice):
     if choice == "both":
         return ["redis", "none"]
-    if choice == "redis" and not redis_reachable():
-        fail(f"--cache redis, but Redis does not answer at {REDIS_HOST}:{REDIS_PORT}")
+    if choice in ("redis", "varnish") and not redis_reachable():
+        fail(f"--cache {choice}, but Redis does not answer at {REDIS_HOST}:{REDIS_PORT}")
+    if choice == "varnish" and not varnish_available():
+        fail("--cache varnish needs varnishd and its xkey module (apt-get install varnish-modules)")
     if choice != "auto":
         return [choice]
     if redis_reachable():
-        return ["redis", "none"]
-    progress(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT}: measuring uncached only")
+        return ["redis", "none", *(["varnish"] if varnish_available() else [])]
+    progress(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT}: measuring cold pages only")
     return ["none"]
 
 
@@ -247,22 +267,42 @@ def page_urls(targets):
 # -- Gunicorn -----------------------------------------------------------------------
 
 
-def server_env(database, mode):
-    """The page cache on Redis (``redis``), or off, every request computed (``none``)."""
-    if mode == "redis":
-        return site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
-    return site_server.site_env(SCRATCH.url(database), page_cache=False)
+def server_env(database, mode, front_cache=None):
+    """The page cache on Redis (``redis``, and behind Varnish, which the site is
+    told of so that its pages carry their keys and lifetime for it), or off,
+    every request computed (``none``)."""
+    if mode == "none":
+        return site_server.site_env(SCRATCH.url(database), page_cache=False)
+    env = site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
+    if front_cache:
+        env["DIGEST_FRONT_CACHES"] = front_cache
+    return env
 
 
 @contextlib.contextmanager
-def gunicorn(database, mode, args):
+def serving(database, mode, args):
+    """The gunicorn of ``mode``, and in ``varnish`` mode varnishd in front of
+    it (bench/common/varnish.py, deploy/varnish/default.vcl): yields the port
+    wrk loads the pages from. The static file is always loaded from gunicorn."""
+    if mode != "varnish":
+        with gunicorn(database, mode, args):
+            yield args.port
+        return
+    from bench.common.varnish import Varnish
+
+    with Varnish(args.port) as varnish, gunicorn(database, mode, args, varnish.address):
+        yield varnish.port
+
+
+@contextlib.contextmanager
+def gunicorn(database, mode, args, front_cache=None):
     """Gunicorn serving the scratch database, stopped however the block ends.
     Up when the ceiling's static file answers: Django is loaded by then."""
     if site_server.port_in_use(args.port):
         fail(f"port {args.port} is already in use: something else would be measured")
     log_path = Path(tempfile.gettempdir()) / f"bench-http-gunicorn-{args.port}.log"
     server = site_server.SiteServer(
-        args.port, server_env(database, mode), log_path, workers=args.workers
+        args.port, server_env(database, mode, front_cache), log_path, workers=args.workers
     )
     try:
         with site_server.serving([server], CEILING_URL):
@@ -277,13 +317,20 @@ def gunicorn(database, mode, args):
 # -- Measuring ----------------------------------------------------------------------
 
 
-def check_urls(port, pages):
+def check_urls(port, pages, mode):
     """Every URL must answer 200 itself: a redirect or an error page would be
-    measured instead of the page and look fast."""
+    measured instead of the page and look fast. Through Varnish each page must
+    then be a hit (its X-Cache header), or the pages measured would be the
+    gunicorn's behind it."""
     for _, _, url in pages:
         status, _, _ = site_server.get(port, url)
         if status != 200:
-            fail(f"{url} answered {status}, not 200")
+            fail(f"{url} answered {status}, not 200 (port {port})")
+        if mode == "varnish" and url != CEILING_URL:
+            _, headers, _ = site_server.get(port, url)
+            cache = {k.lower(): v for k, v in headers.items()}.get("x-cache")
+            if cache != "HIT":
+                fail(f"{url} through Varnish: X-Cache {cache}, not a hit after a first request")
 
 
 def transfer_size(port, url):
@@ -354,15 +401,17 @@ def measure_page(port, key, url, args):
 def measure_mode(database, mode, pages, args):
     """Every URL under one cache mode, the ceiling once more at the end: on a
     shared machine the load drifts during a run, and the mean of the two
-    ceilings is fairer to the pages measured in between than either."""
-    if mode == "redis":
+    ceilings is fairer to the pages measured in between than either. The
+    ceiling always from the gunicorn itself, the pages from the mode's front."""
+    if mode in ("redis", "varnish"):
         flush_redis()
-    with gunicorn(database, mode, args):
-        check_urls(args.port, pages)
+    with serving(database, mode, args) as port:
+        check_urls(port, pages, mode)
         load_before = os.getloadavg()[0]
         results = {}
         for key, what, url in [*pages, ("static_end", "the same static file, again", CEILING_URL)]:
-            results[key] = {"what": what, "url": url, **measure_page(args.port, key, url, args)}
+            at = args.port if url == CEILING_URL else port
+            results[key] = {"what": what, "url": url, **measure_page(at, key, url, args)}
             progress(http_report.console_line(database, mode, key, results[key]))
         transfer = transfer_size(args.port, pages[2][2])
     ceiling = (results["static"]["rps"] + results["static_end"]["rps"]) / 2
@@ -429,9 +478,10 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--cache",
-        choices=["auto", "redis", "none", "both"],
+        choices=["auto", "redis", "none", "both", "varnish"],
         default="auto",
-        help="page cache modes to measure (auto: redis and none if Redis answers)",
+        help="page cache modes: redis (hits), none (cold), both, varnish (hits through "
+        "Varnish); auto: redis and none if Redis answers, varnish too if it can run",
     )
     parser.add_argument(
         "--workers",

@@ -7,10 +7,13 @@ HTTP/1.1 client on asyncio that records, for each request, when it ended, the
 server, the status, the latency and what the body was. They run in a child
 process so that the editors' HTML parsing in the parent cannot stall them and
 show up as server latency. CLOCK_MONOTONIC is system-wide, so both processes
-share the timeline's zero.
+share the timeline's zero. In the editing phase (bench/soak/editing.py) the
+readers also pause between pages and note the markers each page shows
+(``markers_on``), which is how a stale page or a leaking draft is seen.
 
-Editors are real admin sessions: they sign in through the login form (CSRF
-cookie and token), open an entry's or an issue's change form, and post it back
+Editors are real admin sessions (``AdminSession``): they sign in through the
+login form (CSRF cookie and token) before the load, all at once, open an
+entry's or an issue's change form, and post it back
 as the browser would (every field as rendered, the edit-conflict token
 included: bench/common/admin_form.py) with a unique marker appended to the
 text. Each attempt's outcome is
@@ -24,6 +27,7 @@ import gzip
 import http.client
 import http.cookiejar
 import random
+import re
 import threading
 import time
 import urllib.error
@@ -32,12 +36,17 @@ import urllib.request
 import uuid
 import zlib
 
+import brotli
+
 from bench.common.admin_form import form_fields
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 PROBE_INTERVAL = 1.0  # seconds between two probes of one server
 USER_AGENT = "paper-digest-soak/1 (+bench/soak/run.py)"
+# What readers accept in the editing phase: a browser's, gzip alone (as in the
+# fault phases), and nothing (feed readers, scripts).
+EDITING_ENCODINGS = ("gzip, deflate, br", "gzip", "")
 # Outcomes of an editor's save attempt.
 STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-503", "unclear"
 
@@ -46,11 +55,15 @@ STORED, REFUSED_FORM, REFUSED_503, UNCLEAR = "stored", "refused-form", "refused-
 
 
 def decoded(headers, body):
-    if headers.get("content-encoding", "").lower() == "gzip":
-        try:
+    """The body as the page's bytes, whichever encoding the server chose."""
+    encoding = headers.get("content-encoding", "").lower()
+    try:
+        if encoding == "gzip":
             return gzip.decompress(body)
-        except (OSError, EOFError, zlib.error):
-            return body
+        if encoding == "br":
+            return brotli.decompress(body)
+    except (OSError, EOFError, zlib.error, brotli.error):
+        return body
     return body
 
 
@@ -64,20 +77,38 @@ def is_clean_503(status, headers, body):
     return "<html" in text.lower() and "Traceback" not in text and "Server Error" not in text
 
 
+# -- Markers ------------------------------------------------------------------------------
+
+# What the editing phase's clients write into the text (bench/soak/editing.py),
+# so that a page tells which version of a text it shows: the Publisher's
+# counter at the start of a published entry's summary, replaced at each save,
+# and a draft editor's unique marker, appended to a draft's text.
+PUBLISHED_MARKER = "SOAKPUB-{number:04d}"
+DRAFT_MARKER = "SOAKDRAFT-{run_id}-{editor}-{turn:04d}"
+MARKERS_ON_PAGE = re.compile(rb"SOAKPUB-\d{4}|SOAKDRAFT-[0-9a-f]{6}-\d+-\d{4}")
+
+
+def markers_on(body):
+    """The editing phase's markers on a page (decoded bytes), each once, in order."""
+    return list(dict.fromkeys(m.decode("ascii") for m in MARKERS_ON_PAGE.findall(body)))
+
+
 # -- Readers ------------------------------------------------------------------------------
 
 
-async def fetch(port, url, timeout=REQUEST_TIMEOUT):
+async def fetch(port, url, timeout=REQUEST_TIMEOUT, accept_encoding="gzip"):
     """One GET on a fresh connection (gunicorn's sync workers close after each
-    answer anyway): ``(status, headers, body)``; status 0 when no answer came."""
+    answer anyway): ``(status, headers, body)``; status 0 when no answer came.
+    ``accept_encoding`` "" sends no Accept-Encoding."""
 
     async def exchange():
         reader, writer = await asyncio.open_connection(HOST, port)
+        encoding = f"Accept-Encoding: {accept_encoding}\r\n" if accept_encoding else ""
         try:
             writer.write(
                 f"GET {url} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
                 "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
-                "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode("ascii")
+                f"{encoding}Connection: close\r\n\r\n".encode("ascii")
             )
             await writer.drain()
             raw = await reader.read()
@@ -109,30 +140,53 @@ def describe(status, headers, body):
     return f"http-{status}"
 
 
-async def timed_fetch(port, url):
+async def timed_fetch(port, url, keep_body=False, accept_encoding="gzip"):
+    """``(started, ended, status, label, size, body)``; the body (decoded) only
+    with ``keep_body``, since decoding every answer would take the readers'
+    time from the servers they measure."""
     started = time.monotonic()
+    body = b""
     try:
-        status, headers, body = await fetch(port, url)
-        label = describe(status, headers, body)
-        size = len(body)
+        status, headers, raw = await fetch(port, url, accept_encoding=accept_encoding)
+        ended = time.monotonic()
+        label = describe(status, headers, raw)
+        size = len(raw)
+        if keep_body:
+            body = decoded(headers, raw)
     except TimeoutError:
-        status, label, size = 0, "timeout", 0
+        ended, status, label, size = time.monotonic(), 0, "timeout", 0
     except (OSError, ConnectionError, ValueError, IndexError) as error:
-        status, label, size = 0, f"conn-{type(error).__name__}", 0
-    ended = time.monotonic()
-    return started, ended, status, label, size
+        ended, status, label, size = time.monotonic(), 0, f"conn-{type(error).__name__}", 0
+    return started, ended, status, label, size, body
 
 
-async def reader(number, config, records, rng):
+async def reader(number, config, records, sightings, rng):
+    """Loads pages until the deadline. In the editing phase (until
+    ``editing_until``) it pauses between pages, as a person reading does, and
+    notes the soak's markers on each page it got (``sightings``, see
+    markers_on); after it, it loads page after page, as before."""
     urls, weights = config["urls"], config["weights"]
     ports, deadline = config["ports"], config["deadline"]
+    editing_until, pause = config.get("editing_until", 0.0), config.get("reader_pause", 0.0)
     while time.monotonic() < deadline:
         target = rng.choices(urls, weights)[0]
         server = rng.randrange(len(ports))
-        started, ended, status, label, size = await timed_fetch(ports[server], target["url"])
+        editing = time.monotonic() < editing_until
+        # In the editing phase, as browsers and others ask: a page may be kept
+        # once per encoding, and each must show the same version.
+        encoding = rng.choice(EDITING_ENCODINGS) if editing else "gzip"
+        started, ended, status, label, size, body = await timed_fetch(
+            ports[server], target["url"], keep_body=editing, accept_encoding=encoding
+        )
         records.append(["reader", started, ended, server, target["kind"], status, label, size])
+        if editing and status == 200:
+            seen = markers_on(body)
+            if seen:
+                sightings.append([started, ended, server, target["url"], seen, encoding])
         if status == 0:
             await asyncio.sleep(0.05)  # a refused connection must not become a busy loop
+        if editing and pause:
+            await asyncio.sleep(rng.uniform(0.0, 2 * pause))
 
 
 async def prober(server, config, records):
@@ -145,10 +199,10 @@ async def prober(server, config, records):
 
     async def probe(number):
         url = f"/entries/?q=soakprobe{server}x{number}x{config['run_id']}"
-        started, ended, status, label, _ = await timed_fetch(port, url)
+        started, ended, status, label, _, _ = await timed_fetch(port, url)
         records.append(["probe", started, ended, server, "probe", status, label, 0])
         if config.get("healthz") and number % 2 == 0:
-            started, ended, status, label, _ = await timed_fetch(port, "/healthz")
+            started, ended, status, label, _, _ = await timed_fetch(port, "/healthz")
             records.append(["healthz", started, ended, server, "healthz", status, label, 0])
 
     tasks, number, next_at = [], 0, time.monotonic()
@@ -161,19 +215,20 @@ async def prober(server, config, records):
 
 
 async def run_readers_async(config):
-    records = []
+    records, sightings = [], []
     await asyncio.sleep(max(0.0, config["t0"] - time.monotonic()))
     tasks = [
-        reader(n, config, records, random.Random(config["seed"] * 1000 + n))
+        reader(n, config, records, sightings, random.Random(config["seed"] * 1000 + n))
         for n in range(config["readers"])
     ]
     tasks += [prober(server, config, records) for server in range(len(config["ports"]))]
     await asyncio.gather(*tasks)
-    return records
+    return {"records": records, "sightings": sightings}
 
 
 def run_readers(config, queue):
-    """The readers' process: runs until the deadline, then sends every record back."""
+    """The readers' process: runs until the deadline, then sends every record
+    (and every sighting of a marker) back."""
     queue.put(asyncio.run(run_readers_async(config)))
 
 
@@ -218,29 +273,19 @@ class Gate:
         return True
 
 
-class Editor(threading.Thread):
-    """One editor: signs in, then edits its targets in turn until the deadline,
-    whenever the gate is open."""
+class AdminSession:
+    """One person's admin session: a cookie jar, signed in through the login form."""
 
-    def __init__(self, number, username, password, ports, targets, window, run_id, seed, gate):
-        super().__init__(name=f"editor-{number}", daemon=True)
-        self.gate = gate
-        self.held = threading.Event()
-        gate.editors.append(self)
-        self.number, self.username, self.password = number, username, password
-        self.ports, self.targets = ports, targets
-        self.start_at, self.deadline = window
-        self.run_id, self.rng = run_id, random.Random(seed)
-        self.attempts = []
-        self.form_failures = []  # change forms that did not open (no save attempted)
+    def __init__(self, username, password, ports):
+        self.username, self.password, self.ports = username, password, ports
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
         )
-        self.error = None
 
     def request(self, port, path, data=None):
-        """``(status, headers, body)`` of one request; status 0 when no answer came."""
+        """``(status, headers, body)`` of one request; status 0 when no answer came.
+        ``data``: the fields to post, as pairs (a name may come more than once)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(
             f"http://{HOST}:{port}{path}", data=body, headers={"User-Agent": USER_AGENT}
@@ -274,13 +319,56 @@ class Editor(threading.Thread):
                     },
                 )
                 if status == 302 and "login" not in headers.get("location", ""):
-                    return
+                    return self
             time.sleep(0.5)
         raise RuntimeError(f"{self.username} could not sign in (last status {status})")
 
+
+def sign_in_all(sessions):
+    """Every session signed in at once (each login hashes a password: seconds of
+    CPU in turn), before the load starts so that no login is measured with it.
+    The threads are gone when this returns: the readers' process may be forked."""
+    errors = []
+
+    def sign_in(session):
+        try:
+            session.sign_in()
+        except Exception as error:  # raised below, in the caller's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_in, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sessions
+
+
+class Editor(threading.Thread):
+    """One editor of the fault phases: edits its targets in turn from
+    ``window``'s start to its end, whenever the gate is open, in a session
+    signed in before the load."""
+
+    def __init__(self, number, session, targets, window, run_id, seed, gate):
+        super().__init__(name=f"editor-{number}", daemon=True)
+        self.gate = gate
+        self.held = threading.Event()
+        gate.editors.append(self)
+        self.number, self.session, self.username = number, session, session.username
+        self.ports, self.targets = session.ports, targets
+        self.start_at, self.deadline = window
+        self.run_id, self.rng = run_id, random.Random(seed)
+        self.attempts = []
+        self.form_failures = []  # change forms that did not open (no save attempted)
+        self.error = None
+
+    def request(self, port, path, data=None):
+        return self.session.request(port, path, data)
+
     def run(self):
         try:
-            self.sign_in()
             time.sleep(max(0.0, self.start_at - time.monotonic()))
             turn = 0
             while self.wait_at_gate():
@@ -358,6 +446,18 @@ def judge_save(status, headers, body):
     if is_clean_503(status, headers, body):
         return REFUSED_503, "the site's 503 page"
     return UNCLEAR, headers.get("error") or f"HTTP {status} {location}".strip()
+
+
+def save_verdict(outcome, in_db):
+    """What a save attempt was, from what the editor saw (``outcome``) and
+    whether its marker is in the database after the run: stored, LOST (the
+    admin said stored, the database does not have it), refused, stored
+    although refused, or UNCLEAR either way."""
+    if outcome == STORED:
+        return "stored" if in_db else "LOST"
+    if outcome.startswith("refused"):
+        return "stored although refused" if in_db else outcome
+    return "UNCLEAR (in the database)" if in_db else "UNCLEAR (not stored)"
 
 
 def _lower(headers):

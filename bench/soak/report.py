@@ -20,11 +20,14 @@ from pathlib import Path
 from string import Template
 
 from bench.common import provenance
+from bench.soak import clients, editing_report
+from bench.soak.stats import ms, percentile
 
 TEMPLATE = Path(__file__).resolve().with_name("report.md")
 SCHEMA = 1
 MARKER = re.compile(r"SOAK-[0-9a-f]{6}-\d+-\d{4}")
 PHASES = [
+    ("editing", "editing: drafts and a Publisher"),
     ("normal", "normal"),
     ("pg_down", "PostgreSQL down"),
     ("pg_recovery", "PostgreSQL back, recovering"),
@@ -34,6 +37,7 @@ PHASES = [
 ]
 
 EVENTS = {
+    "editing_end": "editing phase over; the faults' timeline starts",
     "pg_stop": "PostgreSQL stopping (fast shutdown: connections cut)",
     "pg_stopped": "PostgreSQL stopped",
     "pg_start": "PostgreSQL starting",
@@ -76,21 +80,21 @@ def relative_command(command):
     return provenance.relative_command(command)
 
 
-def percentile(values, share):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def load_seconds(args):
+    """The whole load: the editing phase, then the faults' ``--duration``."""
+    return args.editing + args.duration
 
 
-def phase_bounds(events, duration, recovery_limit):
-    """(key, start, end) of each phase, seconds from the run's zero."""
+def phase_bounds(events, duration, recovery_limit, editing=0.0):
+    """(key, start, end) of each phase, seconds from the run's zero; ``duration``
+    is the whole load's."""
     pg_stop = events.get("pg_stop", duration)
     pg_ready = events.get("pg_ready", duration)
     redis_stop = events.get("redis_stop", duration)
     redis_ready = events.get("redis_ready", duration)
     marks = [
         0.0,
+        editing,
         pg_stop,
         pg_ready,
         min(pg_ready + recovery_limit, redis_stop),
@@ -132,7 +136,7 @@ def reader_phases(records, t0, bounds, events, args):
         phase["requests"] += 1
         phase["labels"][label] = phase["labels"].get(label, 0) + 1
         phase["latencies"].append(ended - started)
-        if not judge_answer(label, moment, events, args.recovery_limit, args.duration):
+        if not judge_answer(label, moment, events, args.recovery_limit, load_seconds(args)):
             phase["errors"] += 1
             if len(errors) < 20:
                 errors.append(
@@ -147,21 +151,17 @@ def reader_phases(records, t0, bounds, events, args):
     summary = {}
     for key, start, end in bounds:
         phase = phases[key]
-        seconds = max(0.0, min(end, args.duration) - start)
+        seconds = max(0.0, min(end, load_seconds(args)) - start)
         latencies = phase.pop("latencies")
         summary[key] = {
             **phase,
             "seconds": round(seconds, 2),
             "rps": round(phase["requests"] / seconds, 1) if seconds else None,
-            "p50_ms": _ms(percentile(latencies, 0.50)),
-            "p99_ms": _ms(percentile(latencies, 0.99)),
-            "max_ms": _ms(max(latencies) if latencies else None),
+            "p50_ms": ms(percentile(latencies, 0.50)),
+            "p99_ms": ms(percentile(latencies, 0.99)),
+            "max_ms": ms(max(latencies) if latencies else None),
         }
     return summary, errors
-
-
-def _ms(seconds):
-    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def timeline(records, t0, duration, step=2.0):
@@ -180,7 +180,7 @@ def timeline(records, t0, duration, step=2.0):
     for bucket in buckets:
         latencies = bucket.pop("latencies")
         bucket["rps"] = round((bucket["ok"] + bucket["clean-503"] + bucket["other"]) / step, 1)
-        bucket["p50_ms"] = _ms(percentile(latencies, 0.5))
+        bucket["p50_ms"] = ms(percentile(latencies, 0.5))
     return buckets
 
 
@@ -223,7 +223,7 @@ def probe_summary(records, t0, bounds, events, args, servers):
             1
             for r in mine
             if r[0] == "probe"
-            and not judge_answer(r[6], r[2] - t0, events, args.recovery_limit, args.duration)
+            and not judge_answer(r[6], r[2] - t0, events, args.recovery_limit, load_seconds(args))
         )
         result.append(
             {
@@ -249,13 +249,7 @@ def editor_summary(run, bounds, t0):
         for attempt in editor["attempts"]:
             stored_text = texts[attempt["model"]].get(str(attempt["pk"]), "")
             in_db = attempt["marker"] in stored_text
-            outcome = attempt["outcome"]
-            if outcome == "stored":
-                verdict = "stored" if in_db else "LOST"
-            elif outcome.startswith("refused"):
-                verdict = "stored although refused" if in_db else outcome
-            else:
-                verdict = "UNCLEAR (in the database)" if in_db else "UNCLEAR (not stored)"
+            verdict = clients.save_verdict(attempt["outcome"], in_db)
             phase = phase_of(bounds, attempt["ended"] - t0)
             per_phase[phase][verdict] = per_phase[phase].get(verdict, 0) + 1
             rows.append(
@@ -298,10 +292,10 @@ def failures_of(report, run, args):
     missing = [e for e in ("pg_stop", "pg_ready", "redis_stop", "redis_ready") if e not in events]
     if run["fault_error"] or missing:
         failures.append(f"fault injection incomplete ({run['fault_error'] or missing})")
-    elif events["redis_ready"] > args.duration - 2:
+    elif events["redis_ready"] > load_seconds(args) - 2:
         failures.append(
             f"Redis came back at {events['redis_ready']} s, too late in a "
-            f"{args.duration} s run to see the site use it again"
+            f"{load_seconds(args)} s run to see the site use it again"
         )
     errors = sum(p["errors"] for p in report["phases"].values())
     if errors:
@@ -345,7 +339,7 @@ def failures_of(report, run, args):
 
 def build(args, argv, plan, run, meta):
     t0 = run["t0"]
-    bounds = phase_bounds(run["events"], args.duration, args.recovery_limit)
+    bounds = phase_bounds(run["events"], load_seconds(args), args.recovery_limit, args.editing)
     phases, first_errors = reader_phases(run["records"], t0, bounds, run["events"], args)
     report = {
         "schema": SCHEMA,
@@ -369,6 +363,10 @@ def build(args, argv, plan, run, meta):
         "settings": {
             k: getattr(args, k)
             for k in (
+                "editing",
+                "reader_pause",
+                "draft_interval",
+                "publish_interval",
                 "duration",
                 "readers",
                 "editors",
@@ -388,14 +386,17 @@ def build(args, argv, plan, run, meta):
             [k, round(s, 2), None if e == float("inf") else round(e, 2)] for k, s, e in bounds
         ],
         "phases": phases,
-        "timeline": timeline(run["records"], t0, args.duration),
+        "load_seconds": load_seconds(args),
+        "timeline": timeline(run["records"], t0, load_seconds(args)),
         "first_errors": first_errors,
         "servers": probe_summary(run["records"], t0, bounds, run["events"], args, args.servers),
         "editors": editor_summary(run, bounds, t0),
+        "editing": editing_report.summary(run, plan, args, t0),
+        "baseline": meta.get("baseline"),
         "freshness": run["freshness"],
         "server_logs": run["server_logs"],
     }
-    report["failures"] = failures_of(report, run, args)
+    report["failures"] = editing_report.failures(report["editing"]) + failures_of(report, run, args)
     report["notes"] = notes_of(report)
     return report
 
@@ -430,7 +431,7 @@ def phase_table(report):
     ]
     for key, start, end in report["phase_bounds"]:
         p = report["phases"][key]
-        end = report["settings"]["duration"] if end is None else end
+        end = report["load_seconds"] if end is None else end
         lines.append(
             f"| {names[key]} | {start:.1f}-{end:.1f} | {p['requests']} | {p['rps']} | "
             f"{_labels(p['labels'])} | {p['p50_ms']} | {p['p99_ms']} | {p['errors']} |"
@@ -440,13 +441,15 @@ def phase_table(report):
 
 def timeline_table(report):
     events = {v: k for k, v in report["events"].items()}
+    for save in report.get("editing", {}).get("publisher", {}).get("saves", []):
+        events[save["returned"]] = f"publisher_save_{save['number']}_returned"
     lines = [
-        "| t (s) | req/s | ok | clean 503 | errors | p50 ms | fault |",
+        "| t (s) | req/s | ok | clean 503 | errors | p50 ms | event |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     step = 2.0
     for b in report["timeline"]:
-        if b["at"] >= report["settings"]["duration"]:
+        if b["at"] >= report["load_seconds"]:
             break
         marks = ", ".join(
             name.replace("_", " ")
@@ -505,7 +508,17 @@ def editor_table(report):
 
 def console(report):
     verdict = "PASS" if not report["failures"] else "FAIL"
+    editing = report["editing"]
     parts = [
+        "",
+        "Editing phase:",
+        editing_report.goal_table(editing),
+        "",
+        editing_report.publisher_table(editing),
+        "",
+        editing_report.drafts_table(editing),
+        "",
+        editing_report.machine_text(editing),
         "",
         phase_table(report),
         "",
@@ -558,6 +571,8 @@ def markdown_figures(report):
         for kind, count in x["kinds"].items()
     )
     return {
+        **editing_report.figures(report, report.get("baseline")),
+        "load_seconds": report["load_seconds"],
         "date": report["started"][:10],
         "minutes": f"{report['seconds'] / 60:.1f}",
         "setup_seconds": report["setup_seconds"],

@@ -1,9 +1,9 @@
-"""Soak: the site under load while its database restarts and its cache goes away.
+"""Soak: the site under load while editors work, its database restarts and its cache goes away.
 
 Run from the project folder (``make soak`` runs it at the defaults)::
 
-    .venv/bin/python -m bench.soak.run                  # 60 s of load, the faults on a timeline
-    .venv/bin/python -m bench.soak.run --duration 40    # shorter, the timeline scaled to fit
+    .venv/bin/python -m bench.soak.run                  # 90 s editing, then 60 s with faults
+    .venv/bin/python -m bench.soak.run --duration 40    # shorter (CI): 15 s editing, 40 s faults
 
 What it does, and why this way:
 
@@ -11,20 +11,27 @@ What it does, and why this way:
   on free ports, because it stops and restarts them: the machine's shared
   PostgreSQL (5432) and Redis (6379) serve other people's tests and CI.
 - It migrates, loads a generated archive (``generate_archive``, a few thousand
-  entries) and the seed roundup, creates editor accounts, collects static files.
+  entries) and the seed roundup, creates editor and Publisher accounts and a
+  draft issue per editor, collects static files.
 - It starts several gunicorn masters (``--servers``, each with ``--workers``
   sync workers, DJANGO_DEBUG=0: bench/common/site_server.py) on different
   ports, all on the same database and Redis, as several application servers
   behind a load balancer would be.
 - 64 readers (``--readers``) load a realistic mix of public URLs, spread over
-  the servers, for ``--duration`` seconds; a prober per server asks for a
-  never-cached search every second; editors (``--editors``) sign in to the admin
-  and save entries and an issue with unique markers (bench/soak/clients.py).
-- Faults, on a timeline: at 25% of the run PostgreSQL is stopped (fast
-  shutdown) for ``--pg-down`` seconds and started again; from half-way Redis is
-  stopped (SIGTERM, so it saves its snapshot) for ``--redis-down`` seconds and
-  started again with that snapshot, as a restarted production Redis would be
-  (the editors are held around it: see Faults).
+  the servers; a prober per server asks for a never-cached search every second.
+- First the editing phase (``--editing`` seconds, no fault): the editors save
+  their drafts every 2 s and a Publisher changes a published entry every 30 s
+  (bench/soak/editing.py), while the readers, pausing between pages as people
+  do, note on each page which version of the Publisher's entry it shows. It
+  measures what editing costs readers and whether a published change reaches
+  every reader once its save has returned (no stale page).
+- Then the faults, for ``--duration`` seconds, with the editors saving
+  published entries and an issue with unique markers (bench/soak/clients.py)
+  and the readers loading pages one after another: at 25% of it PostgreSQL is
+  stopped (fast shutdown) for ``--pg-down`` seconds and started again; from
+  half-way Redis is stopped (SIGTERM, so it saves its snapshot) for
+  ``--redis-down`` seconds and started again with that snapshot, as a restarted
+  production Redis would be (the editors are held around it: see Faults).
 - After the load, what the editors saw is compared with what the database
   holds, and every edited page is read from every server, which must show the
   latest stored text (no page cached before an edit served after it).
@@ -33,8 +40,11 @@ The rules (bench/soak/report.py), any broken one makes the exit status 1:
 every reader answer is a 200, except the site's clean 503 page while
 PostgreSQL is down and for ``--recovery-limit`` seconds after it is back; each
 server answers the prober with a 200 within that limit; every save the client
-saw stored is in the database, none is unclear, none lost; no stale page at
-the end. A save refused but stored all the same is counted and reported.
+saw stored is in the database, none is unclear, none lost; no stale page in
+the editing phase nor at the end; no draft on a public page. A save refused
+but stored all the same is counted and reported. The editing phase's latency
+goal is reported as met or not and does not fail the run: it depends on the
+machine as much as on the site (docs/soak.md).
 
 The figures go to docs/soak.md and docs/soak.json. Everything the script
 started (gunicorn, both servers, their temporary folder) is removed however
@@ -57,13 +67,21 @@ from pathlib import Path
 
 from bench.common import site_server
 from bench.common.site_server import BASE_DIR, HOST, SiteServer
-from bench.soak import clients
+from bench.soak import clients, editing, editing_report
 from bench.soak import report as soak_report
 from bench.soak.services import PrivatePostgres, PrivateRedis, make_root
 
 DATABASE = "soak"
 # How long to wait for an editor's last request after the deadline.
 REQUEST_JOIN = clients.REQUEST_TIMEOUT + 5
+# The editing phase: long enough for three of the Publisher's saves 30 s apart;
+# in the short form (CI), one, so that the run takes about as long as before.
+EDITING_SECONDS, SHORT_EDITING_SECONDS = 90, 15
+# The Publisher's first save this long into the editing phase (readers have
+# cached the pages by then), and none later than this long before its end
+# (readers then load the pages after each).
+PUBLISH_FIRST_AFTER = 3.0
+PUBLISH_SETTLE = 10.0
 
 
 def progress(message):
@@ -121,7 +139,14 @@ def set_up_site(env, args):
     )
     manage(env, "load_seed")
     manage(env, "collectstatic", "--noinput")
-    plan = site_data(env, "prepare", "--editors", str(args.editors))
+    plan = site_data(
+        env,
+        "prepare",
+        "--editors",
+        str(args.editors),
+        "--entries-per-draft",
+        str(args.draft_entries),
+    )
     plan["setup_seconds"] = round(time.monotonic() - started, 1)
     return plan
 
@@ -190,19 +215,24 @@ class Servers:
         return summary
 
 
-def check_urls(ports, urls):
+def check_urls(ports, urls, concurrency):
     """Every URL must answer 200 before the run: a 404 in the mix would be
-    counted as an error or, worse, as a fast page. Each through one server,
-    in turn (they run the same code on the same data), to keep set-up short."""
+    counted as an error or, worse, as a fast page. Each through one server, in
+    turn (they run the same code on the same data), ``concurrency`` at a time
+    (as many as the servers have workers), to keep set-up short. It also fills
+    the page cache, as readers would have before the run."""
 
     async def check_all():
-        bad = []
-        for number, target in enumerate(urls):
+        limit = asyncio.Semaphore(concurrency)
+
+        async def check(number, target):
             port = ports[number % len(ports)]
-            status, _, _ = await clients.fetch(port, target["url"])
-            if status != 200:
-                bad.append(f"{target['url']} -> {status} (port {port})")
-        return bad
+            async with limit:
+                status, _, _ = await clients.fetch(port, target["url"])
+            return None if status == 200 else f"{target['url']} -> {status} (port {port})"
+
+        answers = await asyncio.gather(*(check(n, t) for n, t in enumerate(urls)))
+        return [bad for bad in answers if bad]
 
     bad = asyncio.run(check_all())
     if bad:
@@ -219,8 +249,25 @@ def healthz_available(port):
 # -- The faults ----------------------------------------------------------------------------
 
 
+def machine_sample():
+    """The load average and the CPU time counters (all processes, other people's
+    included) now: two samples give how busy the machine was in between."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        # user nice system idle iowait irq softirq steal (guest time is in user already)
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
+        idle = ticks[3] + ticks[4]
+        return {
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "busy": sum(ticks) - idle,
+            "total": sum(ticks),
+        }
+    return {"loadavg": [round(x, 2) for x in os.getloadavg()], "busy": None, "total": None}
+
+
 class Faults(threading.Thread):
-    """Stops and starts the private services at their times; records when.
+    """The timeline: the editing phase first (bench/soak/editing.py), its start
+    and end sampled for the machine's load, then the faults. Stops and starts
+    the private services at their times; records when.
 
     Around the Redis outage it also holds the editors (clients.Gate): held
     and the edited pages read (so cached) just before Redis stops, editing
@@ -234,6 +281,7 @@ class Faults(threading.Thread):
         self.postgres, self.redis, self.t0, self.args = postgres, redis, t0, args
         self.gate, self.ports, self.pages = gate, ports, pages
         self.events = {}
+        self.machine = {}
         self.error = None
 
     def at(self, seconds):
@@ -245,8 +293,14 @@ class Faults(threading.Thread):
 
     def run(self):
         try:
-            duration = self.args.duration
-            self.at(duration * 0.25)
+            self.at(0)
+            self.machine["editing_start"] = machine_sample()
+            # The faults' timeline, as before the editing phase: from its end.
+            start, duration = self.args.editing, self.args.duration
+            self.at(start)
+            self.machine["editing_end"] = machine_sample()
+            self.mark("editing_end")
+            self.at(start + duration * 0.25)
             self.mark("pg_stop")
             self.postgres.stop()
             self.mark("pg_stopped")
@@ -255,7 +309,9 @@ class Faults(threading.Thread):
             self.postgres.start()
             self.mark("pg_ready")
             # Holding the editors and reading the pages takes a few seconds under load.
-            self.at(max(duration * 0.5, self.events["pg_ready"] + self.args.recovery_limit + 1))
+            self.at(
+                max(start + duration * 0.5, self.events["pg_ready"] + self.args.recovery_limit + 1)
+            )
             self.hold_editors("editors_held")
             self.read_edited_pages()
             self.mark("redis_stop")
@@ -264,7 +320,10 @@ class Faults(threading.Thread):
             self.gate.open.set()
             self.mark("editors_resumed")
             # Back before the end, with time left (15%) to see the site use it again.
-            down = max(2.0, min(self.args.redis_down, duration * 0.85 - self.events["redis_stop"]))
+            down = max(
+                2.0,
+                min(self.args.redis_down, start + duration * 0.85 - self.events["redis_stop"]),
+            )
             self.at(self.events["redis_stop"] + down * 0.6)
             self.hold_editors("editors_held_again")
             self.at(self.events["redis_stop"] + down)
@@ -296,35 +355,76 @@ class Faults(threading.Thread):
 # -- The run -------------------------------------------------------------------------------
 
 
+def editing_clients(plan, sessions, window, run_id, args):
+    """The editing phase's draft editors (the editors' own sessions: the same
+    people, before the faults) and its Publisher (bench/soak/editing.py)."""
+    drafts = [
+        editing.DraftEditor(
+            number,
+            session,
+            draft,
+            window,
+            run_id,
+            args.draft_interval,
+            # Spread over the interval, as people who do not save in step.
+            offset=args.draft_interval * number / len(plan["drafts"]),
+            seed=args.seed + 100 + number,
+        )
+        for number, (session, draft) in enumerate(zip(sessions, plan["drafts"], strict=False))
+    ]
+    publisher = editing.Publisher(
+        sessions[-1],
+        plan["publisher"]["entry"],
+        window,
+        args.publish_interval,
+        first_after=min(PUBLISH_FIRST_AFTER, args.editing / 5),
+        settle=min(PUBLISH_SETTLE, args.editing / 3),
+        seed=args.seed + 200,
+    )
+    return drafts, publisher
+
+
 def run_load(plan, servers, postgres, redis, args):
-    """Readers (child process), editors (threads) and faults, from one zero."""
+    """Readers (child process), editors, the Publisher (threads) and faults, from one zero:
+    the editing phase from it, the faults' timeline after it (Faults)."""
     run_id = clients.new_run_id()
+    ports = servers.ports
+    sessions = [
+        clients.AdminSession(name, plan["password"], ports)
+        for name in [*plan["editors"], plan["publisher"]["username"]]
+    ]
+    progress(f"signing in {len(sessions)} admin sessions")
+    clients.sign_in_all(sessions)
     t0 = time.monotonic() + 1.0
-    deadline = t0 + args.duration
+    editing_end = t0 + args.editing
+    deadline = editing_end + args.duration
     urls = plan["urls"]
     config = {
         "urls": urls,
         "weights": [u["weight"] for u in urls],
-        "ports": servers.ports,
+        "ports": ports,
         "t0": t0,
         "deadline": deadline,
+        "editing_until": editing_end,
+        "reader_pause": args.reader_pause,
         "readers": args.readers,
         "seed": args.seed,
         "run_id": run_id,
-        "healthz": healthz_available(servers.ports[0]),
+        "healthz": healthz_available(ports[0]),
     }
     queue = multiprocessing.get_context("fork").Queue()
     readers = multiprocessing.get_context("fork").Process(
         target=clients.run_readers, args=(config, queue), daemon=True
     )
     readers.start()  # before any thread of ours exists: fork with threads is unsafe
+    drafts, publisher = editing_clients(plan, sessions, (t0, editing_end), run_id, args)
     entry_targets = [t for t in plan["targets"] if t["model"] == "entry"]
     issue_target = [t for t in plan["targets"] if t["model"] == "issue"]
     gate = clients.Gate()
     pages = sorted({f"/issues/{t['issue']}/" for t in plan["targets"]})
-    faults = Faults(postgres, redis, t0, args, gate, servers.ports, pages)
+    faults = Faults(postgres, redis, t0, args, gate, ports, pages)
     editors = []
-    for number, username in enumerate(plan["editors"]):
+    for number, session in enumerate(sessions[: len(plan["editors"])]):
         last = number == len(plan["editors"]) - 1
         mine = (
             issue_target
@@ -334,33 +434,35 @@ def run_load(plan, servers, postgres, redis, args):
         editors.append(
             clients.Editor(
                 number,
-                username,
-                plan["password"],
-                servers.ports,
+                session,
                 mine,
-                (t0, deadline),
+                (editing_end, deadline),
                 run_id,
                 args.seed + number,
                 gate,
             )
         )
-    for editor in editors:
-        editor.start()
+    for client in [*drafts, publisher, *editors]:
+        client.start()
     faults.start()
     progress(
-        f"load: {args.readers} readers, {len(editors)} editors, {len(servers.ports)} "
-        f"servers, {args.duration} s (run {run_id})"
+        f"load: {args.readers} readers; editing phase {args.editing} s ({len(drafts)} draft "
+        f"editors every {args.draft_interval} s, a Publisher every {args.publish_interval} s, "
+        f"readers pausing {args.reader_pause} s on average), then {len(editors)} editors "
+        f"and the faults for {args.duration} s; {len(ports)} servers (run {run_id})"
     )
-    records = queue.get(timeout=args.duration + 120)
+    readings = queue.get(timeout=args.editing + args.duration + 120)
     readers.join(timeout=30)
     faults.join(timeout=60)
-    for editor in editors:
-        editor.join(timeout=REQUEST_JOIN)
+    for client in [*drafts, publisher, *editors]:
+        client.join(timeout=REQUEST_JOIN)
     return {
         "t0": t0,
         "run_id": run_id,
-        "records": records,
+        "records": readings["records"],
+        "sightings": readings["sightings"],
         "events": faults.events,
+        "machine": faults.machine,
         "fault_error": faults.error,
         "healthz": config["healthz"],
         "editors": [
@@ -373,7 +475,20 @@ def run_load(plan, servers, postgres, redis, args):
             }
             for e in editors
         ],
+        "draft_editors": [d.summary() for d in drafts],
+        "publisher": publisher.summary(),
     }
+
+
+def edited_rows(plan):
+    """``{"entry": "1,2", "issue": "3"}``: every row an editor or the Publisher edits."""
+    rows = {"entry": {t["pk"] for t in plan["targets"] if t["model"] == "entry"}}
+    rows["issue"] = {t["pk"] for t in plan["targets"] if t["model"] == "issue"}
+    rows["entry"].add(plan["publisher"]["entry"])
+    for draft in plan["drafts"]:
+        rows["issue"].add(draft["issue"])
+        rows["entry"].update(draft["entries"])
+    return {model: ",".join(str(pk) for pk in sorted(pks)) for model, pks in rows.items()}
 
 
 def freshness(plan, servers, texts):
@@ -404,13 +519,45 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m bench.soak.run", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--duration", type=int, default=60, help="seconds of load (default 60)")
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=60,
+        help="seconds of load with the faults, after the editing phase (default 60)",
+    )
     parser.add_argument("--readers", type=int, default=64, help="concurrent readers (64)")
     parser.add_argument(
         "--editors",
         type=int,
         default=4,
         help="editor sessions; the last edits an issue, the others entries (4)",
+    )
+    parser.add_argument(
+        "--editing",
+        type=int,
+        help="seconds of the editing phase before the faults (default 90; 15 with a "
+        "--duration under 60, the short form CI runs)",
+    )
+    parser.add_argument(
+        "--reader-pause",
+        type=float,
+        default=0.5,
+        help="mean seconds a reader pauses between pages in the editing phase (0.5)",
+    )
+    parser.add_argument(
+        "--draft-interval",
+        type=float,
+        default=2.0,
+        help="seconds between two saves of each draft editor (2)",
+    )
+    parser.add_argument(
+        "--draft-entries", type=int, default=6, help="entries of each draft issue (6)"
+    )
+    parser.add_argument(
+        "--publish-interval",
+        type=float,
+        default=30.0,
+        help="seconds between two changes of the Publisher's published entry (30)",
     )
     parser.add_argument("--servers", type=int, default=2, help="gunicorn masters (2)")
     parser.add_argument("--workers", type=int, default=2, help="sync workers per master (2)")
@@ -446,6 +593,18 @@ def parse_args(argv=None):
         help="figures (default docs/soak.json; /tmp/soak-check.json for a check)",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASE_DIR / "docs" / "soak-baseline.json",
+        help="the editing phase's figures to compare with (docs/soak-baseline.json), if there",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        metavar="NOTE",
+        help="write this run's editing phase to --baseline, with NOTE saying what the "
+        "code did then (for the runs after a change to compare with)",
+    )
+    parser.add_argument(
         "--without-lost-write-recovery",
         action="store_true",
         help="serve bench/soak/wsgi_without_recovery.py, which switches off "
@@ -462,6 +621,10 @@ def parse_args(argv=None):
         parser.error(
             "--duration must be at least 40 s to fit both faults and the recovery after each"
         )
+    if args.editing is None:
+        args.editing = EDITING_SECONDS if args.duration >= 60 else SHORT_EDITING_SECONDS
+    if args.editing < 10:
+        parser.error("--editing must be at least 10 s: a Publisher's save and the reads after it")
     # A run that breaks the site on purpose does not overwrite the published figures.
     folder, name = (
         (Path("/tmp"), "soak-check")
@@ -498,15 +661,12 @@ def main(argv=None):
         )
         servers = Servers(env, args, root)
         servers.start()
-        check_urls(servers.ports, plan["urls"])
+        check_urls(servers.ports, plan["urls"], args.servers * args.workers)
         run = run_load(plan, servers, postgres, redis, args)
         progress("load done; reading what the database holds")
         if not redis.ready():
             redis.start()
-        ids = {
-            model: ",".join(str(t["pk"]) for t in plan["targets"] if t["model"] == model)
-            for model in ("entry", "issue")
-        }
+        ids = edited_rows(plan)
         texts = site_data(env, "texts", "--entries", ids["entry"], "--issues", ids["issue"])
         run["freshness"] = freshness(plan, servers, texts)
         run["texts"] = texts
@@ -537,8 +697,18 @@ def main(argv=None):
             "gunicorn": soak_report.relative_command(
                 site_server.gunicorn_command(args.port, **server_options(args))
             ),
+            "baseline": (
+                json.loads(args.baseline.read_text())
+                if args.baseline.exists() and not args.write_baseline
+                else None
+            ),
         },
     )
+    if args.write_baseline:
+        baseline = editing_report.baseline_of(report, args.write_baseline)
+        args.baseline.write_text(json.dumps(baseline, ensure_ascii=False, indent=1) + "\n")
+        report["baseline"] = baseline
+        progress(f"wrote the editing phase's baseline to {args.baseline}")
     print(soak_report.console(report))
     args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     args.markdown.write_text(soak_report.markdown(report))

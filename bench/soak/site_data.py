@@ -3,8 +3,9 @@
 bench/soak/run.py never imports Django itself: it starts and stops the database
 under the site, and a process holding Django connections across those faults
 would measure itself. So what needs the ORM runs here, once before the load
-(``prepare``: editor accounts, the URLs and the entries to edit, chosen from
-the data) and once after it (``texts``: what the edited rows hold now).
+(``prepare``: editor and Publisher accounts, the URLs and the entries to
+edit, chosen from the data, and the editing phase's draft issues) and once
+after it (``texts``: what the edited rows hold now).
 Both print one JSON document on stdout.
 
 Public URLs are chosen through the ``published()`` querysets, the site's one
@@ -16,6 +17,8 @@ import itertools
 import json
 import os
 from urllib.parse import quote, urlencode
+
+from bench.soak.clients import PUBLISHED_MARKER
 
 EDITOR_PASSWORD = "soak-editor-password-not-secret"
 # Searches readers type: Chinese two- and four-character words, English words, an id.
@@ -43,20 +46,21 @@ def setup_django():
     django.setup()
 
 
-def create_editors(count):
-    """Staff accounts in the Editor group (writes, cannot publish), like real editors."""
+def create_account(username, group_name):
+    """A staff account in one of the groups the site's migrations make."""
     from django.contrib.auth.models import Group, User
 
-    group = Group.objects.get(name="Editor")
-    names = []
-    for number in range(1, count + 1):
-        user, _ = User.objects.get_or_create(username=f"soak-editor-{number}")
-        user.is_staff = True
-        user.set_password(EDITOR_PASSWORD)
-        user.save()
-        user.groups.add(group)
-        names.append(user.username)
-    return names
+    user, _ = User.objects.get_or_create(username=username)
+    user.is_staff = True
+    user.set_password(EDITOR_PASSWORD)
+    user.save()
+    user.groups.add(Group.objects.get(name=group_name))
+    return user.username
+
+
+def create_editors(count):
+    """Staff accounts in the Editor group (writes, cannot publish), like real editors."""
+    return [create_account(f"soak-editor-{number}", "Editor") for number in range(1, count + 1)]
 
 
 def public_urls(limit):
@@ -143,14 +147,108 @@ def editor_targets(entry_count):
     return targets
 
 
+def create_drafts(count, entries):
+    """One draft issue per draft editor, with ``entries`` entries, after the
+    newest issue, its entries tagged with the most used public tag: a public
+    page of that tag showing one of them would be a draft leaking."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Max
+
+    from papers.models import Entry, Issue, Section, Tag
+
+    newest_end = Issue.objects.aggregate(end=Max("period_end"))["end"]
+    sections = list(Section.objects.order_by("position", "pk")[:3])
+    tag = Tag.objects.published().annotate(n=Count("tagged_entries")).order_by("-n", "pk").first()
+    drafts = []
+    for number in range(1, count + 1):
+        end = newest_end + timedelta(days=14 * number)
+        issue = Issue.objects.create(
+            title=f"草稿：第 {number} 份编辑中的一期",
+            slug=f"soak-draft-{number}",
+            period_start=end - timedelta(days=13),
+            period_end=end,
+            intro="编辑中的导言，尚未发布。",
+            status=Issue.Status.DRAFT,
+        )
+        rows = []
+        for position in range(entries):
+            entry = Entry.objects.create(
+                issue=issue,
+                section=sections[position % len(sections)],
+                position=position // len(sections) + 1,
+                title=f"Draft paper {number}.{position + 1}",
+                url=f"https://example.org/soak-draft/{number}/{position + 1}",
+                summary="编辑中的摘要，尚未发布：检索增强生成与长上下文的对比。",
+            )
+            if tag:
+                entry.tags.add(tag)
+            rows.append(entry.pk)
+        drafts.append({"issue": issue.pk, "slug": issue.slug, "entries": rows})
+    return drafts
+
+
+def publisher_target(excluded):
+    """The published entry the Publisher changes: the last entry with an arXiv
+    id in the newest public issue (so on the home page, the issue page, its
+    section's, tags' and paper's pages), none of the fault editors' (``excluded``).
+    Its summary gets the counter 0 (bench/soak/editing.py) through ``save()``,
+    as any edit: from the first page on, every page that shows it says which
+    version it shows."""
+    from papers.models import Entry, Issue
+
+    newest = Issue.objects.published().newest_first().first()
+    entry = (
+        Entry.objects.filter(issue=newest)
+        .exclude(arxiv_id="")
+        .exclude(pk__in=excluded)
+        .in_issue_order()
+        .last()
+    )
+    entry.summary = f"{PUBLISHED_MARKER.format(number=0)} {entry.summary}"
+    entry.save()
+    return {
+        "entry": entry.pk,
+        "issue": newest.slug,
+        "arxiv_id": entry.arxiv_id,
+        "section": entry.section.slug,
+        "tags": list(entry.tags.values_list("slug", flat=True)),
+    }
+
+
+def publisher_urls(target):
+    """The pages that show the Publisher's entry besides the home and issue
+    pages (already weighted in): its paper, its section's and tags' pages,
+    so that readers load them and each can be judged stale or fresh."""
+    urls = [
+        ("paper", f"/papers/{target['arxiv_id']}/", 2),
+        ("paper", f"/en/papers/{target['arxiv_id']}/", 1),
+        ("section", f"/sections/{target['section']}/", 1),
+        ("entries", f"/entries/?{urlencode({'section': target['section']})}", 1),
+    ]
+    for slug in target["tags"][:3]:
+        urls += [
+            ("tag", f"/tags/{quote(slug)}/", 1),
+            ("entries", f"/entries/?{urlencode({'tag': slug})}", 1),
+        ]
+    return [{"kind": kind, "url": url, "weight": weight} for kind, url, weight in urls]
+
+
 def prepare(args):
     from papers.models import Entry, Issue
 
+    targets = editor_targets((args.editors - 1) * args.entries_per_editor)
+    urls = public_urls(args.sample)
+    publisher = publisher_target([t["pk"] for t in targets if t["model"] == "entry"])
+    listed = {u["url"] for u in urls}
+    urls += [u for u in publisher_urls(publisher) if u["url"] not in listed]
     return {
         "editors": create_editors(args.editors),
+        "publisher": {**publisher, "username": create_account("soak-publisher", "Publisher")},
+        "drafts": create_drafts(args.editors, args.entries_per_draft),
         "password": EDITOR_PASSWORD,
-        "urls": public_urls(args.sample),
-        "targets": editor_targets((args.editors - 1) * args.entries_per_editor),
+        "urls": urls,
+        "targets": targets,
         "counts": {
             "issues": Issue.objects.count(),
             "published_issues": Issue.objects.published().count(),
@@ -192,6 +290,9 @@ def main():
         help="accounts; the last one edits an issue, the others entries",
     )
     prepare_parser.add_argument("--entries-per-editor", type=int, default=2)
+    prepare_parser.add_argument(
+        "--entries-per-draft", type=int, default=6, help="entries of each draft issue (6)"
+    )
     prepare_parser.add_argument("--sample", type=int, default=20)
     texts_parser = commands.add_parser("texts")
     texts_parser.add_argument("--entries", default="", help="comma-separated entry ids")

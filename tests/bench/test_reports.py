@@ -10,7 +10,9 @@ import copy
 import pytest
 
 from bench.http import report as http_report
+from bench.soak import editing_report
 from bench.soak import report as soak_report
+from tests.support.soak_editing import T0, editing_args, editing_plan, editing_run
 
 
 def assert_headings_stand_apart(lines):
@@ -173,7 +175,7 @@ def test_the_http_report_says_what_was_run_and_on_what(http_figures):
         "| SQLite | 99,000 of 100,020 | 990 of 1,001 | 5,000 | `2024-06-h2` | "
         "`rag`, `幻觉` (1,234) | `2406.15877` (3) | 212.5 s |"
     ) in lines
-    assert "### SQLite, page cache on (Redis)" in lines
+    assert "### SQLite, page cache hit (Redis)" in lines
     assert "Load average 0.5 at the start, 0.7 at the end." in lines
     assert (
         "| entries with two tags | `/entries/?tag=rag&tag=幻觉` | 3,800.0 | 3.1 | 6.2 | "
@@ -191,6 +193,7 @@ def test_the_http_report_says_what_was_run_and_on_what(http_figures):
         "## Versions",
         "## Commands",
         "## Data",
+        "## Cold and hit, side by side",
         "## Figures",
         "## Targets",
         "## Issue page size",
@@ -198,6 +201,42 @@ def test_the_http_report_says_what_was_run_and_on_what(http_figures):
     ]
     assert "\n\n\n" not in text
     assert_headings_stand_apart(lines)
+
+
+def test_the_http_report_sets_each_page_cold_and_hit_side_by_side(http_figures):
+    figures = copy.deepcopy(http_figures)
+    run = figures["runs"]["sqlite"]
+    cold = copy.deepcopy(run["modes"]["redis"])
+    for key, page in cold["pages"].items():
+        if not key.startswith("static"):
+            page.update(rps=page["rps"] / 100, ratio=page["ratio"] / 100, p50_ms=250.0)
+    cold["ceiling_rps"] = 4500.0
+    run["modes"]["none"] = cold
+    lines = http_report.markdown(figures).splitlines()
+    head = (
+        "| page | hit req/s | hit p50 ms | hit p99 ms | hit ÷ static | cold req/s | cold p50 ms "
+        "| cold p99 ms | cold ÷ static | hit ÷ cold |"
+    )
+    at = lines.index(head)
+    assert lines[at - 2] == "### SQLite"
+    assert lines[at + 2] == (
+        "| static file (the ceiling: mean of first and last) | 4,613.6 |  |  | 1.00 "
+        "| 4,500.0 |  |  | 1.00 |  |"
+    )
+    assert lines[at + 4] == (
+        "| issue page | 3,900.0 | 3.1 | 6.2 | 0.85 | 39.0 | 250.0 | 6.2 | 0.01 | 100× |"
+    )
+    assert "### SQLite, cold: page cache off, every request computed" in lines
+    varnish = copy.deepcopy(run["modes"]["redis"])
+    varnish["ceiling_rps"] = 4400.0
+    varnish["pages"]["issue"].update(rps=13200.0, ratio=3.0, p50_ms=0.8, p99_ms=4.0)
+    run["modes"]["varnish"] = varnish
+    lines = http_report.markdown(figures).splitlines()
+    assert (
+        "| issue page | 3,900.0 | 3.1 | 6.2 | 0.85 | 39.0 | 250.0 | 6.2 | 0.01 | 13,200.0 | 0.8 "
+        "| 4.0 | 3.00 | 100× |"
+    ) in lines
+    assert "### SQLite, through Varnish: front cache hit" in lines
 
 
 def test_the_http_report_warns_of_a_busy_machine_and_changed_code(http_figures):
@@ -219,8 +258,9 @@ def test_the_http_report_warns_of_a_busy_machine_and_changed_code(http_figures):
 
 @pytest.fixture
 def soak_figures():
-    phases = ["normal", "pg_down", "pg_recovery", "steady", "redis_down", "redis_back"]
-    bounds = [0.0, 15.0, 20.5, 25.5, 31.0, 43.0, None]
+    phases = ["editing", "normal", "pg_down", "pg_recovery", "steady", "redis_down", "redis_back"]
+    bounds = [0.0, 90.0, 105.0, 110.5, 115.5, 121.0, 133.0, None]
+    editing = editing_report.summary(editing_run(), editing_plan(), editing_args(), T0)
     return {
         "schema": 1,
         "started": "2026-11-25T09:00:00+00:00",
@@ -251,6 +291,10 @@ def soak_figures():
         "setup_seconds": 18.1,
         "data": {"issues": 101, "published_issues": 99, "entries": 3020, "published_entries": 2990},
         "settings": {
+            "editing": 90,
+            "reader_pause": 0.5,
+            "draft_interval": 2.0,
+            "publish_interval": 30.0,
             "duration": 60,
             "readers": 64,
             "editors": 4,
@@ -264,7 +308,13 @@ def soak_figures():
         },
         "urls": 150,
         "healthz": True,
-        "events": {"pg_stop": 15.0, "pg_ready": 20.5, "redis_stop": 31.0, "redis_ready": 43.0},
+        "events": {
+            "editing_end": 90.0,
+            "pg_stop": 105.0,
+            "pg_ready": 110.5,
+            "redis_stop": 121.0,
+            "redis_ready": 133.0,
+        },
         "phase_bounds": [[key, bounds[n], bounds[n + 1]] for n, key in enumerate(phases)],
         "phases": {
             key: {
@@ -281,8 +331,9 @@ def soak_figures():
         },
         "timeline": [
             {"at": at * 2.0, "ok": 10, "clean-503": 0, "other": 0, "rps": 5.0, "p50_ms": 40.0}
-            for at in range(32)
+            for at in range(77)
         ],
+        "load_seconds": 150,
         "first_errors": [],
         "servers": [
             {
@@ -303,6 +354,8 @@ def soak_figures():
             "anomalies": [],
             "attempts": [],
         },
+        "editing": editing,
+        "baseline": None,
         "freshness": [{"fresh": True}, {"fresh": True}, {"fresh": False}],
         "server_logs": [
             {
@@ -321,7 +374,7 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     text = soak_report.markdown(soak_figures)
     lines = text.splitlines()
     assert lines[:7] == [
-        "# Soak: load with PostgreSQL restarted and Redis stopped",
+        "# Soak: editors at work, then load with PostgreSQL restarted and Redis stopped",
         "",
         "Written by `bench/soak/run.py` (`make soak`) on 2026-11-25; the whole run took",
         "1.6 minutes (set-up 18.1 s). Code: commit",
@@ -338,12 +391,15 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     assert "  101 issues, seed roundup included), editor accounts in the Editor" in lines
     assert "- 2 gunicorn masters × 2 sync workers on different ports, all on that" in lines
     assert f"  {soak_figures['gunicorn']}" in lines
-    assert "- 64 concurrent readers for 60 s over 150 public URLs" in lines
+    assert "- 64 concurrent readers for 150 s over 150 public URLs" in lines
+    assert "  first 90 s of the editing phase (below), each reader pausing" in lines
+    assert "  0.5 s on average between two pages, then 60 s with the faults," in lines
     assert "  the database), every other second `/healthz`." in lines
-    assert "- 4 editors signed in through the admin login form: 3 save" in lines
+    assert "- Then, with the faults, the 4 editors: 3 save" in lines
     assert "Command: `.venv/bin/python -m bench.soak.run --duration 60`" in lines
-    assert "| PostgreSQL stopping (fast shutdown: connections cut) | 15.0 |" in lines
-    assert "| Redis answering | 43.0 |\n| end of load | 60 |" in text
+    assert "| PostgreSQL stopping (fast shutdown: connections cut) | 105.0 |" in lines
+    assert "| editing phase over; the faults' timeline starts | 90.0 |" in lines
+    assert "| Redis answering | 133.0 |\n| end of load | 150 |" in text
     assert "5.0 s after it accepts connections again; anything else that is not a 200" in lines
     for table in (
         soak_report.phase_table,
@@ -352,6 +408,37 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
         soak_report.editor_table,
     ):
         assert f"\n\n{table(soak_figures)}\n\n" in text
+    editing = soak_figures["editing"]
+    for table in (
+        editing_report.goal_table,
+        editing_report.readers_table,
+        editing_report.kinds_table,
+        editing_report.publisher_table,
+        editing_report.drafts_table,
+    ):
+        assert f"\n\n{table(editing)}\n\n" in text
+    assert "| editing: drafts and a Publisher | 0.0-90.0 | 100 |" in text
+    assert "| 32 | 5.0 | 10 | 0 | 0 | 40.0 | publisher save 2 returned |" in lines
+    assert "| 90 | 5.0 | 10 | 0 | 0 | 40.0 | editing end |" in lines
+    assert "reading do, so the 64 of them ask for 128.0 pages a second at most: a" in lines
+    assert "| readers p99 < 250 ms | 300.0 ms | **not met** |" in lines
+    assert "| no stale page | 0 of 2 | met |" in lines
+    assert "No baseline (docs/soak-baseline.json) to compare with." in lines
+    assert (
+        "Load average 1.0 / 0.9 / 0.8 (1/5/15 min) at the phase's start and 1.5 / 1.0 / 0.9 "
+        "at its end; the CPUs were 75.0% busy over the phase (every process on the machine, "
+        "the readers' and other people's included)."
+    ) in lines
+    assert "| `SOAKPUB-0002` | 33.0 | 33.5 | 500.0 | stored | 1 | 0 | - |" in lines
+    assert "| soak-editor-1 | 2 | stored 2 | 0 | 2.0 | 80.0 | 120.0 |" in lines
+    assert (
+        "What the admin answered to the draft saves it did not store:\n\n- (none)\n\n"
+        "Public pages that showed a draft's marker: 0."
+    ) in text
+    assert (
+        "2 requested after a save had returned (judged; by the `Accept-Encoding`\n"
+        "asked for, since a page may be kept once per encoding: `gzip` 2),"
+    ) in text
     assert "Refusal messages shown in the form:\n\n- (none)\n\nAnomalies:\n\n- (none)\n" in text
     assert (
         "After the run every edited issue page was read through every server: 2 of 3 "
@@ -361,7 +448,29 @@ def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     assert "| OS | Debian GNU/Linux 12 (bookworm), kernel 6.1.0-test |" in lines
     assert "| gunicorn | 23.0.0 |" in lines and "| redis-py | 8.1.0 |" in lines
     assert text.endswith("| Redis | 7.0.15 |\n") and "${" not in text
+    assert "\n\n\n" not in text
     assert_headings_stand_apart(lines)
+
+
+def test_the_soak_report_sets_the_editing_phase_beside_its_baseline(soak_figures):
+    figures = copy.deepcopy(soak_figures)
+    figures["baseline"] = {
+        **editing_report.baseline_of(figures, "every save threw away every cached page"),
+        "started": "2026-11-20T09:00:00+00:00",
+        "date": "2026-11-20",
+        "commit": "2a73831a925f",
+    }
+    figures["baseline"]["readers"]["p50_ms"] = 1554.7
+    figures["baseline"]["stale"], figures["baseline"]["judged"] = 0, 75
+    lines = soak_report.markdown(figures).splitlines()
+    assert (
+        "The baseline is the phase as measured on 2026-11-20 at commit `2a73831a925f`, load "
+        "average 1.0 at its start (docs/soak-baseline.json). Then every save threw away "
+        "every cached page."
+    ) in lines
+    assert "| readers in the phase | this run | baseline (2026-11-20, `2a73831a925f`) |" in lines
+    assert "| p50 ms | 8.0 | 1554.7 |" in lines
+    assert "| stale pages (of those judged) | 0 of 2 | 0 of 75 |" in lines
 
 
 def test_the_soak_report_lists_broken_rules_notes_and_anomalies(soak_figures):
