@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from taggit.forms import TagWidget
@@ -404,6 +405,7 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "entry_count"]
     search_fields = ["name", "slug"]
     ordering = ["name"]
+    actions = ["merge_tags"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_entry_counts()
@@ -411,6 +413,36 @@ class TagAdmin(admin.ModelAdmin):
     @admin.display(description="条目数", ordering="entry_count")
     def entry_count(self, tag):
         return tag.entry_count
+
+    def has_merge_permission(self, request):
+        """Merging changes tags and deletes all but one."""
+        return self.has_change_permission(request) and self.has_delete_permission(request)
+
+    @admin.action(description="合并所选标签", permissions=["merge"])
+    def merge_tags(self, request, queryset):
+        """Ask which tag to keep, then give its entries to it (Tag.objects.merge_into)."""
+        tags = list(queryset.with_entry_counts().most_used_first())
+        if len(tags) < 2:
+            self.message_user(request, "请至少选择两个标签来合并。", messages.WARNING)
+            return None
+        kept = next((tag for tag in tags if str(tag.pk) == request.POST.get("target")), None)
+        if request.POST.get("post") == "yes" and kept is not None:
+            with reversion.create_revision():
+                reversion.set_user(request.user)
+                merged = Tag.objects.filter(pk__in=[t.pk for t in tags]).merge_into(kept)
+            self.message_user(
+                request, f"已把 {merged} 个标签合并到“{kept.name}”。", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "合并标签",
+            "tags": tags,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "error": "请选择要保留的标签。" if request.POST.get("post") == "yes" else "",
+        }
+        return TemplateResponse(request, "admin/papers/tag/merge_tags.html", context)
 
 
 @admin.register(Entry)

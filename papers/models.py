@@ -347,6 +347,29 @@ class TagQuerySet(models.QuerySet):
         ties by name."""
         return self.order_by("-entry_count", "name")
 
+    def merge_into(self, target):
+        """Give every entry of these tags ``target`` instead, then delete them.
+
+        One transaction; each link is saved or deleted as a row, so the search
+        index and the page cache follow as for an editor's re-tagging. An entry
+        that already carries ``target`` just loses the other tag. Returns how
+        many tags were merged."""
+        merged = self.exclude(pk=target.pk)
+        with transaction.atomic():
+            for link in TaggedEntry.objects.filter(tag__in=merged).order_by("pk"):
+                if TaggedEntry.objects.filter(
+                    content_object_id=link.content_object_id, tag=target
+                ).exists():
+                    link.delete()
+                else:
+                    link.tag = target
+                    link.save()
+            count = 0
+            for tag in merged:
+                tag.delete()
+                count += 1
+        return count
+
 
 class Tag(TagBase):
     """A tag; names are unique regardless of case ("RAG" is "rag").

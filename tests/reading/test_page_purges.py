@@ -20,7 +20,7 @@ from django.utils import timezone
 from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section, Tag
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
-from tests.support.admin import edit_entry
+from tests.support.admin import edit_entry, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -209,6 +209,32 @@ def test_a_tag_renamed(client, admin_client, entry):
         purged=["issue", "tags", "paper", "tag feed", "subscribe"],
         kept=["home", "other issue", "other tag", "other section", "other paper", "issues"],
     )
+
+
+def test_a_tag_merged_into_another(client, publisher_user, entry):
+    paths = pages(entry)
+    merged = entry.tags.order_by("name").first()
+    kept = Tag.objects.get(name="另一个标签")
+
+    def merge():
+        signed_in(publisher_user).post(
+            reverse("admin:papers_tag_changelist"),
+            {
+                "action": "merge_tags",
+                "_selected_action": [merged.pk, kept.pk],
+                "target": kept.pk,
+                "post": "yes",
+            },
+        )
+
+    check(
+        client,
+        paths,
+        merge,
+        purged=["tag", "tag feed", "other tag", "tags", "issue", "paper", "other paper"],
+        kept=["home", "issues", "sections", "other section", "other section feed"],
+    )
+    assert not Tag.objects.filter(pk=merged.pk).exists()
 
 
 def test_an_issue_published(client, admin_client, entry):
