@@ -174,7 +174,7 @@ def cache_modes(choice):
     if choice != "auto":
         return [choice]
     if redis_reachable():
-        return ["redis", "none", *(["varnish"] if varnish_available() else [])]
+        return ["memory", "redis", "none", *(["varnish"] if varnish_available() else [])]
     progress(f"Redis does not answer at {REDIS_HOST}:{REDIS_PORT}: measuring cold pages only")
     return ["none"]
 
@@ -273,6 +273,8 @@ def server_env(database, mode, front_cache=None):
     every request computed (``none``)."""
     if mode == "none":
         return site_server.site_env(SCRATCH.url(database), page_cache=False)
+    if mode == "memory":
+        return site_server.site_env(SCRATCH.url(database))
     env = site_server.site_env(SCRATCH.url(database), redis_url=REDIS_URL)
     if front_cache:
         env["DIGEST_FRONT_CACHES"] = front_cache
@@ -478,10 +480,11 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--cache",
-        choices=["auto", "redis", "none", "both", "varnish"],
+        choices=["auto", "memory", "redis", "none", "both", "varnish"],
         default="auto",
-        help="page cache modes: redis (hits), none (cold), both, varnish (hits through "
-        "Varnish); auto: redis and none if Redis answers, varnish too if it can run",
+        help="page cache modes: memory (hits from each process's memory), redis (hits), "
+        "none (cold), both (redis and none), varnish (hits through Varnish); auto: all that "
+        "can run",
     )
     parser.add_argument(
         "--workers",
