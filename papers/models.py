@@ -451,6 +451,19 @@ class EntryQuerySet(models.QuerySet):
         """Everything a list of entries prints, in a fixed number of queries."""
         return self.select_related("issue", "section").prefetch_related("tags")
 
+    def with_known_count(self, count):
+        """This queryset, answering ``count()`` (a paginator's question) with
+        ``count`` instead of a query: papers.search has just counted its
+        results while finding them. A queryset made from it (filtered,
+        sliced...) counts again."""
+        known = self._chain()
+        known._known_count = count
+        return known
+
+    def count(self):
+        known = getattr(self, "_known_count", None)
+        return super().count() if known is None else known
+
     def park_positions(self):
         """Move these entries out of the way of the unique position
         constraint, in one UPDATE, before a save that reorders them row by

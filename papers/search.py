@@ -25,6 +25,7 @@ scheduled issue becomes findable at its time and drafts never are.
 
 import html
 import itertools
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -35,7 +36,7 @@ from types import SimpleNamespace
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, Func, Max
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -146,6 +147,14 @@ def _tsquery(parsed):
 # Relevance is computed for at most this many matches of a query.
 SEARCH_WINDOW = 1000
 
+# PostgreSQL finds the window in ranges of entry ids, newest first
+# (docs/search-benchmark.md). The first range is this many ids, each
+# document read in turn: most queries are answered there.
+FIRST_SPAN = 1500
+# A later range is read document by document while it spans at most this
+# many ids, and through the GIN index when it spans more.
+READ_IN_TURN_MAX = 10_000
+
 
 def search(entries, query):
     """``entries`` narrowed to those matching ``query``, best first.
@@ -165,17 +174,7 @@ def search(entries, query):
     if not query:
         return entries.none()
     if connection.vendor == "postgresql":
-        ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
-        matches = entries.filter(search_document__vector=ts)
-        window = matches
-        if start := _window_start(matches.order_by("-pk")):
-            # The bound on both tables lets the planner read the documents by
-            # their primary key from there on, instead of testing every vector.
-            window = matches.filter(pk__gte=start, search_document__pk__gte=start)
-        vector = F("search_document__vector")
-        return window.annotate(rank=SearchRank(vector, ts, weights=[0.1, 0.2, 0.4, 1.0])).order_by(
-            "-rank", "-issue__published_at", "pk"
-        )
+        return _postgres_search(entries, query)
     matches = entries.filter(fts_row__match=_fts5_query(query))
     # Found in the index's own rowid order and bounded on that rowid, so that
     # FTS5 reads only the matches from the window's start on.
@@ -185,6 +184,72 @@ def search(entries, query):
     return window.annotate(rank=F("fts_row__rank")).order_by(  # bm25: lower is better
         "rank", "-issue__published_at", "pk"
     )
+
+
+def _postgres_search(entries, query):
+    """PostgreSQL: the window's ids are found first (``_postgres_window``);
+    the results are those entries, ranked by ts_rank, and their count is
+    known without asking the database again."""
+    ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
+    ids = _postgres_window(entries, ts)
+    rank = SearchRank(F("search_document__vector"), ts, weights=[0.1, 0.2, 0.4, 1.0])
+    results = entries.filter(pk__in=ids).annotate(rank=rank)
+    results = results.order_by("-rank", "-issue__published_at", "pk")
+    return results.with_known_count(len(ids))
+
+
+class _Matches(Func):
+    """``vector @@ query`` written as a function call, which no index
+    answers: the planner then tests the documents of an id range one by one,
+    in id order, instead of asking the GIN index for every match in the
+    archive (its estimate for a phrase of common bigrams is far too low)."""
+
+    function = "ts_match_vq"
+    output_field = BooleanField()
+
+
+def _postgres_window(entries, ts):
+    """The ids of the SEARCH_WINDOW newest matches among ``entries``, newest first.
+
+    The ids are read in ranges, newest first, until the window is full. The
+    first range is the newest FIRST_SPAN ids, each document tested in turn (a
+    common word fills the window there). Each later range is sized from the
+    matches found so far, to hold about what is still missing: a query that
+    matches one entry in ten reads its next 10,000 or so ids document by
+    document; a rarer one asks the GIN index for its matches in the range.
+    Every query is bounded by its range, so none reads the whole archive
+    unless the window needs it. docs/search-benchmark.md has the figures.
+    """
+    newest = entries.model._default_manager.using(entries.db).aggregate(newest=Max("pk"))
+    if newest["newest"] is None:
+        return []
+    end = newest["newest"] + 1
+    found, high, span, in_turn = [], end, FIRST_SPAN, True
+    while True:
+        low = max(high - span, 0)
+        missing = SEARCH_WINDOW - len(found)
+        part = entries.filter(pk__gte=low, pk__lt=high)
+        if in_turn:
+            part = part.filter(_Matches(F("search_document__vector"), ts))
+            found += part.order_by("-pk").values_list("pk", flat=True)[:missing]
+        else:
+            part = part.filter(
+                search_document__vector=ts,
+                # Both tables bounded: the GIN index's matches are then
+                # intersected with the documents' own id range.
+                search_document__pk__gte=low,
+                search_document__pk__lt=high,
+            )
+            found += sorted(part.values_list("pk", flat=True), reverse=True)[:missing]
+        if len(found) >= SEARCH_WINDOW or low == 0:
+            return found
+        read, missing = end - low, SEARCH_WINDOW - len(found)
+        if found:
+            span = math.ceil(missing * read / len(found) * 1.25)
+            in_turn = span <= READ_IN_TURN_MAX
+        else:  # nothing yet: a rare query, or a topic of older papers
+            span, in_turn = read * 4, False
+        high = low
 
 
 def _window_start(newest_first):

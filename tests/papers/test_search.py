@@ -6,6 +6,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers import search
@@ -221,17 +222,22 @@ def test_the_fixture_is_searchable_right_after_loading(seed):
 
 
 def test_search_reads_the_index_not_the_table(seed):
-    entries = search.search(Entry.objects.published(), search.parse_query("幻觉"))
+    with CaptureQueriesContext(connection) as window_queries:
+        entries = search.search(Entry.objects.published(), search.parse_query("幻觉"))
     sql, params = entries.query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # With four rows the planner may start from the issues; what must
-            # hold is that nothing scans a table and that the text match can
-            # be answered from the GIN index.
+            # hold is that nothing scans a table (the results, and the
+            # queries that found the window) and that the text match can be
+            # answered from the GIN index.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "Seq Scan" not in plan, plan
+            found_window = [query["sql"] for query in window_queries.captured_queries]
+            assert found_window
+            for query in [*found_window, cursor.mogrify(sql, params)]:
+                cursor.execute(f"EXPLAIN {query}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "Seq Scan" not in plan, plan
             matching = SearchDocument.objects.filter(
                 vector=SearchQuery("幻觉", config="simple", search_type="raw")
             ).values("pk")
@@ -364,3 +370,100 @@ def test_drafts_do_not_take_places_in_the_window(client, db, monkeypatch):
             issue=draft, section=section, position=n, arxiv_id=f"2407.6000{n}", summary="幻觉检测。"
         )
     assert sorted(found(client, "幻觉")[1]) == sorted(e.arxiv_id for e in older)
+
+
+# PostgreSQL: the window found range by range -------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the window by id ranges is PostgreSQL's"
+)
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    ("in_turn_max", "way", "not_that_way"),
+    [(10**6, "ts_match_vq(", "@@"), (0, "@@", "ts_match_vq(")],
+    ids=["document by document", "through the GIN index"],
+)
+def test_postgres_reads_a_later_range_in_turn_or_through_the_index(
+    db, monkeypatch, django_assert_num_queries, in_turn_max, way, not_that_way
+):
+    """The first range (two ids here) finds one match; the next range is
+    sized to hold the two still missing and read one way or the other: the
+    same three entries either way, and their count without a query."""
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(search, "FIRST_SPAN", 2)
+    monkeypatch.setattr(search, "READ_IN_TURN_MAX", in_turn_max)
+    issue, section = IssueFactory(), SectionFactory()
+    added = [
+        EntryFactory(
+            issue=issue,
+            section=section,
+            position=n,
+            summary="关于对齐的研究。" if n % 3 == 0 else "别的研究。",
+        )
+        for n in range(1, 13)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        results = search.search(Entry.objects.published(), search.parse_query("对齐"))
+    later_range = queries.captured_queries[-1]["sql"]
+    assert way in later_range and not_that_way not in later_range, later_range
+    with django_assert_num_queries(0):
+        assert results.count() == 3
+    assert sorted(e.pk for e in results) == [added[n - 1].pk for n in (6, 9, 12)]
+
+
+@postgres_only
+def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(db, monkeypatch):
+    """Whatever the window's size, the first range and the way later ranges
+    are read, the window holds the newest public matches: drafts take no
+    place, and a run without matches is crossed."""
+    section = SectionFactory()
+    public, draft = IssueFactory(), IssueFactory(status=Issue.Status.DRAFT)
+    summaries = ["幻觉检测。", "对齐方法。", "幻觉与对齐。", "别的。", "别的。", "别的。"]
+    expected = []
+    for n in range(1, 46):
+        summary = summaries[(n * n) % len(summaries)] if n < 30 or n > 40 else "别的。"
+        entry = EntryFactory(
+            issue=draft if n % 7 == 0 else public, section=section, position=n, summary=summary
+        )
+        if "幻觉" in summary and n % 7:
+            expected.append(entry.pk)
+    expected.reverse()  # newest first
+    parsed = search.parse_query("幻觉")
+    for window in (1, 3, 10, 50):
+        for first_span in (1, 2, 5, 1500):
+            for in_turn_max in (0, 4, 10**6):
+                monkeypatch.setattr(search, "SEARCH_WINDOW", window)
+                monkeypatch.setattr(search, "FIRST_SPAN", first_span)
+                monkeypatch.setattr(search, "READ_IN_TURN_MAX", in_turn_max)
+                results = search.search(Entry.objects.published(), parsed)
+                assert sorted((e.pk for e in results), reverse=True) == expected[:window], (
+                    window,
+                    first_span,
+                    in_turn_max,
+                )
+                assert results.count() == len(expected[:window])
+
+
+@postgres_only
+def test_postgres_keeps_each_vector_in_its_row_and_the_texts_out_of_it(db):
+    """Testing a vector in the row costs a third of reading it back from
+    TOAST (papers/migrations/0008_search_vector_inline.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute "
+            "WHERE attrelid = 'papers_searchdocument'::regclass "
+            "AND attname IN ('title', 'keywords', 'body', 'vector')"
+        )
+        external, main = "e", "m"
+        assert dict(cursor.fetchall()) == {
+            "title": external,
+            "keywords": external,
+            "body": external,
+            "vector": main,
+        }
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'papers_searchdocument'::regclass"
+        )
+        assert "toast_tuple_target=128" in cursor.fetchone()[0]
