@@ -17,8 +17,10 @@ its bigrams, English words of four letters or more match as prefixes
 Each entry has a ``SearchDocument`` row (title, keywords = tags, section,
 authors and arXiv id, body = summary) written whenever the entry, its tags, its
 section or a tag changes. SQLite indexes it with an FTS5 table kept in step
-by triggers, ranked with bm25; PostgreSQL with a weighted ``tsvector`` and a
-GIN index, ranked with ts_rank. Title matches weigh most. Public filtering is
+by triggers, ranked with bm25; PostgreSQL with a weighted ``tsvector`` kept
+in the document's row and a GIN index, ranked with ts_rank (its window of
+matches is found range by range, ``_postgres_window``). Title matches weigh
+most. Public filtering is
 not in the index: queries start from ``Entry.objects.published()``, so a
 scheduled issue becomes findable at its time and drafts never are.
 """
@@ -240,12 +242,15 @@ def _postgres_window(entries, ts):
                 search_document__pk__gte=low,
                 search_document__pk__lt=high,
             )
-            found += sorted(part.values_list("pk", flat=True), reverse=True)[:missing]
+            found += sorted(part.order_by().values_list("pk", flat=True), reverse=True)[:missing]
         if len(found) >= SEARCH_WINDOW or low == 0:
             return found
         read, missing = end - low, SEARCH_WINDOW - len(found)
         if found:
-            span = math.ceil(missing * read / len(found) * 1.25)
+            # A quarter more than the density so far predicts, and at least
+            # half of what was read: a density that falls with age costs a
+            # few ranges, never one per entry.
+            span = max(math.ceil(missing * read / len(found) * 1.25), read // 2)
             in_turn = span <= READ_IN_TURN_MAX
         else:  # nothing yet: a rare query, or a topic of older papers
             span, in_turn = read * 4, False

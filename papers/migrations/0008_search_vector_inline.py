@@ -5,8 +5,11 @@ docs/search-benchmark.md). Stored as before, a vector of 2-3 kB sat out of
 line in TOAST, so each test read it back through the TOAST index: about
 three times as slow as a vector in the row itself. The texts (title,
 keywords, body) are read only to compute the vector, so they move out of line
-instead. Existing vectors are written again to take the new place. Nothing
-changes on SQLite.
+instead. Existing vectors are written again to take the new place.
+
+The table is read by search alone, in queries bounded to a few thousand rows
+that take milliseconds: no parallel workers for it, whose start would cost
+more than they save. Nothing changes on SQLite.
 """
 
 from django.contrib.postgres.search import SearchVector
@@ -14,6 +17,7 @@ from django.db import migrations
 
 TABLE = "papers_searchdocument"
 INLINE = [
+    f"ALTER TABLE {TABLE} SET (parallel_workers = 0)",
     # Every text longer than a TOAST pointer leaves the row, uncompressed...
     f"ALTER TABLE {TABLE} SET (toast_tuple_target = 128)",
     f"ALTER TABLE {TABLE} ALTER COLUMN title SET STORAGE EXTERNAL",
@@ -23,7 +27,7 @@ INLINE = [
     f"ALTER TABLE {TABLE} ALTER COLUMN vector SET STORAGE MAIN",
 ]
 AS_BEFORE = [
-    f"ALTER TABLE {TABLE} RESET (toast_tuple_target)",
+    f"ALTER TABLE {TABLE} RESET (toast_tuple_target, parallel_workers)",
     *(
         f"ALTER TABLE {TABLE} ALTER COLUMN {column} SET STORAGE EXTENDED"
         for column in ("title", "keywords", "body", "vector")
