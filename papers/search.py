@@ -35,10 +35,11 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import BooleanField, F, Func, Max
+from django.db.models import BigIntegerField, BooleanField, F, Func, Max, Value
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -195,9 +196,21 @@ def _postgres_search(entries, query):
     ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
     ids = _postgres_window(entries, ts)
     rank = SearchRank(F("search_document__vector"), ts, weights=[0.1, 0.2, 0.4, 1.0])
-    results = entries.filter(pk__in=ids).annotate(rank=rank)
-    results = results.order_by("-rank", "-issue__published_at", "pk")
+    results = entries.filter(_AnyOf(F("pk"), Value(ids, ArrayField(BigIntegerField()))))
+    results = results.annotate(rank=rank).order_by("-rank", "-issue__published_at", "pk")
     return results.with_known_count(len(ids))
+
+
+class _AnyOf(Func):
+    """``column = ANY(array)``: the window's thousand ids as one parameter,
+    where ``pk__in`` would send a thousand (each query of the page, its
+    count and its facets, spent some 3 ms more on them)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, array = (compiler.compile(part) for part in self.get_source_expressions())
+        return f"{column[0]} = ANY({array[0]})", (*column[1], *array[1])
 
 
 class _Matches(Func):
