@@ -35,11 +35,10 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import BigIntegerField, BooleanField, F, Func, Max, Value
+from django.db.models import BooleanField, F, Func, Max
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -137,13 +136,16 @@ def _fts5_query(parsed):
     return " AND ".join(parts)
 
 
-def _tsquery(parsed):
+def _tsquery(parsed, phrases=True):
+    """The tsquery of ``parsed``; with ``phrases`` false each phrase is only
+    the AND of its tokens, which the GIN index answers without reading a
+    document (it keeps no positions)."""
     parts = []
     for term in parsed.terms:
         words = [f"'{token}'" for token in term.tokens]
         if term.prefix:
             words[-1] += ":*"
-        parts.append("(" + " <-> ".join(words) + ")")
+        parts.append("(" + (" <-> " if phrases else " & ").join(words) + ")")
     return " & ".join(parts)
 
 
@@ -194,23 +196,30 @@ def _postgres_search(entries, query):
     the results are those entries, ranked by ts_rank, and their count is
     known without asking the database again."""
     ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
-    ids = _postgres_window(entries, ts)
+    ids = _postgres_window(entries, query, ts)
+    if not ids:
+        return entries.none()
     rank = SearchRank(F("search_document__vector"), ts, weights=[0.1, 0.2, 0.4, 1.0])
-    results = entries.filter(_AnyOf(F("pk"), Value(ids, ArrayField(BigIntegerField()))))
+    results = entries.filter(_AmongIds(ids))
     results = results.annotate(rank=rank).order_by("-rank", "-issue__published_at", "pk")
     return results.with_known_count(len(ids))
 
 
-class _AnyOf(Func):
-    """``column = ANY(array)``: the window's thousand ids as one parameter,
+class _AmongIds(Func):
+    """``pk = ANY(%s)``: the window's thousand ids as one array parameter,
     where ``pk__in`` would send a thousand (each query of the page, its
-    count and its facets, spent some 3 ms more on them)."""
+    count and its facets, spent some 3 ms more on them), and passed to the
+    driver as they are, not field by field."""
 
     output_field = BooleanField()
 
+    def __init__(self, ids):
+        super().__init__(F("pk"))
+        self.ids = list(ids)
+
     def as_sql(self, compiler, connection, **extra_context):
-        column, array = (compiler.compile(part) for part in self.get_source_expressions())
-        return f"{column[0]} = ANY({array[0]})", (*column[1], *array[1])
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{column} = ANY(%s)", (*params, self.ids)
 
 
 class _Matches(Func):
@@ -223,39 +232,48 @@ class _Matches(Func):
     output_field = BooleanField()
 
 
-def _postgres_window(entries, ts):
+def _postgres_window(entries, query, ts):
     """The ids of the SEARCH_WINDOW newest matches among ``entries``, newest first.
 
-    The ids are read in ranges, newest first, until the window is full. The
-    first range is the newest FIRST_SPAN ids, each document tested in turn (a
-    common word fills the window there). Each later range is sized from the
-    matches found so far, to hold about what is still missing: a query that
-    matches one entry in ten reads its next 10,000 or so ids document by
-    document; a rarer one asks the GIN index for its matches in the range.
-    Every query is bounded by its range, so none reads the whole archive
-    unless the window needs it. docs/search-benchmark.md has the figures.
+    ``ts`` is ``query``'s tsquery. The ids are read in ranges, newest first,
+    until the window is full. The first range is the newest FIRST_SPAN ids,
+    each document tested in turn (a common word fills the window there). Each
+    later range is sized from the matches found so far, to hold about what is
+    still missing: a query that matches one entry in ten reads its next
+    10,000 or so ids document by document; a rarer one asks the GIN index for
+    its matches in the range. Every query is bounded by its range, so none
+    reads the whole archive unless the window needs it.
+    docs/search-benchmark.md has the figures.
     """
     newest = entries.model._default_manager.using(entries.db).aggregate(newest=Max("pk"))
     if newest["newest"] is None:
         return []
+    matches = _Matches(F("search_document__vector"), ts)
+    # The GIN index cannot check a phrase (it keeps no positions): it is asked
+    # for the documents holding every token, and only those in the range are
+    # then tested for the phrase.
+    loose = SearchQuery(_tsquery(query, phrases=False), config="simple", search_type="raw")
+    phrases = any(len(term.tokens) > 1 for term in query.terms)
     end = newest["newest"] + 1
     found, high, span, in_turn = [], end, FIRST_SPAN, True
     while True:
         low = max(high - span, 0)
         missing = SEARCH_WINDOW - len(found)
-        part = entries.filter(pk__gte=low, pk__lt=high)
+        # Both tables bounded, so the planner may walk either one.
+        part = entries.filter(
+            pk__gte=low,
+            pk__lt=high,
+            search_document__pk__gte=low,
+            search_document__pk__lt=high,
+        )
         if in_turn:
-            part = part.filter(_Matches(F("search_document__vector"), ts))
-            found += part.order_by("-pk").values_list("pk", flat=True)[:missing]
+            part = part.filter(matches).order_by("-pk")
         else:
-            part = part.filter(
-                search_document__vector=ts,
-                # Both tables bounded: the GIN index's matches are then
-                # intersected with the documents' own id range.
-                search_document__pk__gte=low,
-                search_document__pk__lt=high,
-            )
-            found += sorted(part.order_by().values_list("pk", flat=True), reverse=True)[:missing]
+            part = part.filter(search_document__vector=loose).order_by()
+            if phrases:
+                part = part.filter(matches)
+        ids = part.values_list("pk", flat=True)
+        found += ids[:missing] if in_turn else sorted(ids, reverse=True)[:missing]
         if len(found) >= SEARCH_WINDOW or low == 0:
             return found
         read, missing = end - low, SEARCH_WINDOW - len(found)
