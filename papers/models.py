@@ -654,6 +654,26 @@ class SearchDocument(models.Model):
         return f"search document of entry {self.entry_id}"
 
 
+class SearchWord(models.Model):
+    """A word of Latin letters and digits, four or more, that some search
+    document's vector holds (PostgreSQL). A query's prefix, hallucination*,
+    is looked up here and handed to the GIN index as the words it begins
+    (hallucination | hallucinations), which the index answers several times
+    as fast as a prefix (docs/search-benchmark.md). Kept by triggers on the
+    search documents (migration 0009); a word is never removed: one that no
+    document holds any more costs an empty look-up. Empty on SQLite, whose
+    FTS5 index reads prefixes fast."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        verbose_name = "检索词"
+        verbose_name_plural = "检索词"
+
+    def __str__(self):
+        return self.word
+
+
 class SqliteSearchIndex(models.Model):
     """SQLite's FTS5 table over SearchDocument (made by a migration, kept in
     step by triggers); read-only from Django, and absent on PostgreSQL."""

@@ -136,14 +136,21 @@ def _fts5_query(parsed):
     return " AND ".join(parts)
 
 
-def _tsquery(parsed, phrases=True):
-    """The tsquery of ``parsed``; with ``phrases`` false each phrase is only
-    the AND of its tokens, which the GIN index answers without reading a
-    document (it keeps no positions)."""
+def _tsquery(parsed, phrases=True, prefix_words=None):
+    """The tsquery of ``parsed``.
+
+    For the GIN index (PostgreSQL's window): with ``phrases`` false each
+    phrase is only the AND of its tokens, which the index answers without
+    reading a document (it keeps no positions); ``prefix_words`` maps a
+    prefix to the words it begins, written instead of the prefix.
+    """
     parts = []
     for term in parsed.terms:
         words = [f"'{token}'" for token in term.tokens]
-        if term.prefix:
+        begun = (prefix_words or {}).get(term.tokens[-1]) if term.prefix else None
+        if begun:
+            words[-1] = "(" + " | ".join(f"'{word}'" for word in begun) + ")"
+        elif term.prefix:
             words[-1] += ":*"
         parts.append("(" + (" <-> " if phrases else " & ").join(words) + ")")
     return " & ".join(parts)
@@ -159,6 +166,9 @@ FIRST_SPAN = 1500
 # A later range is read document by document while it spans at most this
 # many ids, and through the GIN index when it spans more.
 READ_IN_TURN_MAX = 10_000
+# The GIN index is asked for the words a prefix begins (SearchWord) when
+# there are at most this many, for the prefix itself when there are more.
+PREFIX_WORDS_MAX = 64
 
 
 def search(entries, query):
@@ -251,8 +261,8 @@ def _postgres_window(entries, query, ts):
     matches = _Matches(F("search_document__vector"), ts)
     # The GIN index cannot check a phrase (it keeps no positions): it is asked
     # for the documents holding every token, and only those in the range are
-    # then tested for the phrase.
-    loose = SearchQuery(_tsquery(query, phrases=False), config="simple", search_type="raw")
+    # then tested for the phrase. Made when a range first needs it.
+    loose = None
     phrases = any(len(term.tokens) > 1 for term in query.terms)
     end = newest["newest"] + 1
     found, high, span, in_turn = [], end, FIRST_SPAN, True
@@ -269,6 +279,13 @@ def _postgres_window(entries, query, ts):
         if in_turn:
             part = part.filter(matches).order_by("-pk")
         else:
+            if loose is None:
+                words = _prefix_words(query, entries.db)
+                loose = SearchQuery(
+                    _tsquery(query, phrases=False, prefix_words=words),
+                    config="simple",
+                    search_type="raw",
+                )
             part = part.filter(search_document__vector=loose).order_by()
             if phrases:
                 part = part.filter(matches)
@@ -286,6 +303,20 @@ def _postgres_window(entries, query, ts):
         else:  # nothing yet: a rare query, or a topic of older papers
             span, in_turn = read * 4, False
         high = low
+
+
+def _prefix_words(query, using):
+    """{prefix: the words it begins} for the query's Latin prefixes that
+    begin at most PREFIX_WORDS_MAX words (papers.models.SearchWord)."""
+    from papers.models import SearchWord
+
+    found = {}
+    for term in query.terms:
+        prefix = term.tokens[-1]
+        if term.prefix and not re.match(rf"[{HAN}]", prefix) and prefix not in found:
+            words = SearchWord.objects.using(using).filter(word__startswith=prefix)
+            found[prefix] = list(words.values_list("word", flat=True)[: PREFIX_WORDS_MAX + 1])
+    return {prefix: words for prefix, words in found.items() if len(words) <= PREFIX_WORDS_MAX}
 
 
 def _window_start(newest_first):

@@ -1,6 +1,7 @@
 """Search in Chinese and English, from the index, always up to date."""
 
 import datetime
+import re
 from urllib.parse import quote
 
 import pytest
@@ -10,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers import search
-from papers.models import Entry, Issue, SearchDocument, Tag
+from papers.models import Entry, Issue, SearchDocument, SearchWord, Tag
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -414,38 +415,87 @@ def test_postgres_reads_a_later_range_in_turn_or_through_the_index(
 
 
 @postgres_only
-@pytest.mark.parametrize("query", ["幻觉", "幻觉检测"], ids=["a word", "a phrase"])
-def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(db, monkeypatch, query):
+@pytest.mark.parametrize(
+    ("query", "matches"),
+    [
+        ("幻觉", lambda summary: "幻觉" in summary),
+        ("幻觉检测", lambda summary: "幻觉检测" in summary),
+        ("hallu", lambda summary: re.search(r"\bhallu", summary)),
+    ],
+    ids=["a word", "a phrase", "a prefix"],
+)
+def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
+    db, monkeypatch, query, matches
+):
     """Whatever the window's size, the first range and the way later ranges
     are read, the window holds the newest public matches: drafts take no
-    place, a run without matches is crossed, and a document holding a
-    phrase's bigrams apart does not match the phrase."""
+    place, a run without matches is crossed, a document holding a phrase's
+    bigrams apart does not match the phrase, and a prefix finds every word
+    it begins, whether the index is given those words or the prefix."""
     section = SectionFactory()
     public, draft = IssueFactory(), IssueFactory(status=Issue.Status.DRAFT)
-    summaries = ["幻觉检测。", "对齐方法。", "检测幻觉，觉检。", "别的。", "幻觉与对齐。", "别的。"]
+    summaries = [
+        "幻觉检测 hallucination。",
+        "对齐方法 alignment。",
+        "检测幻觉，觉检 hallucinations。",
+        "别的 other。",
+        "幻觉与对齐 hallu。",
+        "别的 shallow。",
+    ]
     expected = []
     for n in range(1, 46):
         summary = summaries[n % len(summaries)] if n < 30 or n > 40 else "别的。"
         entry = EntryFactory(
             issue=draft if n % 7 == 0 else public, section=section, position=n, summary=summary
         )
-        if query in summary and n % 7:
+        if matches(summary) and n % 7:
             expected.append(entry.pk)
     expected.reverse()  # newest first
     parsed = search.parse_query(query)
     for window in (1, 3, 10, 50):
         for first_span in (1, 2, 5, 1500):
-            for in_turn_max in (0, 4, 10**6):
+            for in_turn_max, prefix_words_max in ((0, 64), (0, 1), (4, 64), (10**6, 64)):
                 monkeypatch.setattr(search, "SEARCH_WINDOW", window)
                 monkeypatch.setattr(search, "FIRST_SPAN", first_span)
                 monkeypatch.setattr(search, "READ_IN_TURN_MAX", in_turn_max)
+                monkeypatch.setattr(search, "PREFIX_WORDS_MAX", prefix_words_max)
                 results = search.search(Entry.objects.published(), parsed)
                 assert sorted((e.pk for e in results), reverse=True) == expected[:window], (
                     window,
                     first_span,
                     in_turn_max,
+                    prefix_words_max,
                 )
                 assert results.count() == len(expected[:window])
+
+
+@postgres_only
+def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
+    """The words of the documents are collected as their vectors are written
+    (inserted or updated), and the GIN index is asked for those a prefix
+    begins; past PREFIX_WORDS_MAX of them, for the prefix."""
+    monkeypatch.setattr(search, "FIRST_SPAN", 1)
+    monkeypatch.setattr(search, "READ_IN_TURN_MAX", 0)
+    issue, section = IssueFactory(), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, title="Hallucinations of LLMs")
+    second = EntryFactory(issue=issue, section=section, title="Not yet")
+    second.title = "A hallucination benchmark"
+    second.save()
+    EntryFactory(issue=issue, section=section, title="Something else")
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"hallucinations", "hallucination", "benchmark", "llms"} <= words
+    assert not {"of", "not", "yet", "幻觉"} & words  # short words, Chinese bigrams
+
+    def index_query(query):
+        with CaptureQueriesContext(connection) as queries:
+            results = search.search(Entry.objects.published(), search.parse_query(query))
+        assert {e.pk for e in results} == {first.pk, second.pk}
+        return queries.captured_queries[-1]["sql"]
+
+    sql = index_query("hallucination").replace("''", "'")
+    assert "'hallucinations'" in sql and ":*" not in sql, sql
+    monkeypatch.setattr(search, "PREFIX_WORDS_MAX", 1)
+    assert "'hallucination':*" in index_query("hallucination").replace("''", "'")
 
 
 @postgres_only
