@@ -38,7 +38,7 @@ from types import SimpleNamespace
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import BooleanField, F, Func, Max
+from django.db.models import BooleanField, F, Func, Max, Min
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -255,8 +255,10 @@ def _postgres_window(entries, query, ts):
     reads the whole archive unless the window needs it.
     docs/search-benchmark.md has the figures.
     """
-    newest = entries.model._default_manager.using(entries.db).aggregate(newest=Max("pk"))
-    if newest["newest"] is None:
+    bounds = entries.model._default_manager.using(entries.db).aggregate(
+        oldest=Min("pk"), newest=Max("pk")
+    )
+    if bounds["newest"] is None:
         return []
     matches = _Matches(F("search_document__vector"), ts)
     # The GIN index cannot check a phrase (it keeps no positions): it is asked
@@ -264,10 +266,10 @@ def _postgres_window(entries, query, ts):
     # then tested for the phrase. Made when a range first needs it.
     loose = None
     phrases = any(len(term.tokens) > 1 for term in query.terms)
-    end = newest["newest"] + 1
+    end = bounds["newest"] + 1
     found, high, span, in_turn = [], end, FIRST_SPAN, True
     while True:
-        low = max(high - span, 0)
+        low = max(high - span, bounds["oldest"])
         missing = SEARCH_WINDOW - len(found)
         # Both tables bounded, so the planner may walk either one.
         part = entries.filter(
@@ -289,9 +291,9 @@ def _postgres_window(entries, query, ts):
             part = part.filter(search_document__vector=loose).order_by()
             if phrases:
                 part = part.filter(matches)
-        ids = part.values_list("pk", flat=True)
-        found += ids[:missing] if in_turn else sorted(ids, reverse=True)[:missing]
-        if len(found) >= SEARCH_WINDOW or low == 0:
+        in_range = part.values_list("pk", flat=True)
+        found += in_range[:missing] if in_turn else sorted(in_range, reverse=True)[:missing]
+        if len(found) >= SEARCH_WINDOW or low == bounds["oldest"]:
             return found
         read, missing = end - low, SEARCH_WINDOW - len(found)
         if found:
