@@ -35,7 +35,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorCombinable,
+    SearchVectorField,
+)
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
 from django.db.models import BooleanField, F, Func, Max, Min
@@ -160,12 +166,12 @@ def _tsquery(parsed, phrases=True, prefix_words=None):
 SEARCH_WINDOW = 1000
 
 # PostgreSQL finds the window in ranges of entry ids, newest first
-# (docs/search-benchmark.md). The first range is this many ids, each
-# document read in turn: most queries are answered there.
+# (docs/search-benchmark.md); the first range is this many ids.
 FIRST_SPAN = 1500
-# A later range is read document by document while it spans at most this
-# many ids, and through the GIN index when it spans more.
-READ_IN_TURN_MAX = 10_000
+# Each PostgreSQL vector also holds the block of ids its entry's id falls
+# in, a lexeme no text makes ("~98" for ids 98,000 to 98,999), so that the
+# GIN index can be asked for the matches in a range of ids.
+ID_BLOCK = 1000
 # The GIN index is asked for the words a prefix begins (SearchWord) when
 # there are at most this many, for the prefix itself when there are more.
 PREFIX_WORDS_MAX = 64
@@ -234,77 +240,90 @@ class _AmongIds(Func):
 
 class _Matches(Func):
     """``vector @@ query`` written as a function call, which no index
-    answers: the planner then tests the documents of an id range one by one,
-    in id order, instead of asking the GIN index for every match in the
-    archive (its estimate for a phrase of common bigrams is far too low)."""
+    answers: the exact test of a phrase, on the documents the GIN index
+    found for its tokens (it keeps no positions)."""
 
     function = "ts_match_vq"
     output_field = BooleanField()
+
+
+class _MatchesWithin(Func):
+    """``vector @@ (query && blocks)``: what the GIN index answers, for the
+    documents of the id blocks ``blocks`` (a tsquery's text, cast as it is:
+    its lexemes must not go through the text parser, which drops "~")."""
+
+    output_field = BooleanField()
+
+    def __init__(self, vector, query, blocks):
+        super().__init__(vector, query)
+        self.blocks = blocks
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (vector, vector_params), (query, query_params) = (
+            compiler.compile(part) for part in self.get_source_expressions()
+        )
+        if self.blocks is None:
+            return f"{vector} @@ {query}", (*vector_params, *query_params)
+        sql = f"{vector} @@ ({query} && %s::tsquery)"
+        return sql, (*vector_params, *query_params, self.blocks)
+
+
+def _blocks(low, high):
+    """The tsquery text of the id blocks that ids ``low`` to ``high - 1`` fall in."""
+    return " | ".join(f"'~{block}'" for block in range(low // ID_BLOCK, (high - 1) // ID_BLOCK + 1))
 
 
 def _postgres_window(entries, query, ts):
     """The ids of the SEARCH_WINDOW newest matches among ``entries``, newest first.
 
     ``ts`` is ``query``'s tsquery. The ids are read in ranges, newest first,
-    until the window is full. The first range is the newest FIRST_SPAN ids,
-    each document tested in turn (a common word fills the window there). Each
-    later range is sized from the matches found so far, to hold about what is
-    still missing: a query that matches one entry in ten reads its next
-    10,000 or so ids document by document; a rarer one asks the GIN index for
-    its matches in the range. Every query is bounded by its range, so none
-    reads the whole archive unless the window needs it.
-    docs/search-benchmark.md has the figures.
+    until the window is full: first the newest FIRST_SPAN ids, then each
+    range sized from the matches found so far to hold about what is still
+    missing (nothing found yet: four times what was read). The GIN index is
+    asked for the matches in a range, through the id blocks its vectors hold:
+    it then reads no document outside the range, whether the query matches
+    one entry in two or one in a thousand. docs/search-benchmark.md has the
+    figures.
     """
     bounds = entries.model._default_manager.using(entries.db).aggregate(
         oldest=Min("pk"), newest=Max("pk")
     )
     if bounds["newest"] is None:
         return []
-    matches = _Matches(F("search_document__vector"), ts)
-    # The GIN index cannot check a phrase (it keeps no positions): it is asked
-    # for the documents holding every token, and only those in the range are
-    # then tested for the phrase. Made when a range first needs it.
-    loose = None
+    # The index is asked for the documents holding every token of a phrase;
+    # only those in the range are then tested for the phrase itself.
+    words = _prefix_words(query, entries.db)
+    loose = SearchQuery(
+        _tsquery(query, phrases=False, prefix_words=words), config="simple", search_type="raw"
+    )
     phrases = any(len(term.tokens) > 1 for term in query.terms)
+    vector = F("search_document__vector")
     end = bounds["newest"] + 1
-    found, high, span, in_turn = [], end, FIRST_SPAN, True
+    found, high, span = [], end, FIRST_SPAN
     while True:
         low = max(high - span, bounds["oldest"])
-        missing = SEARCH_WINDOW - len(found)
-        # Both tables bounded, so the planner may walk either one.
+        everything = low == bounds["oldest"] and high == end
         part = entries.filter(
+            _MatchesWithin(vector, loose, None if everything else _blocks(low, high)),
             pk__gte=low,
             pk__lt=high,
+            # Both tables bounded, so that the planner may start from either.
             search_document__pk__gte=low,
             search_document__pk__lt=high,
         )
-        if in_turn:
-            part = part.filter(matches).order_by("-pk")
-        else:
-            if loose is None:
-                words = _prefix_words(query, entries.db)
-                loose = SearchQuery(
-                    _tsquery(query, phrases=False, prefix_words=words),
-                    config="simple",
-                    search_type="raw",
-                )
-            part = part.filter(search_document__vector=loose).order_by()
-            if phrases:
-                part = part.filter(matches)
-        in_range = part.values_list("pk", flat=True)
-        found += in_range[:missing] if in_turn else sorted(in_range, reverse=True)[:missing]
+        if phrases:
+            part = part.filter(_Matches(vector, ts))
+        in_range = part.order_by().values_list("pk", flat=True)
+        found += sorted(in_range, reverse=True)[: SEARCH_WINDOW - len(found)]
         if len(found) >= SEARCH_WINDOW or low == bounds["oldest"]:
             return found
+        # The next range: a quarter more than the density so far predicts,
+        # and at least half of what was read (a density that falls with age
+        # costs a few ranges, never one per entry); with nothing found yet (a
+        # rare query, or a topic of older papers), four times what was read.
         read, missing = end - low, SEARCH_WINDOW - len(found)
-        if found:
-            # A quarter more than the density so far predicts, and at least
-            # half of what was read: a density that falls with age costs a
-            # few ranges, never one per entry.
-            span = max(math.ceil(missing * read / len(found) * 1.25), read // 2)
-            in_turn = span <= READ_IN_TURN_MAX
-        else:  # nothing yet: a rare query, or a topic of older papers
-            span, in_turn = read * 4, False
-        high = low
+        predicted = math.ceil(missing * read / len(found) * 1.25) if found else read * 4
+        span, high = max(predicted, read // 2), low
 
 
 def _prefix_words(query, using):
@@ -337,12 +356,29 @@ def window_is_full(count):
 
 
 def postgres_vector():
-    """The weighted tsvector of a search document (PostgreSQL)."""
+    """The weighted tsvector of a search document (PostgreSQL), with the
+    block of ids its entry's id falls in (ID_BLOCK)."""
     return (
         SearchVector("title", weight="A", config="simple")
         + SearchVector("keywords", weight="B", config="simple")
         + SearchVector("body", weight="C", config="simple")
+        + _IdBlock()
     )
+
+
+class _IdBlock(SearchVectorCombinable, Func):
+    """The lexeme "~<entry id // ID_BLOCK>", as a tsvector of its own (made
+    from an array, so that no text parser drops the "~"). It weighs nothing
+    in the ranking: no query of a reader holds it."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self):
+        super().__init__(F("pk"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        entry_id, params = compiler.compile(self.get_source_expressions()[0])
+        return f"array_to_tsvector(ARRAY['~' || ({entry_id} / {int(ID_BLOCK)})])", params
 
 
 # Snippets --------------------------------------------------------------------

@@ -381,20 +381,16 @@ postgres_only = pytest.mark.skipif(
 
 
 @postgres_only
-@pytest.mark.parametrize(
-    ("in_turn_max", "way", "not_that_way"),
-    [(10**6, "ts_match_vq(", "@@"), (0, "@@", "ts_match_vq(")],
-    ids=["document by document", "through the GIN index"],
-)
-def test_postgres_reads_a_later_range_in_turn_or_through_the_index(
-    db, monkeypatch, django_assert_num_queries, in_turn_max, way, not_that_way
+def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
+    db, monkeypatch, django_assert_num_queries
 ):
-    """The first range (two ids here) finds one match; the next range is
-    sized to hold the two still missing and read one way or the other: the
-    same three entries either way, and their count without a query."""
+    """The first range (two ids here) finds one match; the next is sized to
+    hold the two still missing, and the GIN index is asked for the matches
+    in the id blocks (of three ids here) that range covers. A range that
+    covers the whole archive needs no blocks. The results know their count."""
     monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
     monkeypatch.setattr(search, "FIRST_SPAN", 2)
-    monkeypatch.setattr(search, "READ_IN_TURN_MAX", in_turn_max)
+    monkeypatch.setattr(search, "ID_BLOCK", 3)
     issue, section = IssueFactory(), SectionFactory()
     added = [
         EntryFactory(
@@ -405,13 +401,27 @@ def test_postgres_reads_a_later_range_in_turn_or_through_the_index(
         )
         for n in range(1, 13)
     ]
+    newest = added[-1].pk
+    with connection.cursor() as cursor:  # each vector holds its block
+        cursor.execute(
+            "SELECT vector @@ %s::tsquery FROM papers_searchdocument WHERE entry_id = %s",
+            [f"'~{newest // 3}'", newest],
+        )
+        assert cursor.fetchone() == (True,)
     with CaptureQueriesContext(connection) as queries:
         results = search.search(Entry.objects.published(), search.parse_query("对齐"))
-    later_range = queries.captured_queries[-1]["sql"]
-    assert way in later_range and not_that_way not in later_range, later_range
+    ranges = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+    second = added[5].pk, added[10].pk  # the ids of n = 6 to 10
+    assert len(ranges) == 2 and search._blocks(*second).replace("'", "''") in ranges[1], ranges
     with django_assert_num_queries(0):
         assert results.count() == 3
     assert sorted(e.pk for e in results) == [added[n - 1].pk for n in (6, 9, 12)]
+
+    monkeypatch.setattr(search, "FIRST_SPAN", 10**6)
+    with CaptureQueriesContext(connection) as queries:
+        search.search(Entry.objects.published(), search.parse_query("对齐"))
+    (everything,) = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+    assert "~" not in everything, everything
 
 
 @postgres_only
@@ -424,14 +434,16 @@ def test_postgres_reads_a_later_range_in_turn_or_through_the_index(
     ],
     ids=["a word", "a phrase", "a prefix"],
 )
+@pytest.mark.parametrize("id_block", [1, 4, 1000])
 def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
-    db, monkeypatch, query, matches
+    db, monkeypatch, query, matches, id_block
 ):
-    """Whatever the window's size, the first range and the way later ranges
-    are read, the window holds the newest public matches: drafts take no
-    place, a run without matches is crossed, a document holding a phrase's
-    bigrams apart does not match the phrase, and a prefix finds every word
-    it begins, whether the index is given those words or the prefix."""
+    """Whatever the window's size, the first range, the blocks of ids and
+    the way a prefix is asked for, the window holds the newest public
+    matches: drafts take no place, a run without matches is crossed, a
+    document holding a phrase's bigrams apart does not match the phrase, and
+    a prefix finds every word it begins."""
+    monkeypatch.setattr(search, "ID_BLOCK", id_block)  # before the vectors are written
     section = SectionFactory()
     public, draft = IssueFactory(), IssueFactory(status=Issue.Status.DRAFT)
     summaries = [
@@ -454,16 +466,14 @@ def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
     parsed = search.parse_query(query)
     for window in (1, 3, 10, 50):
         for first_span in (1, 2, 5, 1500):
-            for in_turn_max, prefix_words_max in ((0, 64), (0, 1), (4, 64), (10**6, 64)):
+            for prefix_words_max in (64, 1):
                 monkeypatch.setattr(search, "SEARCH_WINDOW", window)
                 monkeypatch.setattr(search, "FIRST_SPAN", first_span)
-                monkeypatch.setattr(search, "READ_IN_TURN_MAX", in_turn_max)
                 monkeypatch.setattr(search, "PREFIX_WORDS_MAX", prefix_words_max)
                 results = search.search(Entry.objects.published(), parsed)
                 assert sorted((e.pk for e in results), reverse=True) == expected[:window], (
                     window,
                     first_span,
-                    in_turn_max,
                     prefix_words_max,
                 )
                 assert results.count() == len(expected[:window])
@@ -474,8 +484,6 @@ def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
     """The words of the documents are collected as their vectors are written
     (inserted or updated), and the GIN index is asked for those a prefix
     begins; past PREFIX_WORDS_MAX of them, for the prefix."""
-    monkeypatch.setattr(search, "FIRST_SPAN", 1)
-    monkeypatch.setattr(search, "READ_IN_TURN_MAX", 0)
     issue, section = IssueFactory(), SectionFactory()
     first = EntryFactory(issue=issue, section=section, title="Hallucinations of LLMs")
     second = EntryFactory(issue=issue, section=section, title="Not yet")
@@ -485,17 +493,19 @@ def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
     words = set(SearchWord.objects.values_list("word", flat=True))
     assert {"hallucinations", "hallucination", "benchmark", "llms"} <= words
     assert not {"of", "not", "yet", "幻觉"} & words  # short words, Chinese bigrams
+    assert not any(word.startswith("~") for word in words)  # nor the id blocks
 
     def index_query(query):
         with CaptureQueriesContext(connection) as queries:
             results = search.search(Entry.objects.published(), search.parse_query(query))
         assert {e.pk for e in results} == {first.pk, second.pk}
-        return queries.captured_queries[-1]["sql"]
+        (sql,) = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+        return sql.replace("''", "'")
 
-    sql = index_query("hallucination").replace("''", "'")
+    sql = index_query("hallucination")
     assert "'hallucinations'" in sql and ":*" not in sql, sql
     monkeypatch.setattr(search, "PREFIX_WORDS_MAX", 1)
-    assert "'hallucination':*" in index_query("hallucination").replace("''", "'")
+    assert "'hallucination':*" in index_query("hallucination")
 
 
 @postgres_only
