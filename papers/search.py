@@ -170,7 +170,8 @@ SEARCH_WINDOW = 1000
 FIRST_SPAN = 1500
 # Each PostgreSQL vector also holds the block of ids its entry's id falls
 # in, a lexeme no text makes ("~98" for ids 98,000 to 98,999), so that the
-# GIN index can be asked for the matches in a range of ids.
+# GIN index can be asked for the matches in a range of ids. (Changed, it
+# needs ``manage.py rebuild_search_index``.)
 ID_BLOCK = 1000
 # The GIN index is asked for the words a prefix begins (SearchWord) when
 # there are at most this many, for the prefix itself when there are more.
