@@ -474,6 +474,19 @@ class EntryQuerySet(models.QuerySet):
         """Everything a list of entries prints, in a fixed number of queries."""
         return self.select_related("issue", "section").prefetch_related("tags")
 
+    def with_known_count(self, count):
+        """This queryset, answering ``count()`` (a paginator's question) with
+        ``count`` instead of a query: papers.search has just counted its
+        results while finding them. A queryset made from it (filtered,
+        sliced...) counts again."""
+        known = self._chain()
+        known._known_count = count
+        return known
+
+    def count(self):
+        known = getattr(self, "_known_count", None)
+        return super().count() if known is None else known
+
     def park_positions(self):
         """Move these entries out of the way of the unique position
         constraint, in one UPDATE, before a save that reorders them row by
@@ -662,6 +675,26 @@ class SearchDocument(models.Model):
 
     def __str__(self):
         return f"search document of entry {self.entry_id}"
+
+
+class SearchWord(models.Model):
+    """A word of Latin letters and digits, four or more, that some search
+    document's vector holds (PostgreSQL). A query's prefix, hallucination*,
+    is looked up here and handed to the GIN index as the words it begins
+    (hallucination | hallucinations), which the index answers several times
+    as fast as a prefix (docs/search-benchmark.md). Kept by triggers on the
+    search documents (migration 0009); a word is never removed: one that no
+    document holds any more costs an empty look-up. Empty on SQLite, whose
+    FTS5 index reads prefixes fast."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        verbose_name = "检索词"
+        verbose_name_plural = "检索词"
+
+    def __str__(self):
+        return self.word
 
 
 class SqliteSearchIndex(models.Model):

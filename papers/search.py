@@ -17,14 +17,17 @@ its bigrams, English words of four letters or more match as prefixes
 Each entry has a ``SearchDocument`` row (title, keywords = tags, section,
 authors and arXiv id, body = summary) written whenever the entry, its tags, its
 section or a tag changes. SQLite indexes it with an FTS5 table kept in step
-by triggers, ranked with bm25; PostgreSQL with a weighted ``tsvector`` and a
-GIN index, ranked with ts_rank. Title matches weigh most. Public filtering is
+by triggers, ranked with bm25; PostgreSQL with a weighted ``tsvector`` kept
+in the document's row and a GIN index, ranked with ts_rank (its window of
+matches is found range by range, ``_postgres_window``). Title matches weigh
+most. Public filtering is
 not in the index: queries start from ``Entry.objects.published()``, so a
 scheduled issue becomes findable at its time and drafts never are.
 """
 
 import html
 import itertools
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -32,10 +35,16 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorCombinable,
+    SearchVectorField,
+)
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, Func, Max, Min
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -133,18 +142,40 @@ def _fts5_query(parsed):
     return " AND ".join(parts)
 
 
-def _tsquery(parsed):
+def _tsquery(parsed, phrases=True, prefix_words=None):
+    """The tsquery of ``parsed``.
+
+    For the GIN index (PostgreSQL's window): with ``phrases`` false each
+    phrase is only the AND of its tokens, which the index answers without
+    reading a document (it keeps no positions); ``prefix_words`` maps a
+    prefix to the words it begins, written instead of the prefix.
+    """
     parts = []
     for term in parsed.terms:
         words = [f"'{token}'" for token in term.tokens]
-        if term.prefix:
+        begun = (prefix_words or {}).get(term.tokens[-1]) if term.prefix else None
+        if begun:
+            words[-1] = "(" + " | ".join(f"'{word}'" for word in begun) + ")"
+        elif term.prefix:
             words[-1] += ":*"
-        parts.append("(" + " <-> ".join(words) + ")")
+        parts.append("(" + (" <-> " if phrases else " & ").join(words) + ")")
     return " & ".join(parts)
 
 
 # Relevance is computed for at most this many matches of a query.
 SEARCH_WINDOW = 1000
+
+# PostgreSQL finds the window in ranges of entry ids, newest first
+# (docs/search-benchmark.md); the first range is this many ids.
+FIRST_SPAN = 1500
+# Each PostgreSQL vector also holds the block of ids its entry's id falls
+# in, a lexeme no text makes ("~98" for ids 98,000 to 98,999), so that the
+# GIN index can be asked for the matches in a range of ids. (Changed, it
+# needs ``manage.py rebuild_search_index``.)
+ID_BLOCK = 1000
+# The GIN index is asked for the words a prefix begins (SearchWord) when
+# there are at most this many, for the prefix itself when there are more.
+PREFIX_WORDS_MAX = 64
 
 
 def search(entries, query):
@@ -165,17 +196,7 @@ def search(entries, query):
     if not query:
         return entries.none()
     if connection.vendor == "postgresql":
-        ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
-        matches = entries.filter(search_document__vector=ts)
-        window = matches
-        if start := _window_start(matches.order_by("-pk")):
-            # The bound on both tables lets the planner read the documents by
-            # their primary key from there on, instead of testing every vector.
-            window = matches.filter(pk__gte=start, search_document__pk__gte=start)
-        vector = F("search_document__vector")
-        return window.annotate(rank=SearchRank(vector, ts, weights=[0.1, 0.2, 0.4, 1.0])).order_by(
-            "-rank", "-issue__published_at", "pk"
-        )
+        return _postgres_search(entries, query)
     matches = entries.filter(fts_row__match=_fts5_query(query))
     # Found in the index's own rowid order and bounded on that rowid, so that
     # FTS5 reads only the matches from the window's start on.
@@ -185,6 +206,139 @@ def search(entries, query):
     return window.annotate(rank=F("fts_row__rank")).order_by(  # bm25: lower is better
         "rank", "-issue__published_at", "pk"
     )
+
+
+def _postgres_search(entries, query):
+    """PostgreSQL: the window's ids are found first (``_postgres_window``);
+    the results are those entries, ranked by ts_rank, and their count is
+    known without asking the database again."""
+    ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
+    ids = _postgres_window(entries, query, ts)
+    if not ids:
+        return entries.none()
+    rank = SearchRank(F("search_document__vector"), ts, weights=[0.1, 0.2, 0.4, 1.0])
+    results = entries.filter(_AmongIds(ids))
+    results = results.annotate(rank=rank).order_by("-rank", "-issue__published_at", "pk")
+    return results.with_known_count(len(ids))
+
+
+class _AmongIds(Func):
+    """``pk = ANY(%s)``: the window's thousand ids as one array parameter,
+    where ``pk__in`` would send a thousand (each query of the page, its
+    count and its facets, spent some 3 ms more on them), and passed to the
+    driver as they are, not field by field."""
+
+    output_field = BooleanField()
+
+    def __init__(self, ids):
+        super().__init__(F("pk"))
+        self.ids = list(ids)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{column} = ANY(%s)", (*params, self.ids)
+
+
+class _Matches(Func):
+    """``vector @@ query`` written as a function call, which no index
+    answers: the exact test of a phrase, on the documents the GIN index
+    found for its tokens (it keeps no positions)."""
+
+    function = "ts_match_vq"
+    output_field = BooleanField()
+
+
+class _MatchesWithin(Func):
+    """``vector @@ (query && blocks)``: what the GIN index answers, for the
+    documents of the id blocks ``blocks`` (a tsquery's text, cast as it is:
+    its lexemes must not go through the text parser, which drops "~")."""
+
+    output_field = BooleanField()
+
+    def __init__(self, vector, query, blocks):
+        super().__init__(vector, query)
+        self.blocks = blocks
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (vector, vector_params), (query, query_params) = (
+            compiler.compile(part) for part in self.get_source_expressions()
+        )
+        if self.blocks is None:
+            return f"{vector} @@ {query}", (*vector_params, *query_params)
+        sql = f"{vector} @@ ({query} && %s::tsquery)"
+        return sql, (*vector_params, *query_params, self.blocks)
+
+
+def _blocks(low, high):
+    """The tsquery text of the id blocks that ids ``low`` to ``high - 1`` fall in."""
+    return " | ".join(f"'~{block}'" for block in range(low // ID_BLOCK, (high - 1) // ID_BLOCK + 1))
+
+
+def _postgres_window(entries, query, ts):
+    """The ids of the SEARCH_WINDOW newest matches among ``entries``, newest first.
+
+    ``ts`` is ``query``'s tsquery. The ids are read in ranges, newest first,
+    until the window is full: first the newest FIRST_SPAN ids, then each
+    range sized from the matches found so far to hold about what is still
+    missing (nothing found yet: four times what was read). The GIN index is
+    asked for the matches in a range, through the id blocks its vectors hold:
+    it then reads no document outside the range, whether the query matches
+    one entry in two or one in a thousand. docs/search-benchmark.md has the
+    figures.
+    """
+    bounds = entries.model._default_manager.using(entries.db).aggregate(
+        oldest=Min("pk"), newest=Max("pk")
+    )
+    if bounds["newest"] is None:
+        return []
+    # The index is asked for the documents holding every token of a phrase;
+    # only those in the range are then tested for the phrase itself.
+    words = _prefix_words(query, entries.db)
+    loose = SearchQuery(
+        _tsquery(query, phrases=False, prefix_words=words), config="simple", search_type="raw"
+    )
+    phrases = any(len(term.tokens) > 1 for term in query.terms)
+    vector = F("search_document__vector")
+    end = bounds["newest"] + 1
+    found, high, span = [], end, FIRST_SPAN
+    while True:
+        low = max(high - span, bounds["oldest"])
+        everything = low == bounds["oldest"] and high == end
+        part = entries.filter(
+            _MatchesWithin(vector, loose, None if everything else _blocks(low, high)),
+            pk__gte=low,
+            pk__lt=high,
+            # Both tables bounded, so that the planner may start from either.
+            search_document__pk__gte=low,
+            search_document__pk__lt=high,
+        )
+        if phrases:
+            part = part.filter(_Matches(vector, ts))
+        in_range = part.order_by().values_list("pk", flat=True)
+        found += sorted(in_range, reverse=True)[: SEARCH_WINDOW - len(found)]
+        if len(found) >= SEARCH_WINDOW or low == bounds["oldest"]:
+            return found
+        # The next range: a quarter more than the density so far predicts,
+        # and at least half of what was read (a density that falls with age
+        # costs a few ranges, never one per entry); with nothing found yet (a
+        # rare query, or a topic of older papers), four times what was read.
+        read, missing = end - low, SEARCH_WINDOW - len(found)
+        predicted = math.ceil(missing * read / len(found) * 1.25) if found else read * 4
+        span, high = max(predicted, read // 2), low
+
+
+def _prefix_words(query, using):
+    """{prefix: the words it begins} for the query's Latin prefixes that
+    begin at most PREFIX_WORDS_MAX words (papers.models.SearchWord)."""
+    from papers.models import SearchWord
+
+    found = {}
+    for term in query.terms:
+        prefix = term.tokens[-1]
+        if term.prefix and not re.match(rf"[{HAN}]", prefix) and prefix not in found:
+            words = SearchWord.objects.using(using).filter(word__startswith=prefix)
+            found[prefix] = list(words.values_list("word", flat=True)[: PREFIX_WORDS_MAX + 1])
+    return {prefix: words for prefix, words in found.items() if len(words) <= PREFIX_WORDS_MAX}
 
 
 def _window_start(newest_first):
@@ -203,12 +357,29 @@ def window_is_full(count):
 
 
 def postgres_vector():
-    """The weighted tsvector of a search document (PostgreSQL)."""
+    """The weighted tsvector of a search document (PostgreSQL), with the
+    block of ids its entry's id falls in (ID_BLOCK)."""
     return (
         SearchVector("title", weight="A", config="simple")
         + SearchVector("keywords", weight="B", config="simple")
         + SearchVector("body", weight="C", config="simple")
+        + _IdBlock()
     )
+
+
+class _IdBlock(SearchVectorCombinable, Func):
+    """The lexeme "~<entry id // ID_BLOCK>", as a tsvector of its own (made
+    from an array, so that no text parser drops the "~"). It weighs nothing
+    in the ranking: no query of a reader holds it."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self):
+        super().__init__(F("pk"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        entry_id, params = compiler.compile(self.get_source_expressions()[0])
+        return f"array_to_tsvector(ARRAY['~' || ({entry_id} / {int(ID_BLOCK)})])", params
 
 
 # Snippets --------------------------------------------------------------------

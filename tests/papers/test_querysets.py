@@ -221,3 +221,19 @@ def test_public_state_is_published_asked_once_for_a_whole_list(django_assert_num
     with django_assert_num_queries(1):
         entries = list(Entry.objects.with_issue_state())
         assert {entry.issue.pk: entry.issue_is_live for entry in entries} == live
+
+
+def test_a_known_count_is_answered_without_a_query_and_forgotten_by_a_new_queryset(
+    django_assert_num_queries,
+):
+    """Search results know their count (papers.search); a queryset made from
+    them, which may hold other rows, counts again."""
+    section, issue = SectionFactory(), IssueFactory()
+    entries = [EntryFactory(issue=issue, section=section) for _ in range(3)]
+    known = Entry.objects.filter(pk__in=[e.pk for e in entries]).with_known_count(3)
+    with django_assert_num_queries(0):
+        assert known.count() == 3
+    with django_assert_num_queries(1):
+        assert known.filter(pk=entries[0].pk).count() == 1
+    with django_assert_num_queries(1):
+        assert known.all().count() == 3

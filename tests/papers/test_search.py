@@ -1,15 +1,17 @@
 """Search in Chinese and English, from the index, always up to date."""
 
 import datetime
+import re
 from urllib.parse import quote
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers import search
-from papers.models import Entry, Issue, SearchDocument, Tag
+from papers.models import Entry, Issue, SearchDocument, SearchWord, Tag
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -224,17 +226,22 @@ def test_the_fixture_is_searchable_right_after_loading(seed):
 
 
 def test_search_reads_the_index_not_the_table(seed):
-    entries = search.search(Entry.objects.published(), search.parse_query("幻觉"))
+    with CaptureQueriesContext(connection) as window_queries:
+        entries = search.search(Entry.objects.published(), search.parse_query("幻觉"))
     sql, params = entries.query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # With four rows the planner may start from the issues; what must
-            # hold is that nothing scans a table and that the text match can
-            # be answered from the GIN index.
+            # hold is that nothing scans a table (the results, and the
+            # queries that found the window) and that the text match can be
+            # answered from the GIN index.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "Seq Scan" not in plan, plan
+            found_window = [query["sql"] for query in window_queries.captured_queries]
+            assert found_window
+            for query in [*found_window, cursor.mogrify(sql, params)]:
+                cursor.execute(f"EXPLAIN {query}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "Seq Scan" not in plan, plan
             matching = SearchDocument.objects.filter(
                 vector=SearchQuery("幻觉", config="simple", search_type="raw")
             ).values("pk")
@@ -367,3 +374,162 @@ def test_drafts_do_not_take_places_in_the_window(client, db, monkeypatch):
             issue=draft, section=section, position=n, arxiv_id=f"2407.6000{n}", summary="幻觉检测。"
         )
     assert sorted(found(client, "幻觉")[1]) == sorted(e.arxiv_id for e in older)
+
+
+# PostgreSQL: the window found range by range -------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the window by id ranges is PostgreSQL's"
+)
+
+
+@postgres_only
+def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
+    db, monkeypatch, django_assert_num_queries
+):
+    """The first range (two ids here) finds one match; the next is sized to
+    hold the two still missing, and the GIN index is asked for the matches
+    in the id blocks (of three ids here) that range covers. A range that
+    covers the whole archive needs no blocks. The results know their count."""
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(search, "FIRST_SPAN", 2)
+    monkeypatch.setattr(search, "ID_BLOCK", 3)
+    issue, section = IssueFactory(), SectionFactory()
+    added = [
+        EntryFactory(
+            issue=issue,
+            section=section,
+            position=n,
+            summary="关于对齐的研究。" if n % 3 == 0 else "别的研究。",
+        )
+        for n in range(1, 13)
+    ]
+    newest = added[-1].pk
+    with connection.cursor() as cursor:  # each vector holds its block
+        cursor.execute(
+            "SELECT vector @@ %s::tsquery FROM papers_searchdocument WHERE entry_id = %s",
+            [f"'~{newest // 3}'", newest],
+        )
+        assert cursor.fetchone() == (True,)
+    with CaptureQueriesContext(connection) as queries:
+        results = search.search(Entry.objects.published(), search.parse_query("对齐"))
+    ranges = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+    second = added[5].pk, added[10].pk  # the ids of n = 6 to 10
+    assert len(ranges) == 2 and search._blocks(*second).replace("'", "''") in ranges[1], ranges
+    with django_assert_num_queries(0):
+        assert results.count() == 3
+    assert sorted(e.pk for e in results) == [added[n - 1].pk for n in (6, 9, 12)]
+
+    monkeypatch.setattr(search, "FIRST_SPAN", 10**6)
+    with CaptureQueriesContext(connection) as queries:
+        search.search(Entry.objects.published(), search.parse_query("对齐"))
+    (everything,) = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+    assert "~" not in everything, everything
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    ("query", "matches"),
+    [
+        ("幻觉", lambda summary: "幻觉" in summary),
+        ("幻觉检测", lambda summary: "幻觉检测" in summary),
+        ("hallu", lambda summary: re.search(r"\bhallu", summary)),
+    ],
+    ids=["a word", "a phrase", "a prefix"],
+)
+@pytest.mark.parametrize("id_block", [1, 4, 1000])
+def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
+    db, monkeypatch, query, matches, id_block
+):
+    """Whatever the window's size, the first range, the blocks of ids and
+    the way a prefix is asked for, the window holds the newest public
+    matches: drafts take no place, a run without matches is crossed, a
+    document holding a phrase's bigrams apart does not match the phrase, and
+    a prefix finds every word it begins."""
+    monkeypatch.setattr(search, "ID_BLOCK", id_block)  # before the vectors are written
+    section = SectionFactory()
+    public, draft = IssueFactory(), IssueFactory(status=Issue.Status.DRAFT)
+    summaries = [
+        "幻觉检测 hallucination。",
+        "对齐方法 alignment。",
+        "检测幻觉，觉检 hallucinations。",
+        "别的 other。",
+        "幻觉与对齐 hallu。",
+        "别的 shallow。",
+    ]
+    expected = []
+    for n in range(1, 46):
+        summary = summaries[n % len(summaries)] if n < 30 or n > 40 else "别的。"
+        entry = EntryFactory(
+            issue=draft if n % 7 == 0 else public, section=section, position=n, summary=summary
+        )
+        if matches(summary) and n % 7:
+            expected.append(entry.pk)
+    expected.reverse()  # newest first
+    parsed = search.parse_query(query)
+    for window in (1, 3, 10, 50):
+        for first_span in (1, 2, 5, 1500):
+            for prefix_words_max in (64, 1):
+                monkeypatch.setattr(search, "SEARCH_WINDOW", window)
+                monkeypatch.setattr(search, "FIRST_SPAN", first_span)
+                monkeypatch.setattr(search, "PREFIX_WORDS_MAX", prefix_words_max)
+                results = search.search(Entry.objects.published(), parsed)
+                assert sorted((e.pk for e in results), reverse=True) == expected[:window], (
+                    window,
+                    first_span,
+                    prefix_words_max,
+                )
+                assert results.count() == len(expected[:window])
+
+
+@postgres_only
+def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
+    """The words of the documents are collected as their vectors are written
+    (inserted or updated), and the GIN index is asked for those a prefix
+    begins; past PREFIX_WORDS_MAX of them, for the prefix."""
+    issue, section = IssueFactory(), SectionFactory()
+    first = EntryFactory(issue=issue, section=section, title="Hallucinations of LLMs")
+    second = EntryFactory(issue=issue, section=section, title="Not yet")
+    second.title = "A hallucination benchmark"
+    second.save()
+    EntryFactory(issue=issue, section=section, title="Something else")
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"hallucinations", "hallucination", "benchmark", "llms"} <= words
+    assert not {"of", "not", "yet", "幻觉"} & words  # short words, Chinese bigrams
+    assert not any(word.startswith("~") for word in words)  # nor the id blocks
+
+    def index_query(query):
+        with CaptureQueriesContext(connection) as queries:
+            results = search.search(Entry.objects.published(), search.parse_query(query))
+        assert {e.pk for e in results} == {first.pk, second.pk}
+        (sql,) = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+        return sql.replace("''", "'")
+
+    sql = index_query("hallucination")
+    assert "'hallucinations'" in sql and ":*" not in sql, sql
+    monkeypatch.setattr(search, "PREFIX_WORDS_MAX", 1)
+    assert "'hallucination':*" in index_query("hallucination")
+
+
+@postgres_only
+def test_postgres_keeps_each_vector_in_its_row_and_the_texts_out_of_it(db):
+    """Testing a vector in the row costs a third of reading it back from
+    TOAST; search's small queries start no parallel workers
+    (papers/migrations/0008_search_vector_inline.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute "
+            "WHERE attrelid = 'papers_searchdocument'::regclass "
+            "AND attname IN ('title', 'keywords', 'body', 'vector')"
+        )
+        external, main = "e", "m"
+        assert dict(cursor.fetchall()) == {
+            "title": external,
+            "keywords": external,
+            "body": external,
+            "vector": main,
+        }
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'papers_searchdocument'::regclass"
+        )
+        assert {"toast_tuple_target=128", "parallel_workers=0"} <= set(cursor.fetchone()[0])
