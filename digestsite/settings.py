@@ -284,6 +284,11 @@ else:
 # Whole public pages from the cache, invalidated by any change (reading.page_cache).
 PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
+# How many rendered pieces of entries (HTML, JSON-LD) each process keeps in
+# memory, about 4 KB each, so that a page the page cache misses prints the
+# entries it printed before without rendering them again (reading.fragments);
+# 0 renders every entry every time.
+ENTRY_FRAGMENTS_KEPT = int(os.environ.get("DIGEST_ENTRY_FRAGMENTS_KEPT", "4000"))
 
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 45

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
 from papers.markdown import strip_comments
+from reading import fragments
 from reading.languages import HTML_LANG, OG_LOCALE, text_language, url_in_language
 
 register = template.Library()
@@ -98,3 +99,10 @@ def translation_links(context):
     links = [(HTML_LANG[code], url) for code, url in addresses.items()]
     links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
     return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)
+
+
+@register.simple_tag(takes_context=True)
+def print_entry(context, template_name, entry, **arguments):
+    """``{% include template_name with entry=entry ... only %}``, kept in
+    memory once rendered (reading.fragments): the entry's HTML on every page."""
+    return fragments.render_entry(context, template_name, entry, arguments)

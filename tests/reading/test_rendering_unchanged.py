@@ -9,7 +9,10 @@ sections at one position, periods across months and years, a paper covered
 twice, enough entries to paginate). Pages: every page of the registry
 (reading/pages.py) with its feeds and files, and every issue, section, tag
 and paper page of the archive, a few filtered lists, and the editors'
-preview of each issue (it prints entries the same way).
+preview of each issue (it prints entries the same way). Each page is
+rendered with entries kept in memory once rendered (reading.fragments; the
+page is asked for twice, so that the second one prints them from memory) and
+with that memory off.
 
 The golden files are never rewritten by a test run. To record the pages of a
 new case, or again after a deliberate change to what pages print, delete the
@@ -45,10 +48,15 @@ STATIC_HASH = re.compile(r"(/static/[^\"'\s?#]+?)\.[0-9a-f]{12}(\.[A-Za-z0-9]+)"
 UTC = datetime.UTC
 
 
-@pytest.fixture(autouse=True)
-def rendered_pages(settings):
-    """Pages as rendered, not as cached: the page cache off."""
+@pytest.fixture(autouse=True, params=["entries kept", "entries rendered each time"])
+def rendered_pages(request, settings):
+    """Pages as rendered, not as cached: the page cache off. Entries printed
+    from memory once rendered (reading.fragments), each page asked for twice
+    so that the second is printed from memory; and with that memory off."""
     settings.PAGE_CACHE = False
+    if request.param == "entries rendered each time":
+        settings.ENTRY_FRAGMENTS_KEPT = 0
+    return 2 if settings.ENTRY_FRAGMENTS_KEPT else 1
 
 
 def when(year, month, day, hour=9):
@@ -228,34 +236,36 @@ def compare(archive, language, name, url, content):
     return f"{name} ({url}):\n" + "\n".join(list(diff)[:40])
 
 
-def check_pages(client, archive, archive_pages, previews=()):
+def check_pages(client, archive, archive_pages, previews=(), times=1):
     problems, seen = [], 0
     for language in pages.LANGUAGES:
         for name, url in public_addresses(language, archive_pages).items():
-            response = client.get(url)
-            assert response.status_code == 200, (url, response.status_code)
-            seen += 1
-            problems.append(compare(archive, language, name, url, response.content))
+            for _ in range(times):
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+                seen += 1
+                problems.append(compare(archive, language, name, url, response.content))
     if previews:
         client.force_login(UserFactory(username="previewer", is_staff=True, is_superuser=True))
         for issue in previews:
             url = reverse("admin:papers_issue_preview", args=[issue.pk])
-            response = client.get(url)
-            assert response.status_code == 200, url
-            seen += 1
-            problems.append(
-                compare(archive, "zh-hans", f"preview {issue.slug}", url, response.content)
-            )
+            for _ in range(times):
+                response = client.get(url)
+                assert response.status_code == 200, url
+                seen += 1
+                problems.append(
+                    compare(archive, "zh-hans", f"preview {issue.slug}", url, response.content)
+                )
     problems = [problem for problem in problems if problem]
     assert not problems, f"{len(problems)} of {seen} pages differ:\n\n" + "\n\n".join(problems)
     return seen
 
 
-def test_seed_pages_are_as_recorded(client):
+def test_seed_pages_are_as_recorded(client, rendered_pages):
     call_command("load_seed", verbosity=0)
-    assert check_pages(client, "seed", "registry", Issue.objects.all()) > 40
+    assert check_pages(client, "seed", "registry", Issue.objects.all(), rendered_pages) > 40
 
 
-def test_odd_archive_pages_are_as_recorded(client):
+def test_odd_archive_pages_are_as_recorded(client, rendered_pages):
     archive = make_odd_archive()
-    assert check_pages(client, "odd", "all", archive["issues"]) > 100
+    assert check_pages(client, "odd", "all", archive["issues"], rendered_pages) > 100
