@@ -138,15 +138,44 @@ def entry_content(entry):
     return None if None in rows else rows
 
 
-def render_entry(context, template_name, entry, arguments):
-    """``template_name`` rendered with ``entry`` and ``arguments`` alone, as
-    ``{% include ... only %}`` would, from memory when the same entry was
-    rendered the same way before."""
-    content = entry_content(entry) if capacity() else None
+def issue_content(issue, sections):
+    """The issue and, section by section, the content of each of its entries
+    (``Issue.entries_by_section()``); None when an entry's is None."""
+    parts = []
+    for section, entries in sections:
+        contents = tuple(map(entry_content, entries))
+        if None in contents:
+            return None
+        parts.append((row(section), contents))
+    issue_row = row(issue)
+    return issue_row and (issue_row, tuple(parts))
+
+
+def render(context, template_name, content, objects, arguments):
+    """``template_name`` rendered with ``objects`` and ``arguments`` alone, as
+    ``{% include ... only %}`` would, from memory when it was rendered before
+    for the same ``content`` (what ``objects`` are made of, or None: render
+    and keep nothing) and ``arguments`` (flags: hashable values)."""
     key = content and (template_name, tuple(sorted(arguments.items())), *environment(), content)
 
-    def render():
+    def make():
         template = context.template.engine.get_template(template_name)
-        return template.render(context.new({"entry": entry, **arguments}))
+        return template.render(context.new({**objects, **arguments}))
 
-    return remember(key, render)
+    return remember(key, make)
+
+
+def render_entry(context, template_name, entry, arguments):
+    """An entry's template (``{% print_entry %}``)."""
+    content = entry_content(entry) if capacity() else None
+    return render(context, template_name, content, {"entry": entry}, arguments)
+
+
+def render_issue(context, template_name, issue, sections, arguments):
+    """An issue's template with its sections and entries (``{% print_issue %}``):
+    on a page printed before, one look-up for all of them; otherwise each
+    entry printed through ``{% print_entry %}``, so only what changed is rendered."""
+    content = issue_content(issue, sections) if capacity() else None
+    return render(
+        context, template_name, content, {"issue": issue, "sections": sections}, arguments
+    )

@@ -106,3 +106,10 @@ def print_entry(context, template_name, entry, **arguments):
     """``{% include template_name with entry=entry ... only %}``, kept in
     memory once rendered (reading.fragments): the entry's HTML on every page."""
     return fragments.render_entry(context, template_name, entry, arguments)
+
+
+@register.simple_tag(takes_context=True)
+def print_issue(context, template_name, issue, sections, **arguments):
+    """``{% include template_name with issue=issue sections=sections ... only %}``,
+    kept in memory once rendered (reading.fragments): an issue with its entries."""
+    return fragments.render_issue(context, template_name, issue, sections, arguments)
