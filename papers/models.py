@@ -447,7 +447,7 @@ class EntryTagsManager(_TaggableManager):
 
     A prefetch gives each entry a queryset of its own tags to hold them, and
     taggit builds that queryset's SQL filter there and then, for every entry:
-    a fifth of the time an issue page spent on its entries
+    a quarter of the time an issue page spent loading its entries
     (docs/render-benchmark.md). Given a queryset (``for_listing()``'s
     ``Prefetch``), Django asks ``_apply_rel_filters`` for it instead, and this
     one defers the entry's filter, as Django's own related managers do: it is

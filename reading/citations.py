@@ -209,8 +209,8 @@ def issue_json_ld(issue, entries, absolute_url):
     """The issue page's papers, in order, as an ItemList of ScholarlyArticles.
 
     Each paper's article is made once per process for the same entry, tags
-    and site address, as its HTML is (reading.fragments): it is a third of
-    the time of an issue page otherwise. The articles kept are shared, never
+    and site address, as its HTML is (reading.fragments): it was a fifth of
+    the time of an issue page. The articles kept are shared, never
     changed.
     """
     site = (absolute_url("/"), *fragments.environment())

@@ -177,9 +177,11 @@ def time_page(client, path, runs):
     """{variant: [(wall ms, cpu ms), ...]}, the variants interleaved."""
     from django.conf import settings
 
-    from reading import fragments
-
-    kept = settings.ENTRY_FRAGMENTS_KEPT
+    try:
+        from reading import fragments
+    except ImportError:  # code from before the memory of entries: one way only
+        fragments = None
+    kept = getattr(settings, "ENTRY_FRAGMENTS_KEPT", 0)
 
     def first_render():
         fragments.memory.clear()
@@ -199,6 +201,8 @@ def time_page(client, path, runs):
         "memory off": memory_off,
         "frame": frame,
     }
+    if fragments is None:
+        del ask["first render"], ask["memory off"]
     for request in ask.values():  # warm-up: connections, templates, the memory
         response = request()
         assert getattr(response, "status_code", 200) == 200, (path, response)
@@ -237,9 +241,9 @@ def measure(archive, database, runs):
             row |= {name: summary(values) for name, values in samples.items()}
             results.append(row)
             progress(
-                f"{archive} {page} {language}: kept {row['kept']['median']:.1f} · "
-                f"first render {row['first render']['median']:.1f} · "
-                f"memory off {row['memory off']['median']:.1f} ms"
+                f"{archive} {page} {language}: "
+                + " · ".join(f"{name} {row[name]['median']:.1f}" for name in samples)
+                + " ms"
             )
     connection.close()
     return {"versions": versions(), "results": results}
@@ -339,15 +343,17 @@ def section(database, runs, figures):
         for row in figures["archives"][archive]["results"]:
 
             def cell(name, row=row):
-                value = row[name]
+                value = row.get(name)
+                if value is None:
+                    return "–"
                 return f"{value['median']:.1f} / {value['p90']:.1f} (cpu {value['cpu']:.1f})"
 
             kept = row["kept"]["median"]
-            ratio = row["memory off"]["median"] / kept
+            ratio = f"{row['memory off']['median'] / kept:.1f}" if "memory off" in row else "–"
             lines.append(
                 f"| {row['page']}{goal(archive, row['page'], kept)} "
                 f"| {row['language']} | {cell('kept')} | {cell('first render')} "
-                f"| {cell('memory off')} | {cell('frame')} | {ratio:.1f} |"
+                f"| {cell('memory off')} | {cell('frame')} | {ratio} |"
             )
     return "\n".join(lines)
 
