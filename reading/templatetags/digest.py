@@ -89,16 +89,22 @@ def mark_language(text):
 @register.simple_tag(takes_context=True)
 def translation_links(context):
     """``<link rel="alternate" hreflang>`` to this page in each language, and
-    x-default to the default language's, each address worked out once."""
+    x-default to the default language's, each address worked out once (and
+    kept for the same site and path, reading.fragments)."""
     request = context["request"]
     path = request.get_full_path()
-    addresses = {
-        code: request.build_absolute_uri(url_in_language(path, code))
-        for code, _ in settings.LANGUAGES
-    }
-    links = [(HTML_LANG[code], url) for code, url in addresses.items()]
-    links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
-    return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)
+
+    def render():
+        addresses = {
+            code: request.build_absolute_uri(url_in_language(path, code))
+            for code, _ in settings.LANGUAGES
+        }
+        links = [(HTML_LANG[code], url) for code, url in addresses.items()]
+        links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
+        return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)
+
+    site = request.build_absolute_uri("/")
+    return fragments.remember(("translation_links", site, path, *fragments.environment()), render)
 
 
 @register.simple_tag(takes_context=True)
