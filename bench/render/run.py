@@ -19,8 +19,7 @@ on 127.0.0.1:5432, made afresh and dropped at the end unless ``--keep``):
 It asks for each page through Django's test client, DEBUG off, the page cache
 off (``DIGEST_PAGE_CACHE=0``), in Chinese and in English: the newest issue,
 the home page, ``/entries/``, the most used tag, the largest section and the
-paper covered most. Each request is timed in three ways, interleaved so that
-the machine's load falls on all three alike:
+paper covered most. Each page is timed in three ways:
 
 - ``kept``: as the site runs, entries printed from the memory of entries
   already rendered (reading.fragments, warm after the first request);
@@ -32,7 +31,8 @@ the machine's load falls on all three alike:
 A fourth figure, ``frame``, is the floor of any page: base.html with no
 content, rendered through Django's template engine for the same request.
 Medians and 90th percentiles of wall-clock time (ms), and the median CPU
-time of this process. The figures go to a section per database of
+time of this process. The ways take turns in blocks of ten requests. The
+figures go to a section per database of
 docs/render-benchmark.md (``--no-markdown`` to leave it alone).
 """
 
@@ -58,7 +58,10 @@ STATIC_ROOT = Path("/tmp/bench-render-static")
 # The synthetic archive: this seed gives its newest public issue 100 entries.
 ARCHIVE_SIZE = {"issues": 20, "entries": 2000, "tags": 300, "seed": 2046}
 ISSUE_ENTRIES = 100
-VARIANTS = ("kept", "first render", "memory off")
+# Requests of one way in a row before the next way: the ways take turns, so
+# that a change in the machine's load falls on all of them, in blocks, so that
+# a first render does not empty the processor's caches before every kept one.
+BLOCK = 10
 GOALS_MS = {("seed", "issue"): 6, ("archive", "issue"): 25}
 
 
@@ -207,13 +210,14 @@ def time_page(client, path, runs):
         response = request()
         assert getattr(response, "status_code", 200) == 200, (path, response)
     samples = {name: [] for name in ask}
-    for _ in range(runs):
+    while len(samples["kept"]) < runs:
         for name, request in ask.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            request()
-            samples[name].append(
-                ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
-            )
+            for _ in range(min(BLOCK, runs - len(samples[name]))):
+                wall, cpu = time.perf_counter(), time.process_time()
+                request()
+                samples[name].append(
+                    ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+                )
     return samples
 
 
