@@ -109,3 +109,7 @@ SOAK_ARGS ?=
 .PHONY: soak
 soak: setup ## editors saving drafts, a Publisher, then load + faults (PostgreSQL restarted, Redis stopped) on private servers (docs/soak.md)
 	$(PY) -m bench.soak.run $(SOAK_ARGS)
+
+.PHONY: bench-render
+bench-render: setup ## cold in-process render of the public pages, SQLite and PostgreSQL (docs/render-benchmark.md)
+	$(PY) -m bench.render.run --database both

@@ -297,6 +297,11 @@ FRONT_CACHES = [
 ]
 # How long a save waits for a front cache's purge before leaving it to a retry (seconds).
 FRONT_CACHE_TIMEOUT = float(os.environ.get("DIGEST_FRONT_CACHE_TIMEOUT", "0.5"))
+# How many rendered pieces of entries (HTML, JSON-LD) each process keeps in
+# memory, about 4 KB each, so that a page the page cache misses prints the
+# entries it printed before without rendering them again (reading.fragments);
+# 0 renders every entry every time.
+ENTRY_FRAGMENTS_KEPT = int(os.environ.get("DIGEST_ENTRY_FRAGMENTS_KEPT", "4000"))
 
 # Who else has an issue open in the admin: kept in the cache for this long.
 EDITING_PRESENCE_SECONDS = 45

@@ -18,11 +18,11 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q
 from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from taggit.managers import TaggableManager
+from taggit.managers import TaggableManager, _TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from papers import arxiv, slugs
@@ -68,6 +68,8 @@ def reverse_or_index(row, viewname, index, **kwargs):
 # page is the reference: every list of sections or entries follows it,
 # through ``in_issue_order()`` and ``newest_first()`` on the querysets below.
 SECTION_ORDER = ("position", "name")
+# An entry's tags, everywhere: by name, as the tag index lists them.
+ENTRY_TAG_ORDER = ("name", "pk")
 ENTRY_ORDER_IN_ISSUE = (*(f"section__{field}" for field in SECTION_ORDER), "position")
 
 
@@ -223,8 +225,9 @@ class Issue(EditTokenModel):
 
     def entries_by_section(self):
         """[(section, [entries...]), ...] as the issue's page prints them,
-        each entry ready to print (``for_listing()``)."""
-        return self.entries.for_listing().in_issue_order().by_section()
+        each entry ready to print (``for_listing()``), its ``issue`` this very
+        object."""
+        return self.entries.for_listing(issue_known=True).in_issue_order().by_section()
 
     def publish(self, when=None):
         """Make the issue public now, or at ``when`` (a scheduled issue)."""
@@ -462,6 +465,30 @@ class TaggedEntry(TaggedItemBase):
     natural_key.dependencies = ["papers.entry", "papers.tag"]
 
 
+class EntryTagsManager(_TaggableManager):
+    """``entry.tags``: taggit's manager (the field's ``manager``), cheaper to prefetch.
+
+    A prefetch gives each entry a queryset of its own tags to hold them, and
+    taggit builds that queryset's SQL filter there and then, for every entry:
+    a quarter of the time an issue page spent loading its entries
+    (docs/render-benchmark.md). Given a queryset (``for_listing()``'s
+    ``Prefetch``), Django asks ``_apply_rel_filters`` for it instead, and this
+    one defers the entry's filter, as Django's own related managers do: it is
+    built only if that queryset is ever filtered again. The tags are fetched
+    by taggit's one query as before; the given queryset only orders them.
+    """
+
+    def get_prefetch_querysets(self, instances, querysets=None):
+        if querysets and querysets[0].query.has_filters():
+            raise ValueError("entry.tags prefetches all of an entry's tags, never a filtered few")
+        return super().get_prefetch_querysets(instances)
+
+    def _apply_rel_filters(self, queryset):
+        queryset._defer_next_filter = True
+        lookup = f"{self.through.tag_relname()}__content_object"
+        return queryset.filter(**{lookup: self.instance})
+
+
 class EntryQuerySet(models.QuerySet):
     def get_by_natural_key(self, issue_slug, section_slug, position):
         return self.get(issue__slug=issue_slug, section__slug=section_slug, position=position)
@@ -470,9 +497,16 @@ class EntryQuerySet(models.QuerySet):
         """Entries of published issues: the only public entries."""
         return self.filter(issue__in=Issue.objects.published())
 
-    def for_listing(self):
-        """Everything a list of entries prints, in a fixed number of queries."""
-        return self.select_related("issue", "section").prefetch_related("tags")
+    def for_listing(self, issue_known=False):
+        """Everything a list of entries prints, in a fixed number of queries.
+
+        ``issue_known``: the entries are read through one issue's ``entries``,
+        and Django gives each that issue object; joining the issue again would
+        only make a copy of it per entry.
+        """
+        related = ("section",) if issue_known else ("issue", "section")
+        tags = Prefetch("tags", queryset=Tag.objects.order_by(*ENTRY_TAG_ORDER))
+        return self.select_related(*related).prefetch_related(tags)
 
     def with_known_count(self, count):
         """This queryset, answering ``count()`` (a paginator's question) with
@@ -553,11 +587,12 @@ class Entry(EditTokenModel):
     summary_html = models.TextField(editable=False, blank=True)
     tags = TaggableManager(
         through=TaggedEntry,
+        manager=EntryTagsManager,
         blank=True,
         verbose_name="标签",
         # An entry's tags in one order everywhere (taggit clears the model's
         # ordering unless told): by name, as the tag index lists them.
-        ordering=["name", "pk"],
+        ordering=list(ENTRY_TAG_ORDER),
         help_text="用逗号、顿号或分号分隔，如：长上下文，检索增强生成、幻觉",
     )
     created_at = models.DateTimeField(auto_now_add=True)

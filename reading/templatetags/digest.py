@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
 from papers.markdown import strip_comments
+from reading import fragments
 from reading.languages import HTML_LANG, OG_LOCALE, text_language, url_in_language
 
 register = template.Library()
@@ -88,13 +89,33 @@ def mark_language(text):
 @register.simple_tag(takes_context=True)
 def translation_links(context):
     """``<link rel="alternate" hreflang>`` to this page in each language, and
-    x-default to the default language's, each address worked out once."""
+    x-default to the default language's, each address worked out once (and
+    kept for the same site and path, reading.fragments)."""
     request = context["request"]
     path = request.get_full_path()
-    addresses = {
-        code: request.build_absolute_uri(url_in_language(path, code))
-        for code, _ in settings.LANGUAGES
-    }
-    links = [(HTML_LANG[code], url) for code, url in addresses.items()]
-    links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
-    return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)
+
+    def render():
+        addresses = {
+            code: request.build_absolute_uri(url_in_language(path, code))
+            for code, _ in settings.LANGUAGES
+        }
+        links = [(HTML_LANG[code], url) for code, url in addresses.items()]
+        links.append(("x-default", addresses[settings.LANGUAGE_CODE]))
+        return format_html_join("\n  ", '<link rel="alternate" hreflang="{}" href="{}">', links)
+
+    site = request.build_absolute_uri("/")
+    return fragments.remember(("translation_links", site, path, *fragments.environment()), render)
+
+
+@register.simple_tag(takes_context=True)
+def print_entry(context, template_name, entry, **arguments):
+    """``{% include template_name with entry=entry ... only %}``, kept in
+    memory once rendered (reading.fragments): the entry's HTML on every page."""
+    return fragments.render_entry(context, template_name, entry, arguments)
+
+
+@register.simple_tag(takes_context=True)
+def print_issue(context, template_name, issue, sections, **arguments):
+    """``{% include template_name with issue=issue sections=sections ... only %}``,
+    kept in memory once rendered (reading.fragments): an issue with its entries."""
+    return fragments.render_issue(context, template_name, issue, sections, arguments)

@@ -1,0 +1,1 @@
+"""Cold in-process rendering of the public pages (``python -m bench.render.run``)."""
