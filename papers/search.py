@@ -224,9 +224,9 @@ def _postgres_search(entries, query):
 
 class _AmongIds(Func):
     """``pk = ANY(%s)``: the window's thousand ids as one array parameter,
-    where ``pk__in`` would send a thousand (each query of the page, its
-    count and its facets, spent some 3 ms more on them), and passed to the
-    driver as they are, not field by field."""
+    where ``pk__in`` would send a thousand (the page's query and each of its
+    facets spent some 3 ms more on them), handed to the driver as they are,
+    not converted field by field."""
 
     output_field = BooleanField()
 

@@ -6,8 +6,11 @@ its JSON-LD; that was most of the time of a page the page cache did not have.
 The same entry prints the same way on the issue page, the home page, its tag
 and section pages and the entry list, and again after any edit elsewhere
 starts a new page-cache generation. So ``{% print_entry %}`` renders an
-entry's template once and keeps the HTML in this process's memory, and the
-issue's JSON-LD keeps each paper's article the same way (reading.citations).
+entry's template once and keeps the HTML in this process's memory,
+``{% print_issue %}`` an issue with all its entries, and the issue's JSON-LD
+keeps each paper's article the same way (reading.citations); so do the
+navigation and the translation links of base.html, the same on every page of
+a kind (reading.templatetags).
 
 The key is the content itself, never a version to bump: every concrete field
 of the entry, of its issue, of its section and of each of its tags, as the
