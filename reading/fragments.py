@@ -4,8 +4,8 @@ An issue page prints twenty to a hundred entries, each through the same few
 templates (includes/entry.html, entry_body.html, tag_list.html), and each in
 its JSON-LD; that was most of the time of a page the page cache did not have.
 The same entry prints the same way on the issue page, the home page, its tag
-and section pages and the entry list, and again after any edit elsewhere
-starts a new page-cache generation. So ``{% print_entry %}`` renders an
+and section pages and the entry list, and again after an edit elsewhere
+purges those pages from the page cache. So ``{% print_entry %}`` renders an
 entry's template once and keeps the HTML in this process's memory,
 ``{% print_issue %}`` an issue with all its entries, and the issue's JSON-LD
 keeps each paper's article the same way (reading.citations); so do the
