@@ -98,7 +98,10 @@ def leave_quietly(context, in_flight):
     ("database table is locked")."""
     for open_page in context.pages:
         open_page.goto("about:blank")
-    deadline = time.monotonic() + 5
+    # Usually a few milliseconds; on a loaded machine a request may take seconds,
+    # and one still running when the database is flushed deadlocks the flush
+    # (PostgreSQL) or finds a table locked (SQLite).
+    deadline = time.monotonic() + 30
     while in_flight and context.pages and time.monotonic() < deadline:
         context.pages[0].wait_for_timeout(50)
     context.close()
