@@ -6,6 +6,7 @@ few queries whatever the number of items. A feed class serves both formats:
 the URLconf makes one instance per format, e.g. ``IssuesFeed(Atom1Feed)``.
 """
 
+import datetime
 import re
 
 from django.conf import settings
@@ -24,6 +25,11 @@ from reading.filters import EntryFilter
 ISSUES_IN_FEED = 20
 ENTRIES_IN_FEED = 50
 SITE_DESCRIPTION = gettext_noop("每两周精选重要的大语言模型论文，附中文解读。")
+# When an empty feed was last updated: nothing in it ever was. A constant, so
+# that an empty feed is the same bytes (and ETag) on every request; Django's
+# default, the time of the request, made every empty feed look new to feed
+# readers and differ from its cached copy.
+EMPTY_FEED_UPDATED = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 # What XML 1.0 cannot carry (the C0 controls but tab, newline, return).
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -65,6 +71,9 @@ class DigestFeed(Feed):
         readers guess; feedparser, for one, renders a title that looks like
         HTML as HTML. Escaped, it shows the text either way and never runs
         it. Atom titles are text by definition and stay as written.
+
+        An empty feed's date is EMPTY_FEED_UPDATED, never the time of the
+        request.
         """
         feed = super().get_feed(obj, request)
         rss = isinstance(feed, RssFeed)
@@ -77,6 +86,8 @@ class DigestFeed(Feed):
 
         feed.feed = safe(feed.feed)
         feed.items = [safe(item) for item in feed.items]
+        if not feed.items:
+            feed.latest_post_date = lambda: EMPTY_FEED_UPDATED
         return feed
 
     def author_name(self):

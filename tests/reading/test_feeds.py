@@ -2,6 +2,7 @@
 
 import datetime
 import html
+import types
 from email.utils import parsedate_to_datetime
 
 import feedparser
@@ -9,8 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import feedgenerator, timezone
 
 from papers.models import Issue
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
@@ -222,6 +224,39 @@ def test_invalid_filters_give_an_empty_feed_not_every_entry(client, archive):
         feed = read_feed(client, f"/entries/feed.atom?{query}")
         assert feed.entries == [], query
         assert "筛选条件有误" in feed.feed.title
+
+
+def three_hours_later():
+    """The datetime module as django.utils.feedgenerator sees it, three hours on."""
+
+    class IsADatetime(type):
+        def __instancecheck__(cls, value):
+            return isinstance(value, datetime.datetime)
+
+    class Later(metaclass=IsADatetime):
+        combine = staticmethod(datetime.datetime.combine)
+
+        @staticmethod
+        def now(tz=None):
+            return datetime.datetime.now(tz) + datetime.timedelta(hours=3)
+
+    return types.SimpleNamespace(datetime=Later, time=datetime.time, timezone=datetime.timezone)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("url", ["/feeds/issues.{fmt}", "/entries/feed.{fmt}?tag=no-such-tag"])
+def test_an_empty_feed_is_the_same_bytes_whenever_it_is_asked(client, db, monkeypatch, fmt, url):
+    """Its date is no request's time: feed readers see no change where there
+    is none, and a cached copy is the page made now (found by the page cache's
+    state machine after every issue was unpublished)."""
+    url = url.format(fmt=fmt)
+    with override_settings(PAGE_CACHE=False):
+        first = client.get(url)
+
+        monkeypatch.setattr(feedgenerator, "datetime", three_hours_later())
+        again = client.get(url)
+    assert read_feed(client, url).entries == []
+    assert first.content == again.content
 
 
 def test_unknown_tag_or_section_feed_is_a_404(client, archive):
