@@ -287,6 +287,10 @@ else:
 # Whole public pages from the cache, purged by key (reading.page_cache, docs/page-cache.md).
 PAGE_CACHE = env_bool("DIGEST_PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60 * 60)))
+# How many cached pages' bodies (one per encoding) each process also keeps in
+# its memory, so that a hit from a shared cache reads a page's small head and
+# not its whole body; 0 reads every body from the cache.
+PAGE_BODIES_KEPT = int(os.environ.get("DIGEST_PAGE_BODIES_KEPT", "600"))
 # Front caches (Varnish with xkey, deploy/varnish/) purged after each change, as
 # host:port or http://host:port, comma-separated; none by default. Public pages
 # then carry their keys (xkey) and lifetime (Surrogate-Control) for them.

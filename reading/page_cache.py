@@ -23,6 +23,14 @@ docs/page-cache.md tells the whole story; in short:
   stored (Brotli, gzip or none, as the browser accepts), with every header
   the rendered page had, an ETag and 304s. A miss goes through the whole stack
   and the view; the view's wrapper (``cache_public_page``) records the keys.
+- **Bodies kept in the process too.** A page is stored as a small head (its
+  keys, headers, ETag and a nonce) and, apart, its bodies under that nonce.
+  A hit reads the state and the head in one round trip and takes the body
+  from this process's memory when it has it (``bodies``, an LRU of
+  ``settings.PAGE_BODIES_KEPT``), so a shared cache (Redis) sends a few
+  hundred bytes, not the 60 KB of an issue page. A nonce names one render
+  only, so a kept body cannot be stale: whether it may be served is still
+  decided by the shared head and purge records.
 
 Only readers' requests are answered from the cache: GET or HEAD, no session or
 messages cookie (signed-in staff see pages rendered afresh), and at an
@@ -50,6 +58,7 @@ from django.utils.text import compress_string
 from operations.db_routers import replica_aliases
 from operations.fail_soft_cache import consume_lost_writes
 from reading import front_cache, page_keys
+from reading.fragments import FragmentMemory
 
 GENERATION_KEY = "reading:content-generation"
 PURGES_STARTED = "reading:purges-started"
@@ -58,6 +67,7 @@ SCHEDULE_KEY = "reading:next-publication"
 SCHEDULE_VERSION = "reading:schedule-version"
 PURGED = "reading:purged:"
 PAGE = "reading:page:"
+BODY = "reading:body:"
 CHECKED = "reading:checked:"
 
 # Bodies shorter than this are sent as they are (GZipMiddleware's own limit).
@@ -79,6 +89,23 @@ class State(NamedTuple):
     next_publication: object
     purges_started: int
     purges_done: int
+
+
+class StoredPage(NamedTuple):
+    """A page's head in the cache; its body is stored apart (``body_key``)."""
+
+    nonce: str
+    token: str
+    made_at: int
+    keys: tuple
+    headers: tuple
+    etag: str
+    content_encoding: str | None
+
+
+# This process's copies of stored bodies, {(nonce, encoding): bytes} (see the
+# module docstring).
+bodies = FragmentMemory()
 
 
 class PageRender(NamedTuple):
@@ -321,27 +348,46 @@ def store(address, render, response, state):
     )
     nonce = uuid.uuid4().hex
     keys = tuple(sorted(render.keys))
-    bodies, content_encodings = compressed(render.body)
-    stored = {
-        f"{PAGE}{address}:{encoding}": (
+    encoded, content_encodings = compressed(render.body)
+    stored = {CHECKED + address: (nonce, state.purges_done)}
+    for encoding, body in encoded.items():
+        stored[f"{PAGE}{address}:{encoding}"] = StoredPage(
             nonce,
             state.token,
             state.purges_started,
             keys,
             headers,
             render.etag,
-            body,
             content_encodings.get(encoding),
         )
-        for encoding, body in bodies.items()
-    }
-    stored[CHECKED + address] = (nonce, state.purges_done)
+        stored[body_key(nonce, encoding)] = body
+        keep_body(nonce, encoding, body)
     cache.set_many(stored, settings.PAGE_CACHE_SECONDS)
 
 
-def answer(request, stored, state):
+def body_key(nonce, encoding):
+    return f"{BODY}{nonce}:{encoding}"
+
+
+def keep_body(nonce, encoding, body):
+    if settings.PAGE_BODIES_KEPT:
+        bodies.put((nonce, encoding), body, settings.PAGE_BODIES_KEPT)
+
+
+def body_of(stored, encoding):
+    """The stored page's body in ``encoding``: from this process's memory, else
+    from the cache (then kept here); None if the cache no longer has it."""
+    body = bodies.get((stored.nonce, encoding))
+    if body is None:
+        body = cache.get(body_key(stored.nonce, encoding))
+        if body is not None:
+            keep_body(stored.nonce, encoding, body)
+    return body
+
+
+def answer(request, stored, body, state):
     """The stored page as a response (a 304 if the browser has it)."""
-    _, _, _, keys, headers, etag, body, content_encoding = stored
+    keys, headers, etag, content_encoding = stored[3:]
     if content_encoding:
         etag = "W/" + etag
     if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
@@ -397,15 +443,18 @@ class PageCacheMiddleware:
         if not (settings.PAGE_CACHE or settings.FRONT_CACHES) or not answers_from_cache(request):
             return self.get_response(request)
         address = address_of(request)
-        page = f"{PAGE}{address}:{accepted_encoding(request)}"
+        encoding = accepted_encoding(request)
+        page = f"{PAGE}{address}:{encoding}"
         # Read before the view reads the database: what a page made now is checked against.
         found = cache.get_many([*STATE_KEYS, page, CHECKED + address])
         stored = found.get(page)
         state = None
-        if settings.PAGE_CACHE and stored is not None:
+        if settings.PAGE_CACHE and isinstance(stored, StoredPage):
             state = live_state(found)
             if self.still_good(stored, state, found.get(CHECKED + address), address):
-                return answer(request, stored, state)
+                body = body_of(stored, encoding)
+                if body is not None:
+                    return answer(request, stored, body, state)
         response = self.get_response(request)
         render = getattr(response, "page_render", None)
         if render is None or not cacheable(request, response):

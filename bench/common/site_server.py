@@ -91,9 +91,13 @@ def manage(env, *arguments, timeout=None):
     return result.stdout
 
 
-def gunicorn_command(port, workers, app=SITE_APP, timeout=None):
-    """Sync workers, as deploy/ runs them; warnings and errors only in the log."""
+def gunicorn_command(port, workers, app=SITE_APP, timeout=None, threads=1):
+    """``workers`` processes of ``threads`` threads each (more than one thread
+    makes them gthread workers, as deploy/gunicorn.conf.py runs them; one, sync
+    workers); warnings and errors only in the log."""
     command = [str(GUNICORN), app, "--bind", f"{HOST}:{port}", "--workers", str(workers)]
+    if threads > 1:
+        command += ["--threads", str(threads)]
     if timeout is not None:
         command += ["--timeout", str(timeout)]
     return [*command, "--log-level", "warning"]
@@ -139,9 +143,9 @@ def get(port, path, headers=None, timeout=60):
 class SiteServer:
     """One gunicorn master in a process group of its own, its output in ``log``."""
 
-    def __init__(self, port, env, log, workers=1, app=SITE_APP, timeout=None):
+    def __init__(self, port, env, log, workers=1, app=SITE_APP, timeout=None, threads=1):
         self.port, self.env, self.log = port, env, Path(log)
-        self.command = gunicorn_command(port, workers, app, timeout)
+        self.command = gunicorn_command(port, workers, app, timeout, threads)
         self.process = None
 
     def start(self):

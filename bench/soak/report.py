@@ -372,6 +372,7 @@ def build(args, argv, plan, run, meta):
                 "editors",
                 "servers",
                 "workers",
+                "threads",
                 "entries",
                 "issues",
                 "pg_down",
@@ -593,6 +594,11 @@ def markdown_figures(report):
             for key in ("servers", "workers", "readers", "duration", "editors", "recovery_limit")
         },
         "entry_editors": s["editors"] - 1,
+        "worker_kind": (
+            f"gthread workers of {s['threads']} threads"
+            if s.get("threads", 1) > 1
+            else "sync workers"
+        ),
         "gunicorn": report["gunicorn"],
         "urls": report["urls"],
         "healthz": ", every other second `/healthz`" if report["healthz"] else "",

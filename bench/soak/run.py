@@ -162,7 +162,7 @@ def server_options(args):
         if args.without_lost_write_recovery
         else site_server.SITE_APP
     )
-    return {"workers": args.workers, "app": app, "timeout": 30}
+    return {"workers": args.workers, "threads": args.threads, "app": app, "timeout": 30}
 
 
 class Servers:
@@ -560,7 +560,13 @@ def parse_args(argv=None):
         help="seconds between two changes of the Publisher's published entry (30)",
     )
     parser.add_argument("--servers", type=int, default=2, help="gunicorn masters (2)")
-    parser.add_argument("--workers", type=int, default=2, help="sync workers per master (2)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per master (2)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (1: sync workers; more: gthread, as deploy/gunicorn.conf.py)",
+    )
     parser.add_argument("--entries", type=int, default=3000, help="generated entries (3000)")
     parser.add_argument("--issues", type=int, default=100, help="generated issues (100)")
     parser.add_argument(

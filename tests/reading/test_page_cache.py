@@ -12,6 +12,7 @@ from urllib.parse import quote
 import brotli
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -431,4 +432,71 @@ def test_a_page_made_while_its_keys_were_purged_is_not_kept(client, seed, monkey
     client.get(ISSUE)
     monkeypatch.undo()
     assert not getattr(client.get(ISSUE), "from_cache", False)
+    assert client.get(ISSUE).from_cache
+
+
+class CountingCache:
+    """The cache as the page cache calls it, with the bytes of each value it returned."""
+
+    def __init__(self, real):
+        self.real, self.values_read = real, []
+
+    def get_many(self, keys):
+        found = self.real.get_many(keys)
+        self.values_read += list(found.items())
+        return found
+
+    def get(self, key, default=None):
+        value = self.real.get(key, default)
+        self.values_read.append((key, value))
+        return value
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def bodies_read(self):
+        return [key for key, value in self.values_read if key.startswith(page_cache.BODY)]
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip", ""])
+def test_a_hit_reads_the_body_from_the_process_not_the_cache(client, seed, monkeypatch, encoding):
+    """With a shared cache (Redis) a hit moves the page's small head, not its
+    60 KB: the body comes from this process's memory (reading.page_cache)."""
+    made = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding)
+    counting = CountingCache(page_cache.cache)
+    monkeypatch.setattr(page_cache, "cache", counting)
+    hit = client.get(ISSUE, HTTP_ACCEPT_ENCODING=encoding)
+    assert hit.from_cache and page_bytes(hit) == page_bytes(made)
+    assert counting.bodies_read() == []
+    assert sum(len(repr(value)) for _, value in counting.values_read) < len(hit.content) / 4
+
+
+def page_bytes(response):
+    """The page as the browser shows it, whichever encoding it was sent in."""
+    unpack = {"br": brotli.decompress, "gzip": gzip.decompress}
+    return unpack.get(response.get("Content-Encoding"), bytes)(response.content)
+
+
+def test_another_process_reads_the_body_once_then_keeps_it(client, seed, monkeypatch):
+    made = client.get(ISSUE)
+    page_cache.bodies.clear()  # as another worker process, which has never seen it
+    counting = CountingCache(page_cache.cache)
+    monkeypatch.setattr(page_cache, "cache", counting)
+    first, second = client.get(ISSUE), client.get(ISSUE)
+    assert first.from_cache and second.from_cache
+    assert first.content == second.content == made.content
+    assert len(counting.bodies_read()) == 1
+
+
+def test_a_head_whose_body_the_cache_lost_is_made_again(client, seed):
+    """Redis may evict a body and keep its head (volatile-lru): a miss, never
+    a 500 or an empty page."""
+    made = client.get(ISSUE)
+    address = page_cache.address_of(RequestFactory().get(ISSUE))
+    head = page_cache.cache.get(f"{page_cache.PAGE}{address}:identity")
+    page_cache.bodies.clear()
+    page_cache.cache.delete(page_cache.body_key(head.nonce, "identity"))
+    again = client.get(ISSUE)
+    assert again.status_code == 200 and not getattr(again, "from_cache", False)
+    assert again.content == made.content
     assert client.get(ISSUE).from_cache
