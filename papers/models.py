@@ -634,6 +634,14 @@ class Entry(EditTokenModel):
     natural_key.dependencies = ["papers.issue", "papers.section"]
 
     @property
+    def tag_links_for_history(self):
+        """The entry's tag links with their tags and their entry: what a
+        version records of each (django-reversion follows this; a link's name,
+        "<entry> tagged with <tag>", would otherwise cost two queries a link,
+        some hundred for one save of an issue)."""
+        return self.tagged_items.select_related("tag", "content_object")
+
+    @property
     def anchor(self):
         return f"entry-{self.pk}"
 
@@ -761,5 +769,5 @@ class SqliteSearchIndex(models.Model):
 # Revision history (django-reversion): an issue's versions include its entries,
 # and an entry's include its tags, so a restore brings all of them back.
 reversion.register(TaggedEntry)
-reversion.register(Entry, follow=["tagged_items"])
+reversion.register(Entry, follow=["tag_links_for_history"])
 reversion.register(Issue, follow=["entries"])
