@@ -18,7 +18,7 @@ import threading
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -60,8 +60,35 @@ def _unless_unreachable(operation, *, write=False):
             _lost_writes.set()
 
 
+class ReusedClientsRedisCacheClient(RedisCacheClient):
+    """Django's client, keeping one ``redis.Redis`` per connection pool.
+
+    Django makes a new ``redis.Redis`` for every cache call, and redis-py's
+    constructor fills a table of some 170 response callbacks each time: about
+    a quarter of a millisecond per call, more than the round trip to Redis on
+    loopback, and a page cache hit is one call. A ``redis.Redis`` is a thin,
+    thread-safe front to its pool (which takes care of forks), so it can be
+    kept; the pools are Django's, unchanged.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     """Django's RedisCache, but an unreachable Redis is a miss, not an error."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedClientsRedisCacheClient
 
     def get(self, key, default=None, version=None):
         with _unless_unreachable("get"):

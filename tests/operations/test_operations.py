@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import OperationalError, connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
@@ -162,6 +163,24 @@ def test_the_fail_soft_cache_is_a_real_cache_when_redis_answers(settings):
     cache.set("a", {"value": 1})
     assert cache.get("a") == {"value": 1}
     assert fail_soft.consume_lost_writes() is False
+
+
+def test_the_redis_cache_makes_one_client_per_pool_not_one_per_call(monkeypatch):
+    """Django builds a redis.Redis (and its table of response callbacks) for
+    every call; a page cache hit is one call, and that was a third of it."""
+    made = []
+    real = redis.Redis.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counted)
+    backend = fail_soft.FailSoftRedisCache("redis://127.0.0.1:6379/15", {})
+    for _ in range(5):
+        client = backend._cache.get_client("page", write=False)
+        assert client is backend._cache.get_client("page", write=True)
+    assert len(made) == 1
 
 
 # Structured logs
