@@ -132,7 +132,7 @@ class IssuesFeed(DigestFeed):
                 for e in issue.entries.all()
             ),
         )
-        page_keys.shows(page_keys.issue_entries(issue.pk))
+        page_keys.shows(*page_keys.whole_issue(issue.pk))
         if not papers:
             return issue.intro_html
         return issue.intro_html + format_html("<p>{}</p><ul>{}</ul>", gettext("本期论文："), papers)

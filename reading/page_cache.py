@@ -509,7 +509,9 @@ def cache_public_page(view):
             # One piece: a feed is written in thousands of small pieces.
             response.content = response.content
             set_response_etag(response)
-            response.page_render = PageRender(frozenset(shown), response.content, response["ETag"])
+            response.page_render = PageRender(
+                page_keys.compacted(shown), response.content, response["ETag"]
+            )
         return response
 
     return recorded_view

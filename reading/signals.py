@@ -58,6 +58,8 @@ def entry_change_keys(before, after, tag_ids):
         return set()
     pk = (before or after)["pk"]
     purged = {keys.entry(pk), keys.SEARCH}
+    # Pages printing all of its issue go whatever changed (reading.page_keys.compacted).
+    purged |= {keys.every_entry_of(place["issue_id"]) for place in (before, after) if place}
     if before == after:
         return purged  # its text, at most
     for place in (before, after):
@@ -137,11 +139,12 @@ def entry_before_delete(sender, instance, **kwargs):
 def tag_links_changed(entry_ids, tag_ids):
     if not tag_ids or not entry_ids:
         return  # taggit sends add and remove with nothing in them
-    public = Entry.objects.published().filter(pk__in=entry_ids).values_list("pk", flat=True)
+    public = Entry.objects.published().filter(pk__in=entry_ids).values_list("pk", "issue_id")
     public = list(public)
     if public:
         page_cache.purge_after_commit(
-            {keys.entry(pk) for pk in public}
+            {keys.entry(pk) for pk, _ in public}
+            | {keys.every_entry_of(issue_id) for _, issue_id in public}
             | {keys.tag_entries(pk) for pk in tag_ids}
             | {keys.SEARCH, keys.ENTRIES, keys.TAGS}
         )
@@ -194,13 +197,20 @@ def tag_link_deleted(sender, instance, **kwargs):
 @keeps_step
 def tag_saved(sender, instance, **kwargs):
     # Lists of tag names read as values (the sign-up's suggestions) name no row: TAGS.
-    page_cache.purge_after_commit({keys.tag(instance.pk), keys.TAGS, keys.SEARCH})
+    page_cache.purge_after_commit({keys.tag(instance.pk), keys.TAGS, keys.TAG_NAMES, keys.SEARCH})
 
 
 @keeps_step
 def tag_deleted(sender, instance, **kwargs):
     page_cache.purge_after_commit(
-        {keys.tag(instance.pk), keys.tag_entries(instance.pk), keys.TAGS, keys.ENTRIES, keys.SEARCH}
+        {
+            keys.tag(instance.pk),
+            keys.tag_entries(instance.pk),
+            keys.TAGS,
+            keys.TAG_NAMES,
+            keys.ENTRIES,
+            keys.SEARCH,
+        }
     )
 
 

@@ -36,7 +36,7 @@ RELATED_SHOWN = 5
 def home(request):
     issues = list(Issue.objects.published().newest_first()[:6])
     latest = issues[0] if issues else None
-    page_keys.shows(page_keys.ISSUES, *([page_keys.issue_entries(latest.pk)] if latest else []))
+    page_keys.shows(page_keys.ISSUES, *(page_keys.whole_issue(latest.pk) if latest else ()))
     context = {
         "issue": latest,
         "sections": latest.entries_by_section() if latest else [],
@@ -70,7 +70,7 @@ class IssueDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        page_keys.shows(page_keys.issue_entries(self.object.pk))
+        page_keys.shows(*page_keys.whole_issue(self.object.pk))
         context["sections"] = self.object.entries_by_section()
         absolute_url = self.request.build_absolute_uri
         entries = [entry for _, items in context["sections"] for entry in items]
@@ -292,7 +292,7 @@ def paper_bibtex(request, arxiv_id):
 def issue_bibtex(request, slug):
     """``/issues/<slug>/papers.bib``: every paper of a published issue, in its order."""
     issue = get_object_or_404(Issue.objects.published(), slug=slug)
-    page_keys.shows(page_keys.issue_entries(issue.pk))
+    page_keys.shows(*page_keys.whole_issue(issue.pk))
     entries = issue.entries.in_issue_order()
     return bibtex_response(bibtex_for_entries(entries), f"{issue.slug}.bib")
 

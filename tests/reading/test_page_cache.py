@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from bench.common.admin_form import form_data
 from papers.models import Entry, Issue, Section
-from reading import page_cache, page_keys
+from reading import page_cache, signals
 from tests.factories import EntryFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
@@ -425,7 +425,8 @@ def test_a_page_made_while_its_keys_were_purged_is_not_kept(client, seed, monkey
 
     def with_an_edit_meanwhile(self, **kwargs):
         context = real(self, **kwargs)
-        page_cache.purge_here({page_keys.entry(entry.pk)})  # another editor's commit
+        place = signals.public_entry(entry.pk)  # another editor's commit: its text
+        page_cache.purge_here(signals.entry_change_keys(place, place, ()))
         return context
 
     monkeypatch.setattr(views.IssueDetailView, "get_context_data", with_an_edit_meanwhile)

@@ -10,10 +10,11 @@ Every test caches a set of public pages, makes one change as an editor does
 """
 
 import datetime
+import re
 from urllib.parse import quote
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -314,3 +315,43 @@ def test_a_draft_saved_purges_nothing(client, admin_client, entry):
         assert admin_client.post(issue_url, data).status_code == 302
 
     check(client, paths, save_draft_twice, purged=[], kept=list(paths))
+
+
+def test_big_pages_carry_their_lists_not_every_row(db):
+    """An issue of 120 entries and 400 tags: its pages carry the lists that
+    every change of those rows purges (reading.page_keys.compacted), not one
+    key per row; thousands of keys would not fit in a front cache's header."""
+    section = SectionFactory()
+    issue = IssueFactory(slug="big")
+    tags = [f"标签{n}" for n in range(400)]
+    for n in range(120):
+        EntryFactory(issue=issue, section=section, tags=tags[n * 3 : n * 3 + 5])
+    client = Client()
+    for path in ["/issues/big/", "/", "/feeds/issues.atom", "/tags/", "/issues/big/papers.bib"]:
+        keys = client.get(path).page_render.keys
+        rows = [key for key in keys if ROW_KEY.fullmatch(key)]
+        assert rows == [], (path, sorted(rows)[:5])
+        assert len(" ".join(keys)) < 2000, (path, len(keys))
+    # What those lists stand for is still purged: a tag renamed, an entry edited.
+    paths = ["/issues/big/", "/", "/tags/"]
+    for change in [rename_a_tag, edit_an_entry]:
+        change(issue)
+        for path in paths:
+            served = client.get(path)
+            with override_settings(PAGE_CACHE=False):
+                assert served.content == client.get(path).content, (change.__name__, path)
+
+
+def rename_a_tag(issue):
+    tag = Tag.objects.get(name="标签7")
+    tag.name = "改名的标签"
+    tag.save()
+
+
+def edit_an_entry(issue):
+    entry = issue.entries.last()
+    entry.summary = "改过的摘要"
+    entry.save()
+
+
+ROW_KEY = re.compile(r"(entry|tag)-\d+")  # an issue's and a section's are few
