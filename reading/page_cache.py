@@ -77,6 +77,8 @@ ACCEPTS_BROTLI = re.compile(r"\bbr\b")
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 # Not stored with a page: set for each answer.
 PER_ANSWER_HEADERS = {"content-length", "content-encoding", "etag", "surrogate-control", "xkey"}
+# The longest xkey header sent to front caches (Varnish's http_resp_hdr_len is 8 KB).
+XKEY_LONGEST = 6000
 # A 304 carries no body, so none of the headers that describe one.
 BODY_HEADERS = {"content-type", "content-language", "content-disposition", "content-length"}
 
@@ -322,13 +324,19 @@ def replicas_may_lag(state):
 
 def front_cache_headers(response, keys, state):
     """Tell front caches the page's keys and how long they may keep it: until
-    the next scheduled issue goes live at the latest."""
+    the next scheduled issue goes live at the latest. A page whose keys would
+    not fit in a front cache's response header (XKEY_LONGEST, under Varnish's
+    default 8 KB) is not offered to front caches at all: they would answer
+    503 for it (reading.page_keys.compacted keeps pages well under it)."""
+    xkey = " ".join(sorted(keys))
+    if len(xkey) > XKEY_LONGEST:
+        return
     seconds = settings.PAGE_CACHE_SECONDS
     if state.next_publication is not None:
         until = (state.next_publication - timezone.now()).total_seconds()
         seconds = max(0, min(seconds, int(until)))
     response["Surrogate-Control"] = f"max-age={seconds}"
-    response["xkey"] = " ".join(sorted(keys))
+    response["xkey"] = xkey
 
 
 def compressed(body):

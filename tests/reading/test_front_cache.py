@@ -223,3 +223,18 @@ def test_an_unreachable_front_cache_never_fails_a_save(seed, admin_client, setti
     retries = DBTaskResult.objects.filter(task_path="reading.tasks.purge_front_cache")
     assert retries.count() == 1
     assert retries.get().args_kwargs["args"][0] == address
+
+
+def test_a_page_with_too_many_keys_is_served_not_refused(front, seed, monkeypatch):
+    """Keys longer than a response header may be (Varnish: 8 KB) would make
+    Varnish answer 503: such a page is served by the app, uncached there."""
+    from reading import page_keys
+
+    def every_key_kept(keys):
+        return frozenset(keys) | {f"entry-{n}" for n in range(1_000_000, 1_001_000)}
+
+    monkeypatch.setattr(page_keys, "compacted", every_key_kept)
+    for _ in range(2):
+        status, headers, body = fetch(front, "/issues/")
+        assert status == 200 and headers["x-cache"] != "HIT"
+        assert seed.title in body.decode()
