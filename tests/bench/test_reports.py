@@ -370,6 +370,14 @@ def soak_figures():
     }
 
 
+def test_the_soak_report_names_gthread_workers_when_they_ran(soak_figures):
+    soak_figures["settings"]["threads"] = 4
+    lines = soak_report.markdown(soak_figures).splitlines()
+    assert any(
+        line.startswith("- 2 gunicorn masters × 2 gthread workers of 4 threads") for line in lines
+    )
+
+
 def test_the_soak_report_says_what_was_run_and_what_held(soak_figures):
     text = soak_report.markdown(soak_figures)
     lines = text.splitlines()

@@ -46,3 +46,9 @@ def test_the_command_line_is_gunicorn_from_this_environment():
         "--log-level",
         "warning",
     ]
+
+
+def test_more_than_one_thread_makes_gthread_workers():
+    command = site_server.gunicorn_command(8765, 2, threads=4)
+    assert command[command.index("--threads") + 1] == "4"
+    assert "--threads" not in site_server.gunicorn_command(8765, 2, threads=1)
