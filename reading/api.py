@@ -195,7 +195,7 @@ class EntryFilters(Schema):
     issue: str | None = Field(None, description="issue slug")
     year: int | None = Field(
         None,
-        description="year of publication; empty for any year",
+        description="the year the issue's period starts in; empty for any year",
         json_schema_extra=lambda schema: schema.update(
             anyOf=[
                 {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},

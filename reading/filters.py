@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Count
+from django.db.models.functions import ExtractYear
 from django.http import QueryDict
 from django.utils.translation import gettext, gettext_lazy
 
@@ -19,6 +20,9 @@ from papers.models import SECTION_ORDER, Entry, Issue, Section, Tag, TaggedEntry
 MAX_TAGS = 10
 MAX_QUERY_LENGTH = 200
 MIN_YEAR, MAX_YEAR = 1990, 2200
+# An entry's year is the year its issue's period starts in, not the year the
+# issue was published: a roundup of 2024-07-01..14 published in 2026 is about 2024.
+ISSUE_YEAR_FROM = "issue__period_start"
 
 
 class SlugChoicesField(forms.ModelMultipleChoiceField):
@@ -119,7 +123,7 @@ class EntryFilter(django_filters.FilterSet):
 
     year = django_filters.NumberFilter(
         label=gettext_lazy("年份"),
-        field_name="issue__published_at",
+        field_name=ISSUE_YEAR_FROM,
         lookup_expr="year",
         min_value=MIN_YEAR,
         max_value=MAX_YEAR,
@@ -210,7 +214,9 @@ def section_and_year_facets(entries):
     sections in the order an issue prints them."""
     rows = (
         Entry.objects.filter(pk__in=entries.values("pk"))
-        .values("section__slug", "section__name", "section__position", "issue__published_at__year")
+        .values(
+            "section__slug", "section__name", "section__position", year=ExtractYear(ISSUE_YEAR_FROM)
+        )
         .annotate(n=Count("pk"))
         .order_by()
     )
@@ -219,7 +225,7 @@ def section_and_year_facets(entries):
         order = tuple(row[f"section__{field}"] for field in SECTION_ORDER)
         key = (order, row["section__slug"], row["section__name"])
         sections[key] = sections.get(key, 0) + row["n"]
-        year = row["issue__published_at__year"]
+        year = row["year"]
         years[year] = years.get(year, 0) + row["n"]
     return (
         [(slug, name, n) for (_, slug, name), n in sorted(sections.items())],

@@ -10,7 +10,8 @@ what changed, once its transaction commits (``page_cache.purge_after_commit``):
 - a section or tag renamed: the pages showing it;
 - an issue becoming public or ceasing to be (published, unpublished,
   deleted, or its time moved): every page that showed it and every list it
-  joins or leaves. An edit of a public issue: the pages showing it.
+  joins or leaves. An edit of a public issue: the pages showing it (and the
+  entry lists, whose year facets follow its period, when its period moves).
 
 Only public rows count: saving a draft, or a scheduled issue before its
 time, purges nothing. Whether a row is public is asked of the database
@@ -235,7 +236,7 @@ def issue_state(pk):
     return (
         Issue.objects.with_public_state()
         .filter(pk=pk)
-        .values("status", "published_at", "is_live")
+        .values("status", "published_at", "period_start", "is_live")
         .first()
     )
 
@@ -258,6 +259,9 @@ def issue_saved(sender, instance, **kwargs):
         was_live and before["published_at"] != after["published_at"]
     ):
         page_cache.purge_after_commit(publication_keys(instance.pk))
+    elif was_live and before["period_start"] != after["period_start"]:
+        # Its entries' year (reading.filters.ISSUE_YEAR_FROM): the lists' year facets.
+        page_cache.purge_after_commit({keys.issue(instance.pk), keys.ENTRIES, keys.SEARCH})
     elif was_live:
         page_cache.purge_after_commit({keys.issue(instance.pk)})
     if (scheduled(before) or scheduled(after)) and before != after:

@@ -1,5 +1,6 @@
 """The entries list's filters: tags (all of them), section, issue, text, bad input."""
 
+import datetime
 from urllib.parse import quote
 
 import pytest
@@ -141,3 +142,47 @@ def test_malformed_query_strings_never_give_a_500(client, seed, query):
     response = client.get(f"/entries/?{query}")
     assert response.status_code in (200, 400, 404)
     assert "<script>alert(1)" not in response.content.decode()
+
+
+@pytest.fixture
+def late_roundup(db):
+    """A roundup of 2024-07-01..14 published in 2026, and one of 2026 itself."""
+    late = IssueFactory(
+        slug="late",
+        period_start=datetime.date(2024, 7, 1),
+        period_end=datetime.date(2024, 7, 14),
+        published_at=datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
+    )
+    EntryFactory(issue=late, arxiv_id="2407.00001")
+    current = IssueFactory(
+        slug="current",
+        period_start=datetime.date(2026, 2, 1),
+        period_end=datetime.date(2026, 2, 14),
+        published_at=datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC),
+    )
+    EntryFactory(issue=current, arxiv_id="2602.00001")
+    return late
+
+
+def test_an_entry_belongs_to_the_year_its_issue_covers_not_the_year_it_was_published(
+    client, late_roundup
+):
+    assert found(client, "year=2024")[1] == {"2407.00001"}
+    assert found(client, "year=2026")[1] == {"2602.00001"}
+    facets = client.get("/entries/").context["year_facets"]
+    assert [(year, n) for year, n, _ in facets] == [(2026, 1), (2024, 1)]
+    api = client.get("/api/entries?year=2024").json()
+    assert [entry["arxiv_id"] for entry in api["items"]] == ["2407.00001"]
+
+
+def test_moving_a_published_issue_to_another_year_shows_in_the_facets_next_time(
+    client, late_roundup
+):
+    """The year's list did not show the issue, and now must (the page cache)."""
+    assert found(client, "year=2026")[1] == {"2602.00001"}
+    late_roundup.period_start = datetime.date(2026, 1, 1)
+    late_roundup.period_end = datetime.date(2026, 1, 14)
+    late_roundup.save()
+    assert found(client, "year=2026")[1] == {"2602.00001", "2407.00001"}
+    facets = client.get("/entries/").context["year_facets"]
+    assert [(year, n) for year, n, _ in facets] == [(2026, 2)]

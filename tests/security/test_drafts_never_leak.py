@@ -77,7 +77,7 @@ class HiddenIssue:
     search_words: tuple[str, ...]  # each found in entry 1 only
     entry_ids: tuple[int, ...]
     entry_tags: dict[str, tuple[str, ...]]  # "entry1" -> its tag slugs
-    year: int = 0  # its year of publication, once public
+    year: int = 0  # the year its period starts in (reading.filters.ISSUE_YEAR_FROM)
 
     @property
     def slug(self):
@@ -262,7 +262,7 @@ def archive(settings):
     draft = make_hidden(
         archive, "draft", Issue.Status.DRAFT, None, datetime.date(2019, 6, 1), shared
     )
-    draft.year = DRAFT_PUBLISHED_AT[0]
+    draft.year = draft.issue.period_start.year
     scheduled = make_hidden(
         archive,
         "scheduled",
@@ -271,7 +271,7 @@ def archive(settings):
         timezone.localdate(now) - datetime.timedelta(days=13),
         shared,
     )
-    scheduled.year = timezone.localtime(scheduled.issue.published_at).year
+    scheduled.year = scheduled.issue.period_start.year
     assert scheduled.year not in (2021, draft.year)
     archive.hidden = {"draft": draft, "scheduled": scheduled}
     return archive
