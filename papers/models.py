@@ -133,6 +133,19 @@ class IssueQuerySet(models.QuerySet):
         so, and ``EntryQuerySet.newest_first()`` takes their issues in it."""
         return self.order_by("-published_at", "-pk")
 
+    def neighbours_of(self, issue):
+        """``(older, newer)``: the issues just before and just after ``issue``
+        among these, in ``newest_first()`` order (None at either end)."""
+        if issue.published_at is None:
+            return None, None
+        at, pk = issue.published_at, issue.pk
+        older = self.filter(Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk))
+        newer = self.filter(Q(published_at__gt=at) | Q(published_at=at, pk__gt=pk))
+        return (
+            older.newest_first().only("title", "slug").first(),
+            newer.order_by("published_at", "pk").only("title", "slug").first(),
+        )
+
     def with_public_state(self):
         """Each issue with ``is_live``: whether readers see it now, by
         ``published()`` (for a list that shows many issues' state at once)."""

@@ -156,8 +156,39 @@ class SectionEntries(Schema):
     entries: list[EntryOut]
 
 
+class IssueLinkOut(Schema):
+    slug: str
+    title: str
+    url: str
+
+    @staticmethod
+    def resolve_url(issue, context):
+        return absolute(context, issue.get_absolute_url())
+
+
+def neighbours(issue):
+    """``(older, newer)`` published issues of ``issue``, asked once per issue."""
+    if not hasattr(issue, "_neighbours"):
+        issue._neighbours = Issue.objects.published().neighbours_of(issue)
+    return issue._neighbours
+
+
 class IssueDetailOut(IssueOut):
     sections: list[SectionEntries]
+    previous: IssueLinkOut | None = Field(
+        None, description="the issue published just before this one, if any"
+    )
+    next: IssueLinkOut | None = Field(
+        None, description="the issue published just after this one, if any"
+    )
+
+    @staticmethod
+    def resolve_previous(issue):
+        return neighbours(issue)[0]
+
+    @staticmethod
+    def resolve_next(issue):
+        return neighbours(issue)[1]
 
     @staticmethod
     def resolve_sections(issue):

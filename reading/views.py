@@ -70,8 +70,10 @@ class IssueDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        page_keys.shows(*page_keys.whole_issue(self.object.pk))
+        # The older and newer issues it links to change as issues are published.
+        page_keys.shows(*page_keys.whole_issue(self.object.pk), page_keys.ISSUES)
         context["sections"] = self.object.entries_by_section()
+        context["older"], context["newer"] = Issue.objects.published().neighbours_of(self.object)
         absolute_url = self.request.build_absolute_uri
         entries = [entry for _, items in context["sections"] for entry in items]
         context["canonical_url"] = absolute_url(self.object.get_absolute_url())

@@ -74,7 +74,7 @@ def test_issues_newest_first_with_absolute_urls_and_counts(client, seed):
 
 def test_issue_detail_has_its_sections_and_entries_in_order(client, seed):
     data = get_json(client, f"/api/issues/{seed.slug}")
-    assert set(data) == ISSUE_FIELDS | {"sections"}
+    assert set(data) == ISSUE_FIELDS | {"sections", "previous", "next"}
     assert data["url"] == f"http://testserver/issues/{seed.slug}/"
     expected_sections = list(
         Section.objects.filter(entries__issue=seed)
@@ -379,3 +379,18 @@ def test_every_endpoint_runs_the_same_queries_for_20_and_60_entries(client):
     with_60 = queries_per_url(client, first)
     assert with_20 == with_60
     assert max(with_60.values()) <= BUDGET, with_60
+
+
+def test_issue_detail_links_the_issues_before_and_after_it(client, db):
+    at = timezone.now() - datetime.timedelta(days=30)
+    IssueFactory(slug="older", title="旧的一期", published_at=at)
+    IssueFactory(slug="middle", published_at=at + datetime.timedelta(days=7))
+    IssueFactory(slug="draft-one", status=Issue.Status.DRAFT)
+    middle = client.get("/api/issues/middle").json()
+    assert middle["previous"] == {
+        "slug": "older",
+        "title": "旧的一期",
+        "url": "http://testserver/issues/older/",
+    }
+    assert middle["next"] is None
+    assert client.get("/api/issues/older").json()["previous"] is None

@@ -260,3 +260,49 @@ def test_an_editors_comment_in_the_introduction_stays_out_of_the_page_descriptio
 
     assert "暂不公开" not in page
     assert "本期导言" in page
+
+
+@pytest.fixture
+def three_issues(db):
+    """Three published issues a week apart, two at the same moment, and a draft between."""
+    at = timezone.now() - datetime.timedelta(days=30)
+    first = IssueFactory(slug="first", title="第一期", published_at=at)
+    second = IssueFactory(slug="second", title="第二期", published_at=at + datetime.timedelta(7))
+    third = IssueFactory(slug="third", title="第三期", published_at=second.published_at)
+    IssueFactory(slug="draft", title="草稿期", status=Issue.Status.DRAFT)
+    return first, second, third
+
+
+def neighbour_links(client, slug):
+    page = BeautifulSoup(client.get(f"/issues/{slug}/").content, "html.parser")
+    nav = page.find("nav", class_="issue-neighbours")
+    if nav is None:
+        return None, None
+    older, newer = nav.find("a", rel="prev"), nav.find("a", rel="next")
+    return (
+        older and older["href"].strip("/").split("/")[-1],
+        newer and newer["href"].strip("/").split("/")[-1],
+    )
+
+
+def test_each_issue_page_links_the_issues_before_and_after_it(client, three_issues):
+    """In the archive's order; two issues published at the same moment are in
+    it by when they were made; a draft is never a neighbour."""
+    assert neighbour_links(client, "first") == (None, "second")
+    assert neighbour_links(client, "second") == ("first", "third")
+    assert neighbour_links(client, "third") == ("second", None)
+    page = client.get("/en/issues/second/").content.decode()
+    assert "Previous issue" in page and "Next issue" in page and "草稿期" not in page
+
+
+def test_publishing_an_issue_adds_it_to_its_neighbours_pages_next_time(client, three_issues):
+    assert neighbour_links(client, "third") == ("second", None)
+    Issue.objects.get(slug="draft").publish()
+    assert neighbour_links(client, "third") == ("second", "draft")
+    Issue.objects.get(slug="draft").unpublish()
+    assert neighbour_links(client, "third") == ("second", None)
+
+
+def test_a_lone_issue_has_no_neighbours_nav(client, db):
+    IssueFactory(slug="alone")
+    assert neighbour_links(client, "alone") == (None, None)
