@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from papers.models import Issue, Tag, TaggedEntry
 
@@ -432,9 +432,17 @@ def trends_chart(trends, *, width, svg_id):
     return line_chart_svg(
         [(item.tag.name, item.counts) for item in trends.tags],
         trends.labels,
-        title=gettext("最常用的 %(tags)s 个标签在最近 %(issues)s 期中的篇数")
+        title=ngettext(
+            "最常用的 %(tags)s 个标签在最近 %(issues)s 期中的篇数",
+            "最常用的 %(tags)s 个标签在最近 %(issues)s 期中的篇数",
+            len(trends.issues),
+        )
         % {"tags": len(trends.tags), "issues": len(trends.issues)},
-        desc=gettext("共 %(issues)s 期，%(first)s 至 %(last)s。%(summary)s。逐期数字见图下的表格。")
+        desc=ngettext(
+            "共 %(issues)s 期，%(first)s 至 %(last)s。%(summary)s。逐期数字见图下的表格。",
+            "共 %(issues)s 期，%(first)s 至 %(last)s。%(summary)s。逐期数字见图下的表格。",
+            len(trends.issues),
+        )
         % {
             "issues": len(trends.issues),
             "first": f"{first.period_start:%Y-%m-%d}",
@@ -467,9 +475,17 @@ class TagTrend:
         numbers = ", ".join(str(count) for count in self.counts)
         return sparkline_svg(
             self.counts,
-            title=gettext("标签“%(name)s”最近 %(issues)s 期的篇数")
+            title=ngettext(
+                "标签“%(name)s”最近 %(issues)s 期的篇数",
+                "标签“%(name)s”最近 %(issues)s 期的篇数",
+                len(self.counts),
+            )
             % {"name": self.tag.name, "issues": len(self.counts)},
-            desc=gettext("最近 %(issues)s 期中出现：%(numbers)s（由旧到新）")
+            desc=ngettext(
+                "最近 %(issues)s 期中出现：%(numbers)s（由旧到新）",
+                "最近 %(issues)s 期中出现：%(numbers)s（由旧到新）",
+                len(self.counts),
+            )
             % {"issues": len(self.counts), "numbers": numbers},
             svg_id="tag-sparkline",
         )

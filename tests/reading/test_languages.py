@@ -247,6 +247,21 @@ def test_english_pages_mark_every_chinese_text_as_chinese(client, seed, page):
     assert untagged_chinese(soup) == []
 
 
+ONE_WITH_A_PLURAL = re.compile(r"\b(?:last |of )?1 (?:issues|papers|tags|entries|sections)\b")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "page", [*(page.name for page in pages.PAGES if "en" in page.languages), *ENGLISH_EXTRAS]
+)
+def test_english_pages_say_1_issue_not_1_issues(client, seed, page):
+    """The seed archive has one issue: "the last 1 issues" was on the trends
+    and tag pages (and in their charts' titles)."""
+    path = pages.BY_NAME[page].example_url("en") if page in pages.BY_NAME else page
+    text = client.get(path).content.decode()
+    assert ONE_WITH_A_PLURAL.findall(text) == [], path
+
+
 @pytest.mark.django_db
 def test_the_check_for_unmarked_chinese_can_fail(client, seed):
     soup = BeautifulSoup("<html><body><p>Issues <span>往期</span></p></body></html>", "html.parser")
