@@ -76,6 +76,16 @@ def test_every_page_answers_in_its_languages_with_its_example_arguments(client, 
             assert resolve(unquote(url)).view_name == view_names[name], url
 
 
+@pytest.mark.parametrize("language", pages.LANGUAGES)
+def test_no_form_has_an_empty_action(client, seed, language):
+    """HTML says a form's action, when present, is a non-empty URL (the Nu
+    checker flags action=""); without one, a form submits to its page."""
+    for url in pages.example_urls(language).values():
+        page = BeautifulSoup(client.get(url).content, "html.parser")
+        empty = [f for f in page.find_all("form") if f.has_attr("action") and not f["action"]]
+        assert empty == [], url
+
+
 def nav_links(response):
     nav = BeautifulSoup(response.content, "html.parser").find("nav", class_="site-nav")
     return [(a["href"], a.get_text(), a.get("aria-current")) for a in nav.find_all("a")]
