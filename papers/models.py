@@ -647,6 +647,13 @@ class Entry(EditTokenModel):
     natural_key.dependencies = ["papers.issue", "papers.section"]
 
     @property
+    def author_names(self):
+        """The authors as a list: ``authors`` is one string, "A, B, C"; blank
+        names (a stray comma, a field of spaces) are dropped, so an entry
+        with none shows and cites none."""
+        return [name.strip() for name in self.authors.split(",") if name.strip()]
+
+    @property
     def tag_links_for_history(self):
         """The entry's tag links with their tags and their entry: what a
         version records of each (django-reversion follows this; a link's name,

@@ -82,11 +82,6 @@ def unique_papers(entries):
     return list(first.values())
 
 
-def author_names(entry):
-    """``Entry.authors`` is one string, "A, B, C"; blanks are dropped."""
-    return [name.strip() for name in entry.authors.split(",") if name.strip()]
-
-
 def escape_tex(text):
     """``text`` as literal characters in a BibTeX field, on one line."""
     return _TEX_SPECIAL.sub(lambda match: _TEX_ESCAPES[match.group()], " ".join(text.split()))
@@ -102,7 +97,7 @@ def citation_key(entry):
 def bibtex_entry(entry):
     """One paper as a BibTeX ``@misc`` record, the form arXiv's own export uses."""
     fields = [("title", _braced(escape_tex(entry.title)))]
-    authors = author_names(entry)
+    authors = entry.author_names
     if authors:
         fields.append(("author", _braced(" and ".join(map(escape_tex, authors)))))
     if entry.arxiv_id:
@@ -162,7 +157,7 @@ def scholarly_article(entry, absolute_url, keywords):
         "inLanguage": "en",
         "description": {"@value": plain_text(entry.summary_html), "@language": "zh-Hans"},
     }
-    authors = author_names(entry)
+    authors = entry.author_names
     if authors:
         article["author"] = [{"@type": "Person", "name": name} for name in authors]
     if keywords:

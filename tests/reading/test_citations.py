@@ -56,8 +56,25 @@ def test_an_arxiv_paper_is_a_misc_record_keyed_by_its_id():
     )
 
 
-def test_without_authors_there_is_no_author_field():
-    assert "author" not in bibtex_entry(paper(authors=""))
+@pytest.mark.parametrize("authors", ["", "   ", " , ,", "，"])
+def test_without_authors_there_is_no_author_field(authors):
+    assert "author" not in bibtex_entry(paper(authors=authors.replace("，", ",")))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("authors", ["", "  ", " , , "])
+def test_an_entry_without_authors_shows_no_authors_anywhere(client, authors):
+    """Nothing rather than an empty field or a stray comma: the issue page,
+    the paper page, its BibTeX (still one valid entry) and JSON-LD."""
+    issue = IssueFactory(slug="no-authors")
+    EntryFactory(issue=issue, arxiv_id="2407.09999", authors=authors)
+    for url in ["/issues/no-authors/", "/papers/2407.09999/"]:
+        page = BeautifulSoup(client.get(url).content, "html.parser")
+        assert page.find(class_="authors") is None, url
+        for script in page.find_all("script", type="application/ld+json"):
+            assert '"author"' not in script.string, url
+    bib = client.get("/papers/2407.09999/cite.bib").content.decode()
+    assert bib.count("@") == 1 and "author" not in bib and bib.rstrip().endswith("}")
 
 
 @pytest.mark.parametrize(
