@@ -87,3 +87,30 @@ def test_an_editor_gets_existing_tags_suggested_after_a_chinese_separator(
     assert "长上下文，检索增强生成" in options
     assert not any(value.endswith("，长上下文") for value in options)  # already typed
     screenshot("admin-issue-add", full_page=False)
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_on_a_phone_the_search_box_and_results_come_before_the_facets(
+    live_server, seed, browser, width
+):
+    """And the search button stays beside the box, never wrapped under it."""
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server.url + "/entries/?q=幻觉")
+    box = page.locator("form.filters input[type=search]").bounding_box()
+    button = page.locator("form.filters button").bounding_box()
+    first_result = page.locator(".search-result").first.bounding_box()
+    facets = page.locator("aside.facets").bounding_box()
+    assert abs(button["y"] - box["y"]) < box["height"], (box, button)
+    assert button["x"] + button["width"] <= width
+    assert box["y"] < first_result["y"] < facets["y"]
+    page.screenshot(path=str(Path(__file__).parent / "artifacts" / f"entries-phone-{width}.png"))
+    context.close()
+
+
+def test_on_a_desktop_the_facets_stand_beside_the_results(live_server, seed, page):
+    page.goto(live_server.url + "/entries/?q=幻觉")
+    results = page.locator(".main-column").bounding_box()
+    facets = page.locator("aside.facets").bounding_box()
+    assert facets["x"] >= results["x"] + results["width"]
+    assert abs(facets["y"] - results["y"]) < 50
