@@ -75,6 +75,11 @@ def every_entry_of(pk):
     return f"issue-{pk}-every-entry"
 
 
+def neighbours(pk):
+    """Issue ``pk``'s page, for its links to the issues before and after it."""
+    return f"issue-{pk}-neighbours"
+
+
 def whole_issue(pk):
     """The keys of a page that prints every entry of issue ``pk``: the list, and each entry."""
     return (issue_entries(pk), every_entry_of(pk))

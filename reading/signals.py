@@ -84,10 +84,12 @@ def entry_change_keys(before, after, tag_ids):
     return purged
 
 
-def publication_keys(issue_pk):
-    """Everything that changes when an issue becomes public or stops being so."""
+def publication_keys(issue_pk, moments=()):
+    """Everything that changes when an issue becomes public or stops being so,
+    or moves: ``moments`` are the publication times it takes or leaves, where
+    the issue pages on either side of it link to it (``neighbour_keys``)."""
     entries = Entry.objects.filter(issue_id=issue_pk)
-    purged = {
+    purged = neighbour_keys(issue_pk, moments) | {
         keys.issue(issue_pk),
         keys.issue_entries(issue_pk),
         keys.ISSUES,
@@ -107,6 +109,18 @@ def publication_keys(issue_pk):
             "tag_id", flat=True
         )
     }
+    return purged
+
+
+def neighbour_keys(issue_pk, moments):
+    """The pages of the public issues just before and after where issue
+    ``issue_pk`` stands (or stood) at each of ``moments``: they link to it,
+    or to each other across its place (``IssueQuerySet.neighbours_of``)."""
+    others = Issue.objects.published().exclude(pk=issue_pk)
+    purged = set()
+    for moment in {moment for moment in moments if moment is not None}:
+        place = Issue(pk=issue_pk, published_at=moment)
+        purged |= {keys.neighbours(i.pk) for i in others.neighbours_of(place) if i is not None}
     return purged
 
 
@@ -258,7 +272,8 @@ def issue_saved(sender, instance, **kwargs):
     if was_live != after["is_live"] or (
         was_live and before["published_at"] != after["published_at"]
     ):
-        page_cache.purge_after_commit(publication_keys(instance.pk))
+        moments = (before and before["published_at"], after["published_at"])
+        page_cache.purge_after_commit(publication_keys(instance.pk, moments))
     elif was_live and before["period_start"] != after["period_start"]:
         # Its entries' year (reading.filters.ISSUE_YEAR_FROM): the lists' year facets.
         page_cache.purge_after_commit({keys.issue(instance.pk), keys.ENTRIES, keys.SEARCH})
@@ -272,7 +287,7 @@ def issue_saved(sender, instance, **kwargs):
 def issue_before_delete(sender, instance, **kwargs):
     state = issue_state(instance.pk)
     if state and state["is_live"]:
-        page_cache.purge_after_commit(publication_keys(instance.pk))
+        page_cache.purge_after_commit(publication_keys(instance.pk, (state["published_at"],)))
     if scheduled(state):
         page_cache.schedule_changed(instance.pk)
 

@@ -28,5 +28,5 @@ def scheduled_issue_due(issue_pk, published_at):
     issue = Issue.objects.published().filter(pk=issue_pk).first()
     if issue is None or issue.published_at != datetime.datetime.fromisoformat(published_at):
         return "not due"  # unscheduled or moved since: another task was planned
-    page_cache.purge(signals.publication_keys(issue_pk))
+    page_cache.purge(signals.publication_keys(issue_pk, (issue.published_at,)))
     return "purged"

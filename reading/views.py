@@ -70,8 +70,10 @@ class IssueDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        # The older and newer issues it links to change as issues are published.
-        page_keys.shows(*page_keys.whole_issue(self.object.pk), page_keys.ISSUES)
+        # The issues it links to before and after it (reading.signals.neighbour_keys).
+        page_keys.shows(
+            *page_keys.whole_issue(self.object.pk), page_keys.neighbours(self.object.pk)
+        )
         context["sections"] = self.object.entries_by_section()
         context["older"], context["newer"] = Issue.objects.published().neighbours_of(self.object)
         absolute_url = self.request.build_absolute_uri
