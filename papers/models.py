@@ -136,9 +136,13 @@ class IssueQuerySet(models.QuerySet):
     def neighbours_of(self, issue):
         """``(older, newer)``: the issues just before and just after ``issue``
         among these, in ``newest_first()`` order (None at either end)."""
-        if issue.published_at is None:
+        return self.neighbours_at(issue.published_at, issue.pk)
+
+    def neighbours_at(self, at, pk):
+        """``(older, newer)`` around the place an issue ``pk`` published at
+        ``at`` takes in ``newest_first()`` order, whether or not it is there."""
+        if at is None:
             return None, None
-        at, pk = issue.published_at, issue.pk
         older = self.filter(Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk))
         newer = self.filter(Q(published_at__gt=at) | Q(published_at=at, pk__gt=pk))
         return (

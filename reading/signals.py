@@ -115,12 +115,11 @@ def publication_keys(issue_pk, moments=()):
 def neighbour_keys(issue_pk, moments):
     """The pages of the public issues just before and after where issue
     ``issue_pk`` stands (or stood) at each of ``moments``: they link to it,
-    or to each other across its place (``IssueQuerySet.neighbours_of``)."""
+    or to each other across its place (``IssueQuerySet.neighbours_at``)."""
     others = Issue.objects.published().exclude(pk=issue_pk)
     purged = set()
-    for moment in {moment for moment in moments if moment is not None}:
-        place = Issue(pk=issue_pk, published_at=moment)
-        purged |= {keys.neighbours(i.pk) for i in others.neighbours_of(place) if i is not None}
+    for moment in set(moments):
+        purged |= {keys.neighbours(i.pk) for i in others.neighbours_at(moment, issue_pk) if i}
     return purged
 
 

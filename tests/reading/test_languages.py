@@ -239,12 +239,17 @@ def test_the_switch_refuses_unknown_languages_and_writes(client, db):
 )
 def test_english_pages_mark_every_chinese_text_as_chinese(client, seed, page):
     """Untranslated interface text would show up here as unmarked Chinese."""
-    path = pages.BY_NAME[page].example_url("en") if page in pages.BY_NAME else page
+    path = english_path(page)
     response = client.get(path)
     assert response.status_code in (200, 404), path
     soup = soup_of(response)
     assert soup.html["lang"] == "en"
     assert untagged_chinese(soup) == []
+
+
+def english_path(page):
+    """The English address of a registry page, or an extra address as it is."""
+    return pages.BY_NAME[page].example_url("en") if page in pages.BY_NAME else page
 
 
 ONE_WITH_A_PLURAL = re.compile(r"\b(?:last |of )?1 (?:issues|papers|tags|entries|sections)\b")
@@ -257,7 +262,7 @@ ONE_WITH_A_PLURAL = re.compile(r"\b(?:last |of )?1 (?:issues|papers|tags|entries
 def test_english_pages_say_1_issue_not_1_issues(client, seed, page):
     """The seed archive has one issue: "the last 1 issues" was on the trends
     and tag pages (and in their charts' titles)."""
-    path = pages.BY_NAME[page].example_url("en") if page in pages.BY_NAME else page
+    path = english_path(page)
     text = client.get(path).content.decode()
     assert ONE_WITH_A_PLURAL.findall(text) == [], path
 
