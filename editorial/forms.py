@@ -156,6 +156,11 @@ class EditTokenAdminForm(forms.ModelForm):
         )
         chosen = self.data.get(f"{prefix}-token") == token
         for name in outcome.theirs_only:
+            if chosen and self.data.get(f"{prefix}-{name}") == "mine":
+                # Asked on the merge screen against this very save, the editor
+                # kept their own value, then typed the value the form opened
+                # with: a decision made after seeing theirs, not an untouched field.
+                continue
             cleaned[name] = theirs[name]
             report.taken.append(self._label(name))
         for name in outcome.conflicts:

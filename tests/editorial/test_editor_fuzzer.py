@@ -168,6 +168,22 @@ def same_text(field, stored, typed):
     return "\n" not in stored and stored.split() == typed.split()
 
 
+def same_value(name, opened, typed):
+    """Whether a typed entry field is, as the site compares it, the value
+    the form was opened with (None: the row was not in the opened form)."""
+    if opened is None:
+        return False
+    if name == "tags":
+        return fold_names(parse_tags(opened)) == fold_names(parse_tags(typed))
+    if name == "arxiv_id":
+        return normalize_arxiv_id(opened) == normalize_arxiv_id(typed)
+    if name == "summary":
+        return stored_text(opened) == stored_text(typed)
+    if name == "title":
+        return opened.split() == typed.split()
+    return opened == typed
+
+
 def stored_text(value):
     """What the site stores for a typed text: LF line ends, stripped."""
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -439,7 +455,7 @@ class AdversarialEditors(RuleBasedStateMachine):
                 # a form that leaves them as they were changes nothing.
                 issue.refresh_from_db()
                 self.status[issue_pk] = (issue.status, issue.published_at)
-            self.check_typed_values_were_stored(issue, form, typed, stale)
+            self.check_typed_values_were_stored(issue, form, typed, stale, self.opened[role])
             if stale:
                 self.check_untouched_fields_kept_the_other_save(
                     issue, before, self.opened[role], form
@@ -462,10 +478,13 @@ class AdversarialEditors(RuleBasedStateMachine):
         self.forms[role] = (issue_pk, again)
         return response.status_code
 
-    def check_typed_values_were_stored(self, issue, form, typed, stale):
+    def check_typed_values_were_stored(self, issue, form, typed, stale, opened):
         """Round trip: what the editor typed (and kept) is what the site holds.
         From a fresh form every field of a typed row is as the form holds it;
-        from a stale one only the typed fields are (the rest were merged)."""
+        from a stale one only the typed fields are (the rest were merged), and
+        of those only the changed ones: typing the value the form opened with
+        changes nothing, so the other editor's value stands, unless the editor
+        chose "mine" for it on the merge screen."""
         issue.refresh_from_db()
         kept_theirs = {
             key.removeprefix("merge-")
@@ -492,7 +511,18 @@ class AdversarialEditors(RuleBasedStateMachine):
                 name
                 for name in ("title", "summary", "section", "arxiv_id", "tags")
                 if not stale
-                or (f"{row}-{name}" in typed and form.get(f"{row}-merge-{name}") != "theirs")
+                or (
+                    f"{row}-{name}" in typed
+                    and (
+                        form.get(f"{row}-merge-{name}") == "mine"
+                        or (
+                            form.get(f"{row}-merge-{name}") != "theirs"
+                            and not same_value(
+                                name, opened.get(f"{row}-{name}"), typed[f"{row}-{name}"]
+                            )
+                        )
+                    )
+                )
             }
             if "title" in checked:
                 assert same_text("title", entry.title, form[f"{row}-title"]), row

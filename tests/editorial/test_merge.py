@@ -169,6 +169,28 @@ def test_choosing_mine_keeps_what_the_form_holds(two):
     assert issue.title == "B 的标题"
 
 
+def test_choosing_mine_then_typing_the_opened_value_keeps_it(two):
+    """Found by the adversarial editor: B's form asks about the title (A
+    changed it too); B keeps "mine", then types back the title the form was
+    opened with. B has seen A's title and decided: B's title is saved, not
+    A's taken silently as if B had never touched the field."""
+    a, b = two
+    issue = versioned_issue()
+    form_a, form_b = (
+        form_data(a.get(url_of(issue)), "issue_form"),
+        form_data(b.get(url_of(issue)), "issue_form"),
+    )
+    form_a["title"] = "A 的标题"
+    a.post(url_of(issue), form_a)
+    form_b["title"] = "B 的标题"
+    kept = form_data(b.post(url_of(issue), form_b), "issue_form")
+    kept["merge-title"] = "mine"
+    kept["title"] = "原标题"
+    assert b.post(url_of(issue), kept).status_code == 302
+    issue.refresh_from_db()
+    assert issue.title == "原标题"
+
+
 def test_a_choice_made_against_an_older_save_is_asked_again(two, editor_user):
     a, b = two
     issue = versioned_issue()
