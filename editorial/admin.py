@@ -27,7 +27,7 @@ from editorial.admin_widgets import BareSectionSelectMixin
 from editorial.forms import EditTokenAdminForm, MinuteDateTimeField
 from editorial.history_admin import ContentHistoryAdmin
 from editorial.merge_admin import MergeAdminMixin, MergingInlineFormSetMixin
-from papers.models import Entry, Issue, Section, Tag
+from papers.models import Entry, GlossaryTerm, Issue, Section, Tag
 from reading.templatetags.digest import period
 
 admin.site.unregister(TaggitTag)  # this site uses its own Tag model
@@ -443,6 +443,15 @@ class TagAdmin(admin.ModelAdmin):
             "error": "请选择要保留的标签。" if request.POST.get("post") == "yes" else "",
         }
         return TemplateResponse(request, "admin/papers/tag/merge_tags.html", context)
+
+
+@admin.register(GlossaryTerm)
+class GlossaryTermAdmin(admin.ModelAdmin):
+    """The glossary search expands queries by: a term in Chinese with its
+    English forms and abbreviations (papers.search, docs/search.md)."""
+
+    list_display = ["chinese", "english"]
+    search_fields = ["chinese", "english"]
 
 
 @admin.register(Entry)

@@ -9,6 +9,7 @@ once.
 """
 
 import logging
+import re
 import uuid
 from itertools import groupby
 from operator import attrgetter
@@ -762,6 +763,49 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class GlossaryTermQuerySet(models.QuerySet):
+    def forms_by_key(self):
+        """{folded form: every form of the terms it names}: how search expands
+        a query part (papers.search), read in one query."""
+        from papers.search import fold
+
+        found = {}
+        for term in self:
+            forms = term.forms()
+            for form in forms:
+                found[fold(form)] = list(dict.fromkeys([*found.get(fold(form), []), *forms]))
+        return found
+
+
+class GlossaryTerm(models.Model):
+    """A term of the field in Chinese with its English forms and
+    abbreviations (幻觉 ↔ hallucination; 检索增强生成 ↔ RAG,
+    retrieval-augmented generation). A reader's query naming any form also
+    finds the others (papers.search); editors keep the list in the admin."""
+
+    chinese = models.CharField("中文", max_length=100, unique=True)
+    english = models.CharField(
+        "英文与缩写",
+        max_length=300,
+        help_text="用逗号分隔，如：RAG, retrieval-augmented generation",
+    )
+
+    objects = GlossaryTermQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["chinese"]
+        verbose_name = "术语"
+        verbose_name_plural = "术语表"
+
+    def __str__(self):
+        return f"{self.chinese} ↔ {self.english}"
+
+    def forms(self):
+        """The Chinese term and each English form, as written, without repeats."""
+        english = [part.strip() for part in re.split(r"[,，、;；\n]", self.english)]
+        return list(dict.fromkeys(part for part in [self.chinese.strip(), *english] if part))
 
 
 class SqliteSearchIndex(models.Model):

@@ -25,6 +25,7 @@ not in the index: queries start from ``Entry.objects.published()``, so a
 scheduled issue becomes findable at its time and drafts never are.
 """
 
+import functools
 import html
 import itertools
 import math
@@ -52,14 +53,28 @@ from papers import arxiv
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(rf"[{HAN}]+|[a-z0-9]+")
+_HAN_CHARACTER = re.compile(rf"[{HAN}]")
 _ARXIV_IN_TEXT = re.compile(rf"(?<![\d.])({arxiv.NEW_STYLE})(?:v\d+)?(?![\d])")
 _QUERY_PARTS = re.compile(r'"([^"]*)"|(\S+)')
 MAX_QUERY_TERMS = 12
 PREFIX_MIN_LENGTH = 4
 
 
-def _normalise(text):
-    return unicodedata.normalize("NFKC", text or "").lower()
+@functools.cache
+def _traditional_to_simplified():
+    import opencc  # loaded once per process, at the first Chinese text
+
+    return opencc.OpenCC("t2s")
+
+
+def fold(text):
+    """``text`` as search compares it: width folded (NFKC: ＲＡＧ is RAG),
+    lower case, and Traditional Chinese as Simplified (OpenCC's t2s), in the
+    index and in queries alike, so 幻覺檢測 finds what 幻觉检测 finds."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    if _HAN_CHARACTER.search(text):
+        text = _traditional_to_simplified().convert(text)
+    return text
 
 
 def _arxiv_token(arxiv_id):
@@ -74,7 +89,7 @@ def _bigrams(run):
 
 def tokens(text):
     """The index tokens of ``text``, in order."""
-    text = _normalise(text)
+    text = fold(text)
     found = [_arxiv_token(m.group(1)) for m in _ARXIV_IN_TEXT.finditer(text)]
     text = _ARXIV_IN_TEXT.sub(" ", text)
     for piece in _PIECES.findall(text):
@@ -122,7 +137,7 @@ def parse_query(query):
                 terms.append(Term(tuple(found)))
                 words.append(part.strip())
             continue
-        for piece in _PIECES.findall(_normalise(part)):
+        for piece in _PIECES.findall(fold(part)):
             if re.match(rf"[{HAN}]", piece):
                 terms.append(Term(tuple(_bigrams(piece)), prefix=len(piece) == 1))
             else:
