@@ -291,6 +291,10 @@ PAGE_CACHE_SECONDS = int(os.environ.get("DIGEST_PAGE_CACHE_SECONDS", str(24 * 60
 # its memory, so that a hit from a shared cache reads a page's small head and
 # not its whole body; 0 reads every body from the cache.
 PAGE_BODIES_KEPT = int(os.environ.get("DIGEST_PAGE_BODIES_KEPT", "600"))
+# The font of the social cards (reading.social_cards): a font file with Chinese
+# glyphs (.ttc, .otf or .ttf). Unset, Noto Sans CJK is looked for where the
+# distributions install it (Debian: fonts-noto-cjk), then through fontconfig.
+SOCIAL_CARD_FONT = os.environ.get("DIGEST_SOCIAL_CARD_FONT", "")
 # Front caches (Varnish with xkey, deploy/varnish/) purged after each change, as
 # host:port or http://host:port, comma-separated; none by default. Public pages
 # then carry their keys (xkey) and lifetime (Surrogate-Control) for them.

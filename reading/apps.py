@@ -8,4 +8,4 @@ class ReadingConfig(AppConfig):
     verbose_name = "公开站点"
 
     def ready(self):
-        from reading import signals  # noqa: F401  (connects the page cache's receivers)
+        from reading import checks, signals  # noqa: F401  (the checks; the page cache's receivers)

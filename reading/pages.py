@@ -16,6 +16,14 @@ are never cached and never in the navigation or the sitemap, and they have
 nothing to show without a reader's link, so no walk of "all the pages" can
 reach them; the newsletter's tests cover them.
 
+The social cards (``issue_card``, ``paper_card``, reading.social_cards) are
+in ``NOT_PAGES`` too: PNGs, not pages, whose address carries a hash of what
+they show, so a page's arguments alone cannot name them; the issue and paper
+pages link them in their head, and tests/reading/test_social_cards.py reads
+them. They are not served through the page cache, which revalidates every
+answer: a card's address never changes its content, so it is served for a
+year, and its PNG is kept in the shared cache by that hash.
+
 Feeds and BibTeX files are not pages of their own: they hang off the page
 whose content they carry, and take its arguments.
 
@@ -42,7 +50,13 @@ NEWSLETTER = "newsletter"
 NAMESPACES = (NAMESPACE, NEWSLETTER)
 # Routes of those namespaces that are not pages (see the module docstring).
 NOT_PAGES = frozenset(
-    {f"{NEWSLETTER}:confirm", f"{NEWSLETTER}:manage", f"{NEWSLETTER}:unsubscribe"}
+    {
+        f"{NEWSLETTER}:confirm",
+        f"{NEWSLETTER}:manage",
+        f"{NEWSLETTER}:unsubscribe",
+        f"{NAMESPACE}:issue_card",
+        f"{NAMESPACE}:paper_card",
+    }
 )
 # reading/urls.py is mounted with i18n_patterns: every page is served in each.
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)

@@ -4,7 +4,7 @@ from django.urls import path, register_converter
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from papers.arxiv import ARXIV_ID_PATTERN
-from reading import feeds, views
+from reading import feeds, social_cards, views
 from reading.page_cache import cache_public_page
 
 app_name = "reading"
@@ -39,7 +39,20 @@ def public(route, view, name):
     return path(route, cache_public_page(view), name=name)
 
 
+class CardDigestConverter:
+    """The hash of a social card's text in its address (reading.social_cards)."""
+
+    regex = social_cards.DIGEST_PATTERN
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
 register_converter(UnicodeSlugConverter, "uslug")
+register_converter(CardDigestConverter, "digest")
 register_converter(ArxivIdConverter, "arxiv")
 
 urlpatterns = [
@@ -79,4 +92,13 @@ urlpatterns += [
 # Topic trends (reading.trends).
 urlpatterns += [
     public("trends/", views.topic_trends, name="trends"),
+]
+
+# Social cards (reading.social_cards): PNGs at addresses that change with their
+# text, served for a year. Not through the page cache, which revalidates every
+# answer: each request asks whether the issue or paper is public (one query) and
+# takes the PNG from the shared cache, drawn once per text.
+urlpatterns += [
+    path("issues/<slug:slug>/card-<digest:digest>.png", views.issue_card, name="issue_card"),
+    path("papers/<arxiv:arxiv_id>/card-<digest:digest>.png", views.paper_card, name="paper_card"),
 ]

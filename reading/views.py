@@ -5,8 +5,9 @@ page runs the same number of queries whatever the number of entries.
 """
 
 from django.db.models import Count, Max
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
@@ -14,7 +15,7 @@ from django_filters.views import FilterView
 from papers import search
 from papers.arxiv import html_url
 from papers.models import Entry, Issue, Section, Tag, TaggedEntry
-from reading import page_keys, trends
+from reading import page_keys, social_cards, trends
 from reading.citations import (
     bibtex_entry,
     bibtex_for_entries,
@@ -81,6 +82,9 @@ class IssueDetailView(DetailView):
         context["canonical_url"] = absolute_url(self.object.get_absolute_url())
         context["page_description"] = plain_text(self.object.intro_html, 150)
         context["json_ld"] = json_ld(issue_json_ld(self.object, entries, absolute_url))
+        context["social_card"] = social_cards.CardLink(
+            absolute_url(social_cards.issue_card_path(self.object))
+        )
         return context
 
 
@@ -229,6 +233,9 @@ class PaperDetailView(ListView):
         context["bibtex"] = bibtex_entry(paper)
         context["json_ld"] = json_ld(paper_json_ld(context["entries"], absolute_url))
         context["related_entries"] = self.related_entries(arxiv_id)
+        context["social_card"] = social_cards.CardLink(
+            absolute_url(social_cards.paper_card_path(paper))
+        )
         # Related entries change as the lists of this paper's tags do.
         page_keys.shows(
             *(
@@ -319,3 +326,43 @@ def topic_trends(request):
             for layout, width in TREND_CHART_WIDTHS.items()
         }
     return render(request, "papers/trends.html", {"trends": data, "charts": charts})
+
+
+# Social cards (reading.social_cards): the picture a shared link shows.
+
+CARD_FOR_EVER = {"public": True, "max_age": 365 * 24 * 60 * 60, "immutable": True}
+# A card drawn without its Chinese font is replaced once the font is installed.
+CARD_FOR_NOW = {"public": True, "max_age": 60 * 60}
+
+
+def card_response(card, digest, current_path):
+    """The card's PNG if ``digest`` is its text's; otherwise a redirect to the
+    current card: an old address (the title changed since) still shows the
+    issue, and no address makes the server draw a text of its choosing."""
+    if digest != card.digest:
+        response = HttpResponseRedirect(current_path)
+        patch_cache_control(response, no_cache=True)
+        return response
+    drawn = social_cards.drawn(card)
+    response = HttpResponse(drawn.png, content_type="image/png")
+    patch_cache_control(response, **(CARD_FOR_EVER if drawn.final else CARD_FOR_NOW))
+    return response
+
+
+def issue_card(request, slug, digest):
+    """``/issues/<slug>/card-<digest>.png``: a published issue's card."""
+    issue = get_object_or_404(Issue.objects.published(), slug=slug)
+    return card_response(
+        social_cards.issue_card(issue), digest, social_cards.issue_card_path(issue)
+    )
+
+
+def paper_card(request, arxiv_id, digest):
+    """``/papers/<arxiv-id>/card-<digest>.png``: a paper's card, from its
+    newest public entry (the one its page shows first)."""
+    paper = Entry.objects.published().filter(arxiv_id=arxiv_id).newest_first().first()
+    if paper is None:
+        raise Http404("No published issue covered this paper.")
+    return card_response(
+        social_cards.paper_card(paper), digest, social_cards.paper_card_path(paper)
+    )

@@ -370,7 +370,10 @@ def test_every_page_has_open_graph_twitter_and_canonical_tags(client, seed, url)
     assert canonical == meta(page, "og:url") == f"http://testserver{url}"
     assert meta(page, "og:site_name") == "大模型论文双周报"
     assert meta(page, "og:locale") == "zh_CN"
-    assert meta(page, "twitter:card") == "summary"
+    # A large picture where the page has a card (reading.social_cards).
+    has_card = url in (SHARE_PAGES["issue"], SHARE_PAGES["paper"])
+    assert meta(page, "twitter:card") == ("summary_large_image" if has_card else "summary")
+    assert (page.find("meta", property="og:image") is not None) == has_card
     assert meta(page, "og:type") in {"website", "article"}
     assert meta(page, "og:title") and meta(page, "og:description")
 

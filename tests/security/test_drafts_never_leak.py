@@ -44,7 +44,7 @@ from django.utils import timezone, translation
 from newsletter import tokens
 from newsletter.models import Subscriber
 from papers.models import Entry, Issue, Section
-from reading import pages
+from reading import pages, social_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -342,6 +342,10 @@ CONTENT_FREE = {
     "api:unknown",
     "newsletter:confirm",  # a button
     "newsletter:unsubscribe",  # a button
+    # PNGs: their text is pixels, so the probes read their status (404 while
+    # hidden); tests/reading/test_social_cards.py checks what they draw.
+    "reading:issue_card",
+    "reading:paper_card",
 }
 
 
@@ -424,10 +428,23 @@ def build_probes(archive):
     add(f"/papers/{SHARED_ARXIV[0]}/cite.bib")  # the public entry stays the newest
     add(f"/papers/{SHARED_ARXIV[1]}/cite.bib", {"scheduled": {"entry2", "authors2"}})
 
+    # Social cards: their addresses carry a hash of what they draw, in each language.
+    def cards(issue, entry, **kwargs):
+        for language in pages.LANGUAGES:
+            with translation.override(language):
+                paths = (social_cards.issue_card_path(issue), social_cards.paper_card_path(entry))
+            add(paths[0], languages=("",), **kwargs)
+            add(paths[1], languages=("",), **kwargs)
+
+    # The public issue's, and the card of a paper it covers that the draft covers again.
+    cards(archive.public_issue, archive.public_issue.entries.get(arxiv_id=SHARED_ARXIV[0]))
+
     for key, h in hidden.items():
 
         def mine(labels, key=key):
             return {key: labels}
+
+        cards(h.issue, h.issue.entries.get(arxiv_id=h.only_arxiv), owner=key, hidden_status=404)
 
         # Their own pages: 404 while hidden, like any unknown address.
         own = {"owner": key, "hidden_status": 404}
@@ -538,6 +555,8 @@ def readable(response):
     decoded (a Chinese tag slug in a sitemap), with entities decoded and tags
     stripped (a marker split by <mark>, HTML escaped inside a feed), and JSON
     (the API, JSON-LD) without \\u escapes."""
+    if response.get("Content-Type", "").startswith("image/"):
+        return []  # a social card: its text is pixels (see CONTENT_FREE)
     raw = response.content.decode()
     unescaped = html.unescape(raw)
     texts = [raw, unquote(raw), unescaped, html.unescape(re.sub(r"<[^>]*>", "", unescaped))]
