@@ -5,6 +5,7 @@ once per text, never for a draft, never for a text the address chose."""
 import datetime
 import io
 from dataclasses import astuple
+from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core import checks
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -368,3 +370,34 @@ def test_without_a_chinese_font_a_card_is_still_served_for_an_hour(client, no_ch
 
 def test_with_the_font_there_is_no_warning():
     assert not [w for w in checks.run_checks() if w.id == "reading.W001"]
+
+
+# ------------------------------------------------------------------ the icons
+
+ICONS = Path(__file__).resolve().parents[2] / "static" / "icons"
+
+
+@pytest.mark.django_db
+def test_every_page_links_the_icons(client, collected_static):
+    page_head = head(client, "/")
+    links = {
+        (link["rel"][0], link.get("type"), link.get("sizes")): link["href"]
+        for link in page_head.find_all("link", rel=["icon", "apple-touch-icon"])
+    }
+    assert set(links) == {
+        ("icon", None, "32x32"),
+        ("icon", "image/svg+xml", None),
+        ("apple-touch-icon", None, None),
+    }
+    for href in links.values():
+        assert (collected_static / href.removeprefix("/static/")).is_file(), href
+
+
+def test_the_icons_are_what_draw_icons_draws(tmp_path):
+    call_command("draw_icons", folder=tmp_path, stdout=io.StringIO())
+    for name in ("favicon.svg", "favicon.ico", "apple-touch-icon.png"):
+        assert (tmp_path / name).read_bytes() == (ICONS / name).read_bytes(), name
+    assert png_size((ICONS / "apple-touch-icon.png").read_bytes()) == (180, 180)
+    with Image.open(ICONS / "favicon.ico") as ico:
+        assert {(16, 16), (32, 32)} <= ico.info["sizes"]
+    assert (ICONS / "favicon.svg").read_text().startswith("<svg ")
