@@ -11,8 +11,9 @@ sends the reader to the current one (docs/architecture.md, "Social cards").
 
 The font is Noto Sans CJK (Debian's fonts-noto-cjk), found where the
 distributions put it, through ``settings.SOCIAL_CARD_FONT`` or through
-fontconfig. Without any Chinese font the card is still drawn, with Pillow's
-own Latin font and only the lines it can write, and served with a short
+fontconfig. A character the font lacks (an emoji) is left out rather than
+drawn as a box. Without any Chinese font the card is still drawn, with
+Pillow's own Latin font and only the lines it can write, and served with a short
 lifetime instead (``Drawn.final``), so the real card replaces it once the
 font is installed; ``manage.py check`` warns about it (reading.checks).
 """
@@ -51,11 +52,14 @@ STORED = "reading:card:"
 # Layout, in pixels.
 MARGIN = 80
 ACCENT_BAR = 16
-TITLE_TOP = 190
-TITLE_SIZES = (72, 64, 56, 48)  # the largest at which the title fits is used
-TITLE_LINES = 4
-TITLE_LEADING = 1.3
 SMALL_SIZE = 34
+RULE_Y = 150  # the line under the site's name
+TITLE_TOP = 190
+# The title's lines end above the detail line (its baseline at HEIGHT - MARGIN).
+TITLE_BOTTOM = HEIGHT - MARGIN - SMALL_SIZE - 16
+TITLE_SIZES = (72, 64, 56, 48)  # the largest at which the title fits is used
+TITLE_LINES = 4  # at most, at the smallest size
+TITLE_LEADING = 1.3
 # Colours of the site's stylesheet (static/css/site.css, light scheme).
 BACKGROUND = "#fbfaf7"
 TEXT = "#1f2328"
@@ -262,34 +266,67 @@ def ellipsised(line, face, width):
     return line.rstrip() + ELLIPSIS
 
 
+def line_step(face):
+    return round(face.size * TITLE_LEADING)
+
+
+def title_height(face, count):
+    """How tall ``count`` lines of the title are, from the top of the first
+    to the lowest descender of the last."""
+    ascent, descent = face.getmetrics()
+    return (count - 1) * line_step(face) + ascent + descent
+
+
+def lines_that_fit(face):
+    count = TITLE_LINES
+    while count > 1 and title_height(face, count) > TITLE_BOTTOM - TITLE_TOP:
+        count -= 1
+    return count
+
+
 def fit_title(text, path, width):
-    """(font, lines) of the title at the largest size at which it fits in
-    ``TITLE_LINES`` lines; at the smallest, the last line is ellipsised."""
+    """(font, lines) of the title at the largest size at which all of it fits
+    between ``TITLE_TOP`` and ``TITLE_BOTTOM``; at the smallest, the last line
+    that fits is ellipsised."""
     for size in TITLE_SIZES:
         face = font(path, size)
         lines = wrap(text, face, width)
-        if len(lines) <= TITLE_LINES:
+        if len(lines) <= lines_that_fit(face):
             return face, lines
-    kept = lines[:TITLE_LINES]
+    kept = lines[: lines_that_fit(face)]
     kept[-1] = ellipsised(kept[-1], face, width)
     return face, kept
 
 
-def drawable_without_cjk_font(line):
-    """Whether Pillow's own font (Latin only) can write the whole line."""
-    return all(ord(c) < 0x250 or c in "–—‘’“”…" for c in line)
+# A noncharacter no font maps: what a font draws for a character it lacks.
+NO_GLYPH = "\uffff"
+
+
+@functools.lru_cache(maxsize=65536)
+def has_glyph(path, char):
+    """Whether the font at ``path`` (None: Pillow's own) draws ``char``, rather
+    than the box it draws for every character it lacks."""
+    face = font(path, 32)
+    drawn, missing = face.getmask(char), face.getmask(NO_GLYPH)
+    return char.isspace() or (drawn.size, bytes(drawn)) != (missing.size, bytes(missing))
 
 
 # ------------------------------------------------------------------ drawing
 
 
 def visible_text(card, fonts):
-    """The card's lines as they are drawn: printable (reading one line each,
-    whatever the editor typed), no longer than could fit, and without a
-    Chinese font only the lines Pillow's own font can write (no boxes)."""
-    lines = (printable(text)[:LONGEST_TEXT] for text in (card.site, card.title, card.detail))
-    if not fonts.found:
-        lines = (line if drawable_without_cjk_font(line) else "" for line in lines)
+    """The card's lines as they are drawn: printable (one line each, whatever
+    the editor typed), no longer than could fit, and with no box for a
+    character the font lacks: such a character (an emoji, Arabic in Noto Sans
+    CJK) is left out; without a Chinese font, a line with any such character
+    is left out whole (it would be more holes than text)."""
+    lines = [printable(text)[:LONGEST_TEXT] for text in (card.site, card.title, card.detail)]
+    if fonts.found:
+        lines = [
+            " ".join("".join(c for c in line if has_glyph(fonts.bold, c)).split()) for line in lines
+        ]
+    else:
+        lines = [line if all(has_glyph(None, c) for c in line) else "" for line in lines]
     return Card(*lines)
 
 
@@ -312,11 +349,11 @@ def draw(card, fonts):
             font=site_face,
             fill=ACCENT,
         )
-    pen.line((MARGIN, 150, WIDTH - MARGIN, 150), fill=LINE, width=2)
+    pen.line((MARGIN, RULE_Y, WIDTH - MARGIN, RULE_Y), fill=LINE, width=2)
 
     if title:
         face, lines = fit_title(title, fonts.bold, text_width)
-        step = round(face.size * TITLE_LEADING)
+        step = line_step(face)
         for number, line in enumerate(lines):
             pen.text((MARGIN, TITLE_TOP + number * step), line, font=face, fill=TEXT)
 

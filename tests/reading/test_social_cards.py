@@ -303,11 +303,34 @@ def test_each_line_drawn_is_one_line_of_printable_characters(text):
             assert all(c == " " or c.isprintable() for c in line), repr(line)
 
 
+def test_characters_the_font_lacks_are_left_out_not_drawn_as_boxes():
+    card = Card("大模型论文双周报", "🔥 LLM🤖 נ ن “agents”，长上下文", "arXiv:2406.15877")
+    shown = social_cards.visible_text(card, social_cards.card_fonts())
+    assert shown == Card(card.site, "LLM “agents”，长上下文", card.detail)
+
+
 def test_without_a_chinese_font_only_the_lines_it_can_write_are_drawn():
-    card = Card("大模型论文双周报", "Attention Is All You Need – “again”", "2024年6月16日–30日")
+    card = Card("大模型论文双周报", "Attention Is All You Need: “again”", "2024年6月16日–30日")
     shown = social_cards.visible_text(card, CardFonts(None, None))
     assert shown == Card("", card.title, "")
     assert social_cards.visible_text(card, social_cards.card_fonts()) == card
+
+
+@hypothesis.settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+@hypothesis.example(  # four lines at the largest size
+    "BigCodeBench: Benchmarking Code Generation with Diverse Function Calls and Complex "
+    "Instructions"
+)
+@hypothesis.example("长" * 500)
+def test_the_title_stays_between_the_rule_and_the_detail_line(text):
+    face, lines = social_cards.fit_title(text, social_cards.card_fonts().bold, 1040)
+    assert len(lines) <= social_cards.TITLE_LINES
+    height = social_cards.title_height(face, len(lines))
+    assert social_cards.TITLE_TOP + height <= social_cards.TITLE_BOTTOM
+    detail_top = social_cards.HEIGHT - social_cards.MARGIN - social_cards.SMALL_SIZE
+    assert social_cards.RULE_Y < social_cards.TITLE_TOP
+    assert detail_top > social_cards.TITLE_BOTTOM
 
 
 def test_a_title_too_long_for_four_lines_ends_with_an_ellipsis():
