@@ -132,6 +132,17 @@ def test_each_language_has_its_own_card(client, seed):
 
 
 @pytest.mark.django_db
+def test_a_browser_preferring_english_is_led_to_the_english_card_as_to_the_english_page(
+    client, seed
+):
+    chinese = urlsplit(card_url_of(client, seed.get_absolute_url())).path
+    english = urlsplit(card_url_of(client, f"/en{seed.get_absolute_url()}")).path
+    response = client.get(chinese, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response.redirect_chain[-1][0] == english
+
+
+@pytest.mark.django_db
 def test_the_card_address_changes_with_the_title_and_the_old_one_leads_to_the_new(client):
     entry = EntryFactory(title="First title")
     issue = entry.issue
