@@ -7,7 +7,9 @@ page runs the same number of queries whatever the number of entries.
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
 
@@ -24,7 +26,7 @@ from reading.citations import (
     plain_text,
     unique_papers,
 )
-from reading.filters import EntryFilter, section_and_year_facets
+from reading.filters import RELEVANCE, EntryFilter, section_and_year_facets
 
 ENTRIES_PER_PAGE = 20
 ISSUES_PER_PAGE = 20
@@ -111,6 +113,7 @@ class EntryListView(FilterView):
         if context["query"]:
             context["search_window"] = search.SEARCH_WINDOW
             context["search_window_full"] = search.window_is_full(context["paginator"].count)
+            context.update(search_context(filterset))
             words = filterset.parsed_query.words
             for entry in context["entries"]:
                 entry.title_html = search.highlight(entry.title, words)
@@ -130,6 +133,35 @@ class EntryListView(FilterView):
             (year, n, filterset.with_value("year", year)) for year, n in years
         ]
         return context
+
+
+def search_context(filterset):
+    """What the results page says of how it searched: the glossary forms it
+    searched too (and the link to the exact words only), and what it relaxed
+    when the phrases found nothing."""
+    parsed, found = filterset.parsed_query, filterset.found
+    relaxed = found.relaxed if found else search.PHRASE
+    runs = [clause for clause in parsed.clauses if clause.words]
+    return {
+        "search_exact": bool(filterset.form.cleaned_data.get("exact")),
+        "search_sort": filterset.form.cleaned_data.get("sort") or RELEVANCE,
+        "search_expanded": [*parsed.expanded, *(parsed.expanded_apart if relaxed else ())],
+        "search_relaxed": {search.NEAR: "near", search.ANYWHERE: "anywhere"}.get(relaxed, ""),
+        "search_words_apart": chinese_list(
+            _run_text(word[0]) for clause in runs for word in clause.words
+        ),
+        "search_runs": chinese_list(_run_text(clause.term) for clause in runs),
+    }
+
+
+def chinese_list(texts):
+    """Chinese texts in a sentence of the page's language, each marked as Chinese."""
+    return format_html_join(gettext("、"), '<span lang="zh-Hans">{}</span>', ((t,) for t in texts))
+
+
+def _run_text(term):
+    """A Chinese run back from its bigrams (幻觉 觉检 检测 → 幻觉检测)."""
+    return term.tokens[0] + "".join(token[-1] for token in term.tokens[1:])
 
 
 class TagListView(ListView):
