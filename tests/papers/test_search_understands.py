@@ -165,3 +165,41 @@ def test_any_query_answers_and_shows_only_public_entries(client, papers, query, 
     )
     parsed = search.parse_query(query, search.glossary())
     assert len(parsed.clauses) <= search.MAX_QUERY_TERMS
+
+
+@pytest.mark.parametrize("page", ["tag", "section", "issue"])
+def test_the_search_box_of_a_tag_section_or_issue_searches_within_it(client, seed, page):
+    """The box on a tag's, a section's or an issue's page sends its filter
+    along: only that tag's (section's, issue's) matches come back."""
+    from papers.models import Section, Tag
+
+    other = IssueFactory(status=Issue.Status.PUBLISHED, slug="other-issue")
+    EntryFactory(
+        issue=other,
+        section=Section.objects.get(name="LLM微调"),
+        position=1,
+        title="RAG elsewhere",
+        summary="检索增强生成。",
+        arxiv_id="2407.30001",
+        tags=["对齐"],
+    )
+    url = {
+        "tag": lambda: Tag.objects.get(name="检索增强生成").get_absolute_url(),
+        "section": lambda: Section.objects.get(name="RAG").get_absolute_url(),
+        "issue": lambda: Issue.objects.exclude(pk=other.pk).get().get_absolute_url(),
+    }[page]()
+    soup = BeautifulSoup(client.get(url).content, "html.parser")
+    form = soup.select_one("form.search-within")
+    assert form is not None and form["action"] == "/entries/"
+    params = {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+    params["q"] = "RAG"
+    response = client.get(form["action"], params)
+    found = list(response.context["entries"])
+    assert found, page
+    assert "2407.30001" not in [entry.arxiv_id for entry in found]  # RAG, but not within
+    within = {
+        "tag": lambda entry: "检索增强生成" in entry.tags.names(),
+        "section": lambda entry: entry.section.name == "RAG",
+        "issue": lambda entry: entry.issue_id != other.pk,
+    }[page]
+    assert all(within(entry) for entry in found), page
