@@ -272,7 +272,7 @@ def parse_query(query, glossary=None, relax=True):
     ]
     return ParsedQuery(
         tuple(clauses),
-        tuple(excluded),
+        tuple(excluded[:MAX_QUERY_TERMS]),
         tuple(dict.fromkeys(word for word in [*words, *expanded, *apart] if word)),
         _one_per_key(expanded),
         _one_per_key(apart),

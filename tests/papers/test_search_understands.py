@@ -203,3 +203,9 @@ def test_the_search_box_of_a_tag_section_or_issue_searches_within_it(client, see
         "issue": lambda entry: entry.issue_id != other.pk,
     }[page]
     assert all(within(entry) for entry in found), page
+
+
+def test_a_query_is_bounded_whatever_is_typed():
+    parsed = search.parse_query(" ".join(f"-词{n} 幻觉检测{n}" for n in range(100)))
+    assert len(parsed.clauses) == search.MAX_QUERY_TERMS
+    assert len(parsed.excluded) == search.MAX_QUERY_TERMS
