@@ -114,11 +114,15 @@ class Clause:
     of its glossary forms (``alternatives``, unless the reader asked for the
     exact words). ``words``: for a Chinese run of several words (rjieba cuts
     幻觉检测 into 幻觉 and 检测), each word's terms (the word, then its
-    glossary forms), which the relaxed levels match apart; empty otherwise."""
+    glossary forms), which the relaxed levels match apart; for typed words
+    that together name a glossary form (long context), each of them; empty
+    otherwise."""
 
     term: Term
     alternatives: tuple = ()
     words: tuple = ()
+    text: str = ""  # as typed, for the page's messages
+    word_texts: tuple = ()  # the words, as typed
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,7 @@ def parse_query(query, glossary=None, relax=True):
             excluded += [term for _, term, _, _ in found]
         else:
             units += found
-    clauses, words, expanded = [], [], []
+    clauses, words, expanded, apart = [], [], [], []
     index = 0
     while index < len(units) and len(clauses) < MAX_QUERY_TERMS:
         # The longest run of units that the glossary names, else one unit.
@@ -242,34 +246,31 @@ def parse_query(query, glossary=None, relax=True):
                 break
         taken = units[index : index + length]
         typed_key = " ".join(unit[0] for unit in taken)
-        if length == 1:
-            term, run_words = taken[0][1], taken[0][2]
-        else:
-            term, run_words = _phrase(typed_key), ()
+        forms = [form for form in forms if glossary_key(form) != typed_key]
         alternatives = tuple(
-            dict.fromkeys(
-                alternative
-                for form in forms
-                if glossary_key(form) != typed_key and (alternative := _phrase(form, prefix=True))
-            )
+            dict.fromkeys(term for form in forms if (term := _phrase(form, prefix=True)))
         )
-        expanded += [form for form in forms if glossary_key(form) != typed_key]
+        if length == 1:  # one unit: a Chinese run's words, each with its forms
+            term, word_texts = taken[0][1], taken[0][2]
+            run_words = tuple(
+                (_term(word), *_alternatives_of(_forms_of(word, glossary))) for word in word_texts
+            )
+            apart += [form for word in word_texts for form in _forms_of(word, glossary)]
+        else:  # typed words naming a form: the phrase first, the words apart once relaxed
+            term, word_texts = _phrase(typed_key), tuple(unit[3] for unit in taken)
+            run_words = tuple((unit[1],) for unit in taken) if relax else ()
+        expanded += forms
         clauses.append(
             Clause(
                 term,
                 alternatives,
-                tuple((_term(word), *_alternatives_of(word, glossary)) for word in run_words),
+                run_words,
+                " ".join(unit[3] for unit in taken),
+                word_texts if run_words else (),
             )
         )
-        words += [unit[3] for unit in taken] + list(run_words)
+        words += [unit[3] for unit in taken] + list(word_texts)
         index += length
-    apart = [
-        form
-        for clause in clauses
-        for word in clause.words
-        for form in (glossary or {}).get(glossary_key(" ".join(word[0].tokens)), [])
-        if glossary_key(form) != " ".join(word[0].tokens)
-    ]
     return ParsedQuery(
         tuple(clauses),
         tuple(excluded[:MAX_QUERY_TERMS]),
@@ -284,16 +285,15 @@ def _one_per_key(forms):
     return tuple({glossary_key(form): form for form in reversed(forms)}.values())[::-1]
 
 
-def _alternatives_of(word, glossary):
-    """The glossary forms of one word of a Chinese run, as terms."""
-    forms = (glossary or {}).get(glossary_key(word), [])
-    return tuple(
-        dict.fromkeys(
-            term
-            for form in forms
-            if glossary_key(form) != glossary_key(word) and (term := _phrase(form, prefix=True))
-        )
-    )
+def _forms_of(word, glossary):
+    """The glossary's other forms of one word of a Chinese run."""
+    key = glossary_key(word)
+    return [form for form in (glossary or {}).get(key, []) if glossary_key(form) != key]
+
+
+def _alternatives_of(forms):
+    """Glossary forms as terms, without repeats."""
+    return tuple(dict.fromkeys(term for form in forms if (term := _phrase(form, prefix=True))))
 
 
 def glossary():

@@ -27,6 +27,7 @@ from reading.citations import (
     unique_papers,
 )
 from reading.filters import RELEVANCE, EntryFilter, section_and_year_facets
+from reading.templatetags.digest import lang_attr
 
 ENTRIES_PER_PAGE = 20
 ISSUES_PER_PAGE = 20
@@ -147,21 +148,15 @@ def search_context(filterset):
         "search_sort": filterset.form.cleaned_data.get("sort") or RELEVANCE,
         "search_expanded": [*parsed.expanded, *(parsed.expanded_apart if relaxed else ())],
         "search_relaxed": {search.NEAR: "near", search.ANYWHERE: "anywhere"}.get(relaxed, ""),
-        "search_words_apart": chinese_list(
-            _run_text(word[0]) for clause in runs for word in clause.words
-        ),
-        "search_runs": chinese_list(_run_text(clause.term) for clause in runs),
+        "search_words_apart": typed_list(word for clause in runs for word in clause.word_texts),
+        "search_runs": typed_list(clause.text for clause in runs),
     }
 
 
-def chinese_list(texts):
-    """Chinese texts in a sentence of the page's language, each marked as Chinese."""
-    return format_html_join(gettext("、"), '<span lang="zh-Hans">{}</span>', ((t,) for t in texts))
-
-
-def _run_text(term):
-    """A Chinese run back from its bigrams (幻觉 觉检 检测 → 幻觉检测)."""
-    return term.tokens[0] + "".join(token[-1] for token in term.tokens[1:])
+def typed_list(texts):
+    """What the reader typed, in a sentence of the page's language, each
+    part marked with its own language."""
+    return format_html_join(gettext("、"), "<span{}>{}</span>", ((lang_attr(t), t) for t in texts))
 
 
 class TagListView(ListView):

@@ -209,3 +209,24 @@ def test_a_query_is_bounded_whatever_is_typed():
     parsed = search.parse_query(" ".join(f"-词{n} 幻觉检测{n}" for n in range(100)))
     assert len(parsed.clauses) == search.MAX_QUERY_TERMS
     assert len(parsed.excluded) == search.MAX_QUERY_TERMS
+
+
+def test_typed_words_naming_a_glossary_form_are_a_phrase_first_then_apart(client, db):
+    """ "long context" (unquoted) names a glossary form: the phrase and 长上下文
+    rank first, and the two words apart still come, after them."""
+    issue, section = IssueFactory(status=Issue.Status.PUBLISHED), SectionFactory()
+    for n, summary in enumerate(["A long context model.", "长上下文。", "Context that is long."]):
+        EntryFactory(
+            issue=issue,
+            section=section,
+            position=n + 1,
+            title=f"Paper {n}",
+            summary=summary,
+            arxiv_id=f"2407.4000{n}",
+            tags=[],
+        )
+    ids, notes = results(client, "long context")
+    assert set(ids[:2]) == {"2407.40000", "2407.40001"} and ids[2:] == ["2407.40002"]
+    assert "也搜索了：长上下文" in notes and "没有找到完整" not in notes
+    ids, notes = results(client, "context model")  # no glossary form: words anywhere, as ever
+    assert ids == ["2407.40000"]
