@@ -12,7 +12,7 @@ export DIGEST_MAIL_FOLDER := $(abspath $(MAIL_FOLDER))
 # The interface's message catalogues, compiled from the .po files in the repository.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test setup db superuser lint check clean bench-search messages
+.PHONY: run test setup db superuser lint check clean bench-search search-quality messages
 
 # Links in mail point at the server `make run` starts, unless DIGEST_SITE_URL says otherwise.
 run: export DIGEST_SITE_URL ?= http://$(HOST):$(PORT)
@@ -67,6 +67,12 @@ format: setup ## apply the formatting that make lint checks
 check: setup ## Django's checks and a check that no migration is missing
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+search-quality: setup ## the judged query set: recall@10 and nDCG@10, before and now (docs/search-quality.md)
+	DIGEST_SEARCH_QUALITY_WHEN="$$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	DIGEST_SEARCH_QUALITY_REPORT=docs/search-quality.md \
+	DIGEST_SEARCH_QUALITY_BEFORE=bench/search_quality/before.json \
+	$(PY) -m pytest tests/papers/test_search_quality.py -q -p no:cacheprovider
 
 bench-search: setup ## search latency at 100,000 generated entries (see docs/search-benchmark.md)
 	$(PY) -m bench.search.latency --fixture --database sqlite

@@ -45,7 +45,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries, transaction
-from django.db.models import BooleanField, F, Func, Max, Min
+from django.db.models import BooleanField, Case, F, Func, Max, Min, When
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -55,7 +55,6 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(rf"[{HAN}]+|[a-z0-9]+")
 _HAN_CHARACTER = re.compile(rf"[{HAN}]")
 _ARXIV_IN_TEXT = re.compile(rf"(?<![\d.])({arxiv.NEW_STYLE})(?:v\d+)?(?![\d])")
-_QUERY_PARTS = re.compile(r'"([^"]*)"|(\S+)')
 MAX_QUERY_TERMS = 12
 PREFIX_MIN_LENGTH = 4
 
@@ -103,78 +102,288 @@ def document_text(text):
 
 @dataclass(frozen=True)
 class Term:
-    """One thing every result must contain: a phrase of tokens, maybe a prefix."""
+    """A phrase of tokens a document must hold in a row; the last one maybe a prefix."""
 
     tokens: tuple
     prefix: bool = False
 
 
 @dataclass(frozen=True)
+class Clause:
+    """One part of a query that every result holds: ``term`` as typed, or one
+    of its glossary forms (``alternatives``, unless the reader asked for the
+    exact words). ``words``: for a Chinese run of several words (rjieba cuts
+    幻觉检测 into 幻觉 and 检测), each word's terms (the word, then its
+    glossary forms), which the relaxed levels match apart; for typed words
+    that together name a glossary form (long context), each of them; empty
+    otherwise."""
+
+    term: Term
+    alternatives: tuple = ()
+    words: tuple = ()
+    text: str = ""  # as typed, for the page's messages
+    word_texts: tuple = ()  # the words, as typed
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
-    terms: tuple
-    words: tuple  # what to highlight, as the reader typed it
+    clauses: tuple
+    excluded: tuple = ()  # Terms no result may hold (``-word``)
+    words: tuple = ()  # what to highlight: as typed, and the forms searched too
+    expanded: tuple = ()  # the glossary forms searched too, as the glossary writes them
+    expanded_apart: tuple = ()  # those of the words of a run, searched once it relaxes
 
     def __bool__(self):
-        return bool(self.terms)
+        return bool(self.clauses)
+
+    @property
+    def terms(self):
+        """The terms as typed, one per clause."""
+        return tuple(clause.term for clause in self.clauses)
+
+    @property
+    def relaxable(self):
+        """Whether a level looser than the phrase exists (a run of several words)."""
+        return any(clause.words for clause in self.clauses)
 
 
-def parse_query(query):
-    """Split a reader's query into terms; quoted text is one phrase."""
-    terms, words = [], []
-    for quoted, bare in _QUERY_PARTS.findall(query or ""):
-        part = quoted if quoted else bare
+# How a query matches, strictest first: each Chinese run as a phrase; its words
+# within NEAR_TOKENS tokens of each other; its words anywhere in the entry.
+PHRASE, NEAR, ANYWHERE = 0, 1, 2
+NEAR_TOKENS = 8
+# A query relaxes when its phrases find fewer entries than this.
+RELAX_BELOW = 10
+# A Chinese run is cut into words only up to this length (a pasted paragraph is not).
+WORDS_OF_A_RUN_MAX = 16
+_QUERY_PARTS = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+def glossary_key(text):
+    """A glossary form or a run of query words as both are compared: folded,
+    its words and Chinese runs joined by single spaces."""
+    return " ".join(_PIECES.findall(fold(text)))
+
+
+def _term(piece):
+    """The term of one piece of a query: a Chinese run's bigrams, or a word."""
+    if _HAN_CHARACTER.match(piece):
+        return Term(tuple(_bigrams(piece)), prefix=len(piece) == 1)
+    return Term((piece,), prefix=len(piece) >= PREFIX_MIN_LENGTH)
+
+
+def _phrase(text, prefix=False):
+    """The term of a glossary form or a quoted phrase: its tokens in a row;
+    with ``prefix``, a last English word of PREFIX_MIN_LENGTH letters or more
+    is a prefix (the glossary's hallucination finds hallucinations)."""
+    found = tokens(text)
+    if not found:
+        return None
+    last = found[-1]
+    return Term(
+        tuple(found),
+        prefix and len(last) >= PREFIX_MIN_LENGTH and last.isalpha() and last.isascii(),
+    )
+
+
+@functools.cache
+def _word_cutter():
+    import rjieba  # loaded once per process, at the first run of several words
+
+    return rjieba
+
+
+def _words_of_run(run):
+    """A Chinese run's words (rjieba), or () when it is one word or too long."""
+    if len(run) < 3 or len(run) > WORDS_OF_A_RUN_MAX:
+        return ()
+    words = [word for word in _word_cutter().cut(run) if word.strip()]
+    return tuple(words) if len(words) > 1 else ()
+
+
+def parse_query(query, glossary=None, relax=True):
+    """Split a reader's query into clauses; quoted text is one phrase,
+    ``-word`` or ``-"a phrase"`` excludes.
+
+    ``glossary`` ({glossary_key: forms}, ``GlossaryTerm.objects.forms_by_key()``)
+    adds each clause's other forms; None searches the exact words only. A run
+    of query words naming a form (``retrieval augmented generation``) is one
+    clause. ``relax`` false keeps every Chinese run a phrase (no words apart).
+    """
+    units, excluded = [], []  # units: (key, term, words of a Chinese run)
+    for minus, quoted, bare in _QUERY_PARTS.findall(query or ""):
+        negative = bool(minus) or (bare.startswith("-") and len(bare) > 1)
+        part = quoted if (quoted or minus) else bare.removeprefix("-" if negative else "")
         try:
-            part_tokens = [_arxiv_token(arxiv.normalize_arxiv_id(part))]
+            term = Term((_arxiv_token(arxiv.normalize_arxiv_id(part)),))
         except ValidationError:  # not an arXiv id: ordinary text
-            part_tokens = None
-        if part_tokens:
-            terms.append(Term(tuple(part_tokens)))
-            words.append(part.strip())
-            continue
-        if quoted:
-            found = tokens(part)
-            if found:
-                terms.append(Term(tuple(found)))
-                words.append(part.strip())
-            continue
-        for piece in _PIECES.findall(fold(part)):
-            if re.match(rf"[{HAN}]", piece):
-                terms.append(Term(tuple(_bigrams(piece)), prefix=len(piece) == 1))
-            else:
-                terms.append(Term((piece,), prefix=len(piece) >= PREFIX_MIN_LENGTH))
-            words.append(piece)
-    return ParsedQuery(tuple(terms[:MAX_QUERY_TERMS]), tuple(dict.fromkeys(words)))
+            term = None
+        if term is not None or quoted or minus:
+            term = term or _phrase(part)
+            found = [(glossary_key(part), term, (), part.strip())] if term else []
+        else:
+            found = [
+                (
+                    piece,
+                    _term(piece),
+                    _words_of_run(piece) if relax and _HAN_CHARACTER.match(piece) else (),
+                    piece,
+                )
+                for piece in _PIECES.findall(fold(part))
+            ]
+        if negative:
+            excluded += [term for _, term, _, _ in found]
+        else:
+            units += found
+    clauses, words, expanded, apart = [], [], [], []
+    index = 0
+    while index < len(units) and len(clauses) < MAX_QUERY_TERMS:
+        # The longest run of units that the glossary names, else one unit.
+        length, forms = 1, []
+        for end in range(min(len(units), index + 4), index, -1):
+            key = " ".join(unit[0] for unit in units[index:end])
+            if glossary and key in glossary:
+                length, forms = end - index, glossary[key]
+                break
+        taken = units[index : index + length]
+        typed_key = " ".join(unit[0] for unit in taken)
+        forms = [form for form in forms if glossary_key(form) != typed_key]
+        alternatives = tuple(
+            dict.fromkeys(term for form in forms if (term := _phrase(form, prefix=True)))
+        )
+        if length == 1:  # one unit: a Chinese run's words, each with its forms
+            term, word_texts = taken[0][1], taken[0][2]
+            run_words = tuple(
+                (_term(word), *_alternatives_of(_forms_of(word, glossary))) for word in word_texts
+            )
+            apart += [form for word in word_texts for form in _forms_of(word, glossary)]
+        else:  # typed words naming a form: the phrase first, the words apart once relaxed
+            term, word_texts = _phrase(typed_key), tuple(unit[3] for unit in taken)
+            run_words = tuple((unit[1],) for unit in taken) if relax else ()
+        expanded += forms
+        clauses.append(
+            Clause(
+                term,
+                alternatives,
+                run_words,
+                " ".join(unit[3] for unit in taken),
+                word_texts if run_words else (),
+            )
+        )
+        words += [unit[3] for unit in taken] + list(word_texts)
+        index += length
+    return ParsedQuery(
+        tuple(clauses),
+        tuple(excluded[:MAX_QUERY_TERMS]),
+        tuple(dict.fromkeys(word for word in [*words, *expanded, *apart] if word)),
+        _one_per_key(expanded),
+        _one_per_key(apart),
+    )
+
+
+def _one_per_key(forms):
+    """``forms`` without those that read the same (long context, long-context)."""
+    return tuple({glossary_key(form): form for form in reversed(forms)}.values())[::-1]
+
+
+def _forms_of(word, glossary):
+    """The glossary's other forms of one word of a Chinese run."""
+    key = glossary_key(word)
+    return [form for form in (glossary or {}).get(key, []) if glossary_key(form) != key]
+
+
+def _alternatives_of(forms):
+    """Glossary forms as terms, without repeats."""
+    return tuple(dict.fromkeys(term for form in forms if (term := _phrase(form, prefix=True))))
+
+
+def glossary():
+    """The glossary as ``parse_query`` reads it (one query)."""
+    from papers.models import GlossaryTerm
+
+    return GlossaryTerm.objects.forms_by_key()
 
 
 # Matching ------------------------------------------------------------------
 
 
-def _fts5_query(parsed):
+def _fts5_term(term):
+    return '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "")
+
+
+def _fts5_any(terms):
+    return "(" + " OR ".join(_fts5_term(term) for term in terms) + ")"
+
+
+def _fts5_query(parsed, level=PHRASE):
+    """The FTS5 query of ``parsed`` at ``level``."""
     parts = []
-    for term in parsed.terms:
-        phrase = '"' + " ".join(term.tokens) + '"'
-        parts.append(phrase + ("*" if term.prefix else ""))
-    return " AND ".join(parts)
+    for clause in parsed.clauses:
+        options = [_fts5_term(term) for term in (clause.term, *clause.alternatives)]
+        if level != PHRASE and clause.words:
+            if level == NEAR:
+                near = " ".join(_fts5_term(word[0]) for word in clause.words)
+                options.append(f"NEAR({near}, {NEAR_TOKENS})")
+            else:
+                options.append("(" + " AND ".join(_fts5_any(word) for word in clause.words) + ")")
+        parts.append("(" + " OR ".join(options) + ")")
+    query = " AND ".join(parts)
+    if parsed.excluded:
+        query = f"({query}) NOT {_fts5_any(parsed.excluded)}"
+    return query
 
 
-def _tsquery(parsed, phrases=True, prefix_words=None):
-    """The tsquery of ``parsed``.
+def _ts_term(term, phrases=True, prefix_words=None):
+    words = [f"'{token}'" for token in term.tokens]
+    begun = (prefix_words or {}).get(term.tokens[-1]) if term.prefix else None
+    if begun:
+        words[-1] = "(" + " | ".join(f"'{word}'" for word in begun) + ")"
+    elif term.prefix:
+        words[-1] += ":*"
+    return "(" + (" <-> " if phrases else " & ").join(words) + ")"
+
+
+def _ts_near(first, second):
+    """``first`` and ``second`` within NEAR_TOKENS tokens, in either order."""
+    return " | ".join(
+        f"({a} <{distance}> {b})"
+        for distance in range(1, NEAR_TOKENS + 1)
+        for a, b in ((first, second), (second, first))
+    )
+
+
+def _tsquery(parsed, level=PHRASE, phrases=True, prefix_words=None):
+    """The tsquery of ``parsed`` at ``level``.
 
     For the GIN index (PostgreSQL's window): with ``phrases`` false each
     phrase is only the AND of its tokens, which the index answers without
-    reading a document (it keeps no positions); ``prefix_words`` maps a
-    prefix to the words it begins, written instead of the prefix.
+    reading a document (it keeps no positions), and nothing is excluded
+    (the exact query, tested on the candidates, excludes);
+    ``prefix_words`` maps a prefix to the words it begins, written instead
+    of the prefix.
     """
+
+    def term(t):
+        return _ts_term(t, phrases, prefix_words)
+
     parts = []
-    for term in parsed.terms:
-        words = [f"'{token}'" for token in term.tokens]
-        begun = (prefix_words or {}).get(term.tokens[-1]) if term.prefix else None
-        if begun:
-            words[-1] = "(" + " | ".join(f"'{word}'" for word in begun) + ")"
-        elif term.prefix:
-            words[-1] += ":*"
-        parts.append("(" + (" <-> " if phrases else " & ").join(words) + ")")
-    return " & ".join(parts)
+    for clause in parsed.clauses:
+        options = [term(t) for t in (clause.term, *clause.alternatives)]
+        if level != PHRASE and clause.words:
+            if level == NEAR and phrases:
+                heads = [term(word[0]) for word in clause.words]
+                options.append(
+                    "("
+                    + " & ".join(f"({_ts_near(a, b)})" for a, b in itertools.pairwise(heads))
+                    + ")"
+                )
+            else:
+                words = ["(" + " | ".join(term(t) for t in word) + ")" for word in clause.words]
+                options.append("(" + " & ".join(words) + ")")
+        parts.append("(" + " | ".join(options) + ")")
+    query = " & ".join(parts)
+    if parsed.excluded and phrases:
+        query = f"({query}) & !(" + " | ".join(term(t) for t in parsed.excluded) + ")"
+    return query
 
 
 # Relevance is computed for at most this many matches of a query.
@@ -193,10 +402,31 @@ ID_BLOCK = 1000
 PREFIX_WORDS_MAX = 64
 
 
-def search(entries, query):
-    """``entries`` narrowed to those matching ``query``, best first.
+@dataclass
+class Found:
+    """What a search found: ``entries``, best first, and whether its phrases
+    found too few, so that their words were matched apart (``relaxed``:
+    PHRASE when not, else NEAR or ANYWHERE, the loosest level it reached)."""
 
-    ``query`` is a ``ParsedQuery``; an empty one matches nothing.
+    entries: object
+    strict_count: int
+    relaxed: int = PHRASE
+
+
+def search(entries, query):
+    """``entries`` narrowed to those matching ``query``, best first (``find``)."""
+    return find(entries, query).entries
+
+
+def find(entries, query):
+    """``entries`` narrowed to those matching ``query`` (a ``ParsedQuery``;
+    an empty one matches nothing), best first.
+
+    First each Chinese run must match as a phrase. When that finds fewer than
+    RELAX_BELOW entries and a run has several words, the words are matched
+    apart too: ranked phrase matches first, then words near each other
+    (NEAR_TOKENS), then words anywhere, each level by relevance (title
+    weighs most, then tags, section and authors, then the summary).
 
     Only the SEARCH_WINDOW most recently added matches (the highest ids, among
     ``entries``, so after the page's other filters) are ranked and counted.
@@ -209,32 +439,72 @@ def search(entries, query):
     to say that it shows the newest matches only.
     """
     if not query:
-        return entries.none()
+        return Found(entries.none(), 0)
     if connection.vendor == "postgresql":
-        return _postgres_search(entries, query)
-    matches = entries.filter(fts_row__match=_fts5_query(query))
+        ids = _postgres_window(entries, query, PHRASE)
+        strict = len(ids)
+        if strict >= RELAX_BELOW or not query.relaxable:
+            return Found(_postgres_ranked(entries, query, ids, PHRASE), strict)
+        ids = _postgres_window(entries, query, ANYWHERE)
+        ranked = _postgres_ranked(entries, query, ids, ANYWHERE)
+        relaxed = PHRASE if strict else _loosest_of(ranked) if ids else ANYWHERE
+        return Found(ranked, strict, relaxed)
+    strict = RELAX_BELOW
+    if query.relaxable:
+        phrases = entries.filter(fts_row__match=_fts5_query(query)).order_by()
+        strict = len(phrases.values_list("pk", flat=True)[:RELAX_BELOW])
+    level = ANYWHERE if strict < RELAX_BELOW else PHRASE
+    matches = entries.filter(fts_row__match=_fts5_query(query, level))
     # Found in the index's own rowid order and bounded on that rowid, so that
     # FTS5 reads only the matches from the window's start on.
     window = matches
     if start := _window_start(matches.order_by("-fts_row")):
         window = matches.filter(fts_row__gte=start)
-    return window.annotate(rank=F("fts_row__rank")).order_by(  # bm25: lower is better
-        "rank", "-issue__published_at", "pk"
+    window = window.annotate(rank=F("fts_row__rank"))  # bm25: lower is better
+    if level == PHRASE:
+        return Found(window.order_by("rank", "-issue__published_at", "pk"), strict)
+    levels = Case(
+        When(pk__in=entries.filter(fts_row__match=_fts5_query(query)).values("pk"), then=PHRASE),
+        When(
+            pk__in=entries.filter(fts_row__match=_fts5_query(query, NEAR)).values("pk"), then=NEAR
+        ),
+        default=ANYWHERE,
     )
+    ranked = window.annotate(match_level=levels).order_by(
+        "match_level", "rank", "-issue__published_at", "pk"
+    )
+    return Found(ranked, strict, _loosest_of(ranked) if strict == 0 else PHRASE)
 
 
-def _postgres_search(entries, query):
-    """PostgreSQL: the window's ids are found first (``_postgres_window``);
-    the results are those entries, ranked by ts_rank, and their count is
-    known without asking the database again."""
-    ts = SearchQuery(_tsquery(query), config="simple", search_type="raw")
-    ids = _postgres_window(entries, query, ts)
+def _loosest_of(ranked):
+    """The best level among results found when no phrase matched (NEAR or ANYWHERE)."""
+    best = ranked.values_list("match_level", flat=True)[:1]
+    return next(iter(best), ANYWHERE)
+
+
+def _postgres_ranked(entries, query, ids, level):
+    """PostgreSQL: the window's entries, ranked by ts_rank (at ANYWHERE, by
+    level first); their count is known without asking again."""
     if not ids:
         return entries.none()
-    rank = SearchRank(F("search_document__vector"), ts, weights=[0.1, 0.2, 0.4, 1.0])
-    results = entries.filter(_AmongIds(ids))
-    results = results.annotate(rank=rank).order_by("-rank", "-issue__published_at", "pk")
-    return results.with_known_count(len(ids))
+    vector = F("search_document__vector")
+    rank = SearchRank(vector, _ts(query, level), weights=[0.1, 0.2, 0.4, 1.0])
+    results = entries.filter(_AmongIds(ids)).annotate(rank=rank)
+    order = ["-rank", "-issue__published_at", "pk"]
+    if level != PHRASE:
+        results = results.annotate(
+            match_level=Case(
+                When(_Matches(vector, _ts(query, PHRASE)), then=PHRASE),
+                When(_Matches(vector, _ts(query, NEAR)), then=NEAR),
+                default=ANYWHERE,
+            )
+        )
+        order.insert(0, "match_level")
+    return results.order_by(*order).with_known_count(len(ids))
+
+
+def _ts(query, level):
+    return SearchQuery(_tsquery(query, level), config="simple", search_type="raw")
 
 
 class _AmongIds(Func):
@@ -289,17 +559,17 @@ def _blocks(low, high):
     return " | ".join(f"'~{block}'" for block in range(low // ID_BLOCK, (high - 1) // ID_BLOCK + 1))
 
 
-def _postgres_window(entries, query, ts):
-    """The ids of the SEARCH_WINDOW newest matches among ``entries``, newest first.
-
-    ``ts`` is ``query``'s tsquery. The ids are read in ranges, newest first,
-    until the window is full: first the newest FIRST_SPAN ids, then each
-    range sized from the matches found so far to hold about what is still
-    missing (nothing found yet: four times what was read). The GIN index is
-    asked for the matches in a range, through the id blocks its vectors hold:
-    it then reads no document outside the range, whether the query matches
-    one entry in two or one in a thousand. docs/search-benchmark.md has the
-    figures.
+def _postgres_window(entries, query, level):
+    """The ids of the SEARCH_WINDOW newest matches among ``entries`` of
+       ``query`` at ``level`` (PHRASE or ANYWHERE), newest first.
+    The ids are read in ranges, newest first,
+       until the window is full: first the newest FIRST_SPAN ids, then each
+       range sized from the matches found so far to hold about what is still
+       missing (nothing found yet: four times what was read). The GIN index is
+       asked for the matches in a range, through the id blocks its vectors hold:
+       it then reads no document outside the range, whether the query matches
+       one entry in two or one in a thousand. docs/search-benchmark.md has the
+       figures.
     """
     bounds = entries.model._default_manager.using(entries.db).aggregate(
         oldest=Min("pk"), newest=Max("pk")
@@ -310,9 +580,11 @@ def _postgres_window(entries, query, ts):
     # only those in the range are then tested for the phrase itself.
     words = _prefix_words(query, entries.db)
     loose = SearchQuery(
-        _tsquery(query, phrases=False, prefix_words=words), config="simple", search_type="raw"
+        _tsquery(query, level, phrases=False, prefix_words=words),
+        config="simple",
+        search_type="raw",
     )
-    phrases = any(len(term.tokens) > 1 for term in query.terms)
+    exact = query.excluded or any(len(term.tokens) > 1 for term in _every_term(query))
     vector = F("search_document__vector")
     end = bounds["newest"] + 1
     found, high, span = [], end, FIRST_SPAN
@@ -327,8 +599,8 @@ def _postgres_window(entries, query, ts):
             search_document__pk__gte=low,
             search_document__pk__lt=high,
         )
-        if phrases:
-            part = part.filter(_Matches(vector, ts))
+        if exact:
+            part = part.filter(_Matches(vector, _ts(query, level)))
         in_range = part.order_by().values_list("pk", flat=True)
         found += sorted(in_range, reverse=True)[: SEARCH_WINDOW - len(found)]
         if len(found) >= SEARCH_WINDOW or low == bounds["oldest"]:
@@ -348,12 +620,22 @@ def _prefix_words(query, using):
     from papers.models import SearchWord
 
     found = {}
-    for term in query.terms:
+    for term in _every_term(query):
         prefix = term.tokens[-1]
         if term.prefix and not re.match(rf"[{HAN}]", prefix) and prefix not in found:
             words = SearchWord.objects.using(using).filter(word__startswith=prefix)
             found[prefix] = list(words.values_list("word", flat=True)[: PREFIX_WORDS_MAX + 1])
     return {prefix: words for prefix, words in found.items() if len(words) <= PREFIX_WORDS_MAX}
+
+
+def _every_term(query):
+    """Every term of ``query``: typed, glossary forms, words of its runs, excluded."""
+    for clause in query.clauses:
+        yield clause.term
+        yield from clause.alternatives
+        for word in clause.words:
+            yield from word
+    yield from query.excluded
 
 
 def _window_start(newest_first):

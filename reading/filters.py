@@ -1,10 +1,14 @@
 """The filters of the public entries list (``/entries/``).
 
 Query-string parameters: ``tag`` (repeatable; several tags mean entries that
-carry all of them), ``section``, ``issue`` (slugs) and ``q`` (text). Unknown
+carry all of them), ``section``, ``issue`` (slugs), ``year``, ``q`` (text),
+with ``sort`` (``relevance``, the default, or ``newest``) and ``exact``
+(``true``: no glossary forms). Unknown
 values make the form invalid, and an invalid form gives an empty result with
 the form's errors, never a 500.
 """
+
+import functools
 
 import django_filters
 from django import forms
@@ -18,6 +22,7 @@ from papers import search
 from papers.models import SECTION_ORDER, Entry, Issue, Section, Tag, TaggedEntry
 
 MAX_TAGS = 10
+RELEVANCE, NEWEST = "relevance", "newest"
 MAX_QUERY_LENGTH = 200
 MIN_YEAR, MAX_YEAR = 1990, 2200
 # An entry's year is the year its issue's period starts in, not the year the
@@ -129,25 +134,51 @@ class EntryFilter(django_filters.FilterSet):
         max_value=MAX_YEAR,
     )
 
+    sort = django_filters.ChoiceFilter(
+        label=gettext_lazy("排序"),
+        choices=[(RELEVANCE, gettext_lazy("按相关度")), (NEWEST, gettext_lazy("按时间"))],
+        method="ordered_later",
+        empty_label=None,
+    )
+    exact = django_filters.BooleanFilter(
+        label=gettext_lazy("只搜索原词"), method="ordered_later", widget=forms.CheckboxInput
+    )
+
+    found = None  # papers.search.Found, once a text search ran
+
     def filter_queryset(self, queryset):
         """The text search last: it ranks a window of the newest matches
         (papers.search), which must be taken among the entries that the tag,
-        section, issue and year filters leave, not before them."""
+        section, issue and year filters leave, not before them. Sorted by
+        date on request, the same matches newest first."""
         data = self.form.cleaned_data
         for name, value in data.items():
-            if name != "q":
+            if name not in ("q", "sort", "exact"):
                 queryset = self.filters[name].filter(queryset, value)
-        return self.filters["q"].filter(queryset, data.get("q"))
+        queryset = self.filters["q"].filter(queryset, data.get("q"))
+        if self.found and data.get("sort") == NEWEST:
+            queryset = queryset.newest_first()
+        return queryset
+
+    def ordered_later(self, queryset, name, value):
+        """``sort`` and ``exact`` shape the text search (filter_queryset)."""
+        return queryset
 
     def filter_text(self, queryset, name, value):
         """Full-text search (papers.search): matching entries, best first."""
         if not value:
             return queryset
-        return search.search(queryset, self.parsed_query)
+        self.found = search.find(queryset, self.parsed_query)
+        return self.found.entries
 
-    @property
+    @functools.cached_property
     def parsed_query(self):
-        return search.parse_query(self.form.cleaned_data.get("q", ""))
+        """The query, expanded by the glossary and relaxed when its phrases
+        find too few, unless the reader asked for the exact words (``exact``)."""
+        data = self.form.cleaned_data
+        if data.get("exact"):
+            return search.parse_query(data.get("q", ""), relax=False)
+        return search.parse_query(data.get("q", ""), search.glossary())
 
     def clean_query_message(self):
         """Why a query that was typed can find nothing (only punctuation…)."""

@@ -31,7 +31,7 @@ from django.db.models.signals import (
     pre_save,
 )
 
-from papers.models import Entry, Issue, Section, Tag, TaggedEntry
+from papers.models import Entry, GlossaryTerm, Issue, Section, Tag, TaggedEntry
 from papers.signals import archive_rewritten, keeps_step
 from reading import page_cache
 from reading import page_keys as keys
@@ -240,6 +240,12 @@ def section_deleted(sender, instance, **kwargs):
     )
 
 
+@keeps_step
+def glossary_changed(sender, instance, **kwargs):
+    """A search expands by the glossary: every search page may change."""
+    page_cache.purge_after_commit({keys.SEARCH})
+
+
 # ---------------------------------------------------------------- issues
 
 
@@ -309,6 +315,8 @@ def _connect():
         (post_delete, Tag, tag_deleted),
         (post_save, Section, section_saved),
         (post_delete, Section, section_deleted),
+        (post_save, GlossaryTerm, glossary_changed),
+        (post_delete, GlossaryTerm, glossary_changed),
         (pre_save, Issue, issue_before_save),
         (post_save, Issue, issue_saved),
         (pre_delete, Issue, issue_before_delete),

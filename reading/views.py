@@ -8,7 +8,9 @@ from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
+from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
 
@@ -25,7 +27,8 @@ from reading.citations import (
     plain_text,
     unique_papers,
 )
-from reading.filters import EntryFilter, section_and_year_facets
+from reading.filters import RELEVANCE, EntryFilter, section_and_year_facets
+from reading.templatetags.digest import lang_attr
 
 ENTRIES_PER_PAGE = 20
 ISSUES_PER_PAGE = 20
@@ -115,6 +118,7 @@ class EntryListView(FilterView):
         if context["query"]:
             context["search_window"] = search.SEARCH_WINDOW
             context["search_window_full"] = search.window_is_full(context["paginator"].count)
+            context.update(search_context(filterset))
             words = filterset.parsed_query.words
             for entry in context["entries"]:
                 entry.title_html = search.highlight(entry.title, words)
@@ -134,6 +138,29 @@ class EntryListView(FilterView):
             (year, n, filterset.with_value("year", year)) for year, n in years
         ]
         return context
+
+
+def search_context(filterset):
+    """What the results page says of how it searched: the glossary forms it
+    searched too (and the link to the exact words only), and what it relaxed
+    when the phrases found nothing."""
+    parsed, found = filterset.parsed_query, filterset.found
+    relaxed = found.relaxed if found else search.PHRASE
+    runs = [clause for clause in parsed.clauses if clause.words]
+    return {
+        "search_exact": bool(filterset.form.cleaned_data.get("exact")),
+        "search_sort": filterset.form.cleaned_data.get("sort") or RELEVANCE,
+        "search_expanded": [*parsed.expanded, *(parsed.expanded_apart if relaxed else ())],
+        "search_relaxed": {search.NEAR: "near", search.ANYWHERE: "anywhere"}.get(relaxed, ""),
+        "search_words_apart": typed_list(word for clause in runs for word in clause.word_texts),
+        "search_runs": typed_list(clause.text for clause in runs),
+    }
+
+
+def typed_list(texts):
+    """What the reader typed, in a sentence of the page's language, each
+    part marked with its own language."""
+    return format_html_join(gettext("、"), "<span{}>{}</span>", ((lang_attr(t), t) for t in texts))
 
 
 class TagListView(ListView):

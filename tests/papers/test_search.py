@@ -66,7 +66,9 @@ def test_queries_keep_phrases_and_recognise_arxiv_ids():
         ("2406.15877", {"2406.15877"}, {"2406.15319"}),
         ("arXiv:2406.15877v2", {"2406.15877"}, {"2406.15319"}),
         ("BigCodeBench 1,140", {"2406.15877"}, set()),
-        ("长上下文 benchmarking", {"2406.17419"}, {"2406.15319", "2406.17588"}),
+        # LongIns (2406.17588) is a long-context benchmark: 基准测试 is
+        # benchmarking, and 长上下文 long context, by the glossary.
+        ("长上下文 benchmarking", {"2406.17419", "2406.17588"}, {"2406.15319"}),
     ],
 )
 def test_queries_find_what_a_person_expects(client, seed, query, expected, unexpected):
@@ -76,9 +78,9 @@ def test_queries_find_what_a_person_expects(client, seed, query, expected, unexp
 
 
 def test_a_quoted_phrase_matches_as_a_phrase(client, seed):
-    _, phrase = found(client, '"long context"')
-    _, reversed_phrase = found(client, '"context long"')
-    _, words = found(client, "context long")
+    _, phrase = found(client, '"long context"', exact="true")
+    _, reversed_phrase = found(client, '"context long"', exact="true")
+    _, words = found(client, "context long", exact="true")
     assert phrase and not reversed_phrase
     assert set(phrase) <= set(words)
 
@@ -184,7 +186,8 @@ def test_edits_deletions_and_retagging_reach_the_index(client, db):
     entry.save()
     assert found(client, "original")[1] == [] and found(client, "rewritten")[1] == ["2407.10001"]
     entry.tags.set(["改过的标签"])
-    assert found(client, "最初标签")[1] == [] and found(client, "改过的标签")[1] == ["2407.10001"]
+    assert found(client, "最初标签", exact="true")[1] == []
+    assert found(client, "改过的标签", exact="true")[1] == ["2407.10001"]
     Tag.objects.filter(name="改过的标签").update(name="x")  # update() skips signals...
     tag = Tag.objects.get(name="x")
     tag.name = "重命名标签"
@@ -429,17 +432,18 @@ def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
 
 @postgres_only
 @pytest.mark.parametrize(
-    ("query", "matches"),
+    ("query", "matches", "relax"),
     [
-        ("幻觉", lambda summary: "幻觉" in summary),
-        ("幻觉检测", lambda summary: "幻觉检测" in summary),
-        ("hallu", lambda summary: re.search(r"\bhallu", summary)),
+        ("幻觉", lambda summary: "幻觉" in summary, False),
+        ("幻觉检测", lambda summary: "幻觉检测" in summary, False),
+        ("幻觉检测", lambda summary: "幻觉" in summary and "检测" in summary, True),
+        ("hallu", lambda summary: re.search(r"\bhallu", summary), False),
     ],
-    ids=["a word", "a phrase", "a prefix"],
+    ids=["a word", "a phrase", "words apart", "a prefix"],
 )
 @pytest.mark.parametrize("id_block", [1, 4, 1000])
 def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
-    db, monkeypatch, query, matches, id_block
+    db, monkeypatch, query, matches, relax, id_block
 ):
     """Whatever the window's size, the first range, the blocks of ids and
     the way a prefix is asked for, the window holds the newest public
@@ -466,7 +470,7 @@ def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
         if matches(summary) and n % 7:
             expected.append(entry.pk)
     expected.reverse()  # newest first
-    parsed = search.parse_query(query)
+    parsed = search.parse_query(query, relax=relax)  # relaxed: its phrase finds too few
     for window in (1, 3, 10, 50):
         for first_span in (1, 2, 5, 1500):
             for prefix_words_max in (64, 1):
