@@ -8,6 +8,7 @@ from operations.views import health
 from reading.api import api
 from reading.languages import switch_language
 from reading.sitemaps import SITEMAPS
+from reading.views import site_icon
 
 handler500 = "operations.views.server_error"
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("language/<str:language>/", switch_language, name="switch_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    # Where browsers and feed readers look for an icon without reading a page.
+    path("favicon.ico", site_icon, {"name": "favicon.ico"}),
+    path("apple-touch-icon.png", site_icon, {"name": "apple-touch-icon.png"}),
     path(
         "robots.txt",
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain; charset=utf-8"),

@@ -6,11 +6,13 @@ page runs the same number of queries whatever the number of entries.
 
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils.cache import patch_cache_control
 from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
+from django.views.decorators.cache import cache_control
 from django.views.generic import DetailView, ListView
 from django_filters.views import FilterView
 
@@ -393,3 +395,12 @@ def paper_card(request, arxiv_id, digest):
     return card_response(
         social_cards.paper_card(paper), digest, social_cards.paper_card_path(paper)
     )
+
+
+@cache_control(public=True, max_age=24 * 60 * 60)
+def site_icon(request, name):
+    """``/favicon.ico`` and ``/apple-touch-icon.png``, which browsers and feed
+    readers ask for without reading a page: a temporary redirect to the
+    static file under its name of the day (hashed, so a new icon is a new
+    address, and this redirect is kept a day only)."""
+    return redirect(static(f"icons/{name}"))

@@ -4,6 +4,7 @@ once per text, never for a draft, never for a text the address chose."""
 
 import datetime
 import io
+import re
 from dataclasses import astuple
 from pathlib import Path
 from unittest import mock
@@ -446,3 +447,13 @@ def test_the_icons_are_what_draw_icons_draws(tmp_path):
     with Image.open(ICONS / "favicon.ico") as ico:
         assert {(16, 16), (32, 32)} <= ico.info["sizes"]
     assert (ICONS / "favicon.svg").read_text().startswith("<svg ")
+
+
+@pytest.mark.parametrize("name", ["favicon.ico", "apple-touch-icon.png"])
+def test_icons_asked_for_at_the_root_are_found(client, name):
+    """Browsers and feed readers ask /favicon.ico (and iOS /apple-touch-icon.png)
+    without reading a page: they are sent to the static icon."""
+    response = client.get(f"/{name}")
+    stem, suffix = name.rsplit(".", 1)
+    assert response.status_code == 302 and "max-age=86400" in response["Cache-Control"]
+    assert re.fullmatch(rf"/static/icons/{stem}(\.[0-9a-f]+)?\.{suffix}", response["Location"])

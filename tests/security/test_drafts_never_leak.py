@@ -337,6 +337,7 @@ ENTRY_FEED = frozenset({"entry1", "entry2", "summary1", "summary2", "tag", "pape
 CONTENT_FREE = {
     "django.views.generic.base.TemplateView",  # robots.txt
     "health",
+    "reading.views.site_icon",  # /favicon.ico: a redirect to a static file
     "api:openapi-json",
     "api:root",
     "api:unknown",
@@ -535,6 +536,8 @@ def build_probes(archive):
     add("/sitemap.xml", each({"slug", "section_slug", "tag_slug", "paper"}), languages=("",))
     add("/robots.txt", languages=("",))
     add("/healthz", languages=("",))
+    add("/favicon.ico", languages=("",), hidden_status=302, public_status=302)
+    add("/apple-touch-icon.png", languages=("",), hidden_status=302, public_status=302)
 
     # Every public page with its feeds and files, with the registry's example
     # arguments (reading/pages.py): the public issue's, which can never show
