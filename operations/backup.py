@@ -27,7 +27,8 @@ The Editor and Publisher groups are made by a data migration
 deletes those first and loads the archive's groups in their place, with the
 ids and permissions they had when the backup was made: the restored database
 then holds exactly the archive's groups, even ones that were renamed or
-changed since.
+changed since. The search glossary (papers/0010 seeds it) is replaced the
+same way: the restored database holds the glossary as the editors left it.
 
 A restore is one transaction. Derived data is made again from what was
 loaded: the Markdown HTML by the ``pre_save`` handler (a raw save still sends
@@ -79,8 +80,9 @@ EXCLUDED = {
     "as the restore rebuilds the search index",
 }
 
-# Groups a migrated database already has, replaced by the archive's (see above).
-REPLACED_ON_RESTORE = {"auth.group"}
+# Rows a migrated database already has, replaced by the archive's (see above):
+# the groups, and the search glossary the migrations seed (papers/0010).
+REPLACED_ON_RESTORE = {"auth.group", "papers.glossaryterm"}
 
 
 class ArchiveError(Exception):

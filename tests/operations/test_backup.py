@@ -37,7 +37,7 @@ from reversion.models import Revision, Version
 from operations import backup
 from papers import search
 from papers.markdown import render_markdown
-from papers.models import Entry, Issue, SearchDocument, Section, Tag, TaggedEntry
+from papers.models import Entry, GlossaryTerm, Issue, SearchDocument, Section, Tag, TaggedEntry
 from reading import page_cache
 
 NEW_ISSUE = "2024-07-h1"
@@ -67,6 +67,10 @@ def make_archive():
     # A changed role: editors may no longer delete entries here.
     Group.objects.get(name="Editor").permissions.remove(papers_perms.get(codename="delete_entry"))
     wang.user_permissions.add(papers_perms.get(codename="publish_issue"))
+    # The glossary as editors left it: a term changed, one added, one removed.
+    GlossaryTerm.objects.filter(chinese="幻觉").update(english="hallucination, confabulation")
+    GlossaryTerm.objects.create(chinese="灾难性遗忘", english="catastrophic forgetting")
+    GlossaryTerm.objects.filter(chinese="检测").delete()
 
     section = Section.objects.create(
         name="多模态", slug="multimodal", position=60, description="图文与视频。"
@@ -130,7 +134,7 @@ def snapshot():
     content types and permissions by name, since their ids differ between
     databases."""
     rows = {}
-    for model in (Section, Issue, Entry, Tag, TaggedEntry, Revision, User):
+    for model in (Section, Issue, Entry, Tag, TaggedEntry, Revision, User, GlossaryTerm):
         rows[model._meta.label] = list(model.objects.order_by("pk").values())
     rows["versions"] = [
         {**v, "content_type_id": ContentType.objects.get_for_id(v["content_type_id"]).model}
