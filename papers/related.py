@@ -156,26 +156,23 @@ def compare(weights, other):
     return sum(products.values()), products
 
 
-def shared_words(products, text):
+def shared_words(products, text, positions=None):
     """The SHARED_TERMS words that weigh most in a similarity, for readers.
 
     A bigram is a search token, not a word: 指令遵循 shares 指令, 令遵 and
     遵循. So each longest stretch of ``text`` whose every bigram is shared
     becomes one word, weighing what its bigrams weigh; Latin words stay as
-    they are."""
+    they are. ``positions`` is ``bigram_positions(text)``, for a caller that
+    asks about one text many times."""
+    if positions is None:
+        positions = bigram_positions(text)
     words = {term: weight for term, weight in products.items() if term.isascii()}
-    start = 0
-    while start < len(text) - 1:
-        end = start
-        while end < len(text) - 1 and text[end : end + 2] in products and not text[end].isascii():
-            end += 1
-        if end == start:
-            start += 1
-            continue
-        word = text[start : end + 1]
-        weight = sum(products[text[i : i + 2]] for i in range(start, end))
+    starts = sorted({i for term in products if not term.isascii() for i in positions.get(term, ())})
+    for _, run in itertools.groupby(enumerate(starts), key=lambda item: item[1] - item[0]):
+        run = [start for _, start in run]  # consecutive bigrams: one stretch
+        word = text[run[0] : run[-1] + 2]
+        weight = sum(products[bigram] for bigram in {text[i : i + 2] for i in run})
         words[word] = max(words.get(word, 0.0), weight)
-        start = end
     chosen = []
     for word, _ in sorted(words.items(), key=lambda item: (-item[1], item[0])):
         if not any(word in longer for longer in chosen):  # 指令 says less than 指令遵循
@@ -183,6 +180,14 @@ def shared_words(products, text):
         if len(chosen) == SHARED_TERMS:
             break
     return chosen
+
+
+def bigram_positions(text):
+    """{bigram: where it starts in ``text``}."""
+    found = defaultdict(list)
+    for i in range(len(text) - 1):
+        found[text[i : i + 2]].append(i)
+    return found
 
 
 def reading_text(title, summary, tag_names, section_name):
@@ -263,6 +268,7 @@ def update_entry(entry_id):
     title, summary, tag_names, section_name, arxiv_id, period_end = text
     counts = term_counts(title, summary, tag_names, section_name)
     text = reading_text(title, summary, tag_names, section_name)
+    positions = bigram_positions(text)
     stored = EntryTerms.objects.filter(entry_id=entry_id).first()
     before = set(stored.weights) if stored else set()
     count_terms(counts.keys() - before, before - counts.keys())
@@ -304,7 +310,7 @@ def update_entry(entry_id):
                 entry_id=entry_id,
                 related_id=other_id,
                 score=similarity * freshness(other_period_end),
-                shared_terms=shared_words(products, text),
+                shared_terms=shared_words(products, text, positions),
             )
             for other_id, similarity, products, other_period_end in own_list
         ]
@@ -319,7 +325,7 @@ def update_entry(entry_id):
             entry_id=other_id,
             related_id=entry_id,
             score=by_id[other_id][1] * freshness(period_end),
-            shared_terms=shared_words(by_id[other_id][2], text),
+            shared_terms=shared_words(by_id[other_id][2], text, positions),
         )
         for other_id in listing
         if other_id in by_id and by_id[other_id][1] >= MIN_SIMILARITY
@@ -456,8 +462,10 @@ def _list_of(pk, weights, found, vectors, facts):
         if similarity >= MIN_SIMILARITY:
             scored.append((-similarity * facts[other][1], other, products))
     scored.sort(key=lambda row: row[:2])
+    text = facts[pk][2]
+    positions = bigram_positions(text) if scored else {}
     for score, other, products in scored[:LIST_LENGTH]:
-        shared = shared_words(products, facts[pk][2])
+        shared = shared_words(products, text, positions)
         yield RelatedEntry(entry_id=pk, related_id=other, score=-score, shared_terms=shared)
 
 
