@@ -36,10 +36,11 @@ the figures at 100,000 entries).
 
 **When lists change.** Saving an entry (its text, tags, section or place)
 recomputes its own list, and, symmetrically, its row in the lists of the
-entries it is now related to or was listed by: inserted or rescored there,
-removed where it is no longer alike, each of those lists trimmed to
-LIST_LENGTH. Other entries' vectors are as their last save left them (the
-document frequencies drift slowly); ``manage.py rebuild_related``, run by
+entries it is now related to or was listed by (the LISTED_BY_MAX where it
+ranks best): inserted or rescored there, removed where it is no longer alike,
+each of those lists trimmed to LIST_LENGTH. Other entries' vectors are as
+their last save left them (the document frequencies drift slowly);
+``manage.py rebuild_related``, run by
 ``load_seed`` and after every bulk write (``archive_rewritten``), recomputes
 everything from scratch. Renaming a tag or a section changes a term of many
 entries at once and is left to that command too.
@@ -83,6 +84,12 @@ QUERY_TERMS = 8
 CANDIDATES_PER_TERM = 30
 # An archive this small is compared whole: every entry is a candidate.
 SCORE_ALL_MAX = 1000
+# A save rescores its row in at most this many of the lists that hold it (the
+# ones where it ranks best): an entry listed by thousands (at 100,000 entries
+# one was listed by 2,893, and its save took 0.98 s) would otherwise make one
+# save read thousands of vectors. Rows past it keep their score and reason
+# until those entries are saved or ``rebuild_related`` runs.
+LISTED_BY_MAX = 200
 # Freshness halves for each this many days older an issue's period ends.
 HALF_LIFE_DAYS = 365
 FRESHNESS_EPOCH = date(2020, 1, 1)
@@ -286,8 +293,11 @@ def update_entry(entry_id):
         ]
     )
 
+    # The lists holding it, best placed first: at most LISTED_BY_MAX are rescored.
     listed_by = set(
-        RelatedEntry.objects.filter(related_id=entry_id).values_list("entry_id", flat=True)
+        RelatedEntry.objects.filter(related_id=entry_id)
+        .order_by("-score", "entry_id")
+        .values_list("entry_id", flat=True)[:LISTED_BY_MAX]
     )
     others = (candidates_for(weights, entries_using, total) | listed_by) - {entry_id}
     rows = EntryTerms.objects.filter(entry_id__in=others)

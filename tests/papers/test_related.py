@@ -85,6 +85,20 @@ def test_lists_follow_each_save_both_ways(section):
     assert ids(a)[0] == c.pk and a.pk in ids(c)
 
 
+def test_a_save_rescores_a_bounded_number_of_the_lists_holding_it(section, monkeypatch):
+    """LISTED_BY_MAX: the lists where the entry ranks best are rescored; the
+    others keep their row as it was until they are saved or rebuilt."""
+    a = EntryFactory(section=section, title="Entropy", summary=HALLUCINATION)
+    b = EntryFactory(section=section, title="Probes", summary=HALLUCINATION_TOO)
+    c = EntryFactory(section=section, title="Probes too", summary=HALLUCINATION_TOO + "语义熵")
+    assert a.pk in ids(b) and a.pk in ids(c)
+    monkeypatch.setattr(related, "LISTED_BY_MAX", 1)
+    monkeypatch.setattr(related, "SCORE_ALL_MAX", 0)  # candidates from the postings only
+    a.title, a.summary = "Nothing in common", "量化压缩把权重降到四比特。"
+    a.save()
+    assert (a.pk in ids(b)) != (a.pk in ids(c))  # one list rescored (a left it), one kept
+
+
 def test_tags_count_as_content():
     # Three sections, so that the entries share no word until tagged alike.
     a = EntryFactory(section=SectionFactory(name="效率"), title="Bits", summary=QUANTISATION)
