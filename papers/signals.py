@@ -65,12 +65,6 @@ def keeps_step(handler):
     return unless_suspended
 
 
-def _update_loaded_entries():
-    entry_ids = sorted(_loaded_entry_ids)
-    _loaded_entry_ids.clear()
-    update_related(entry_ids)
-
-
 def archive_bulk_written(sender):
     """Tell every app that rows changed in bulk (see ``archive_rewritten``)."""
     if not _suspended.get():
@@ -127,8 +121,17 @@ def tag_deleted(sender, instance, **kwargs):
     search.index_entries(getattr(instance, "_tagged_entry_ids", []))
 
 
-# Entries a fixture load (raw saves) touched, whose lists wait for its commit.
+# Entries a fixture load (raw saves) touched, whose lists wait for its commit:
+# the first callback for an entry updates it, the others find it done. (One
+# callback per save, not one per load: a load rolled back drops its callbacks,
+# and the next load must register its own.)
 _loaded_entry_ids = set()
+
+
+def _update_loaded_entry(entry_id):
+    if entry_id in _loaded_entry_ids:
+        _loaded_entry_ids.discard(entry_id)
+        update_related([entry_id])
 
 
 def update_related(entry_ids, raw=False):
@@ -140,9 +143,9 @@ def update_related(entry_ids, raw=False):
     several times against a half-loaded archive, so those wait until the
     load's transaction commits, each entry once."""
     if raw:
-        if not _loaded_entry_ids:
-            transaction.on_commit(_update_loaded_entries)
-        _loaded_entry_ids.update(entry_ids)
+        for entry_id in entry_ids:
+            _loaded_entry_ids.add(entry_id)
+            transaction.on_commit(functools.partial(_update_loaded_entry, entry_id))
         return
     for entry_id in entry_ids:
         changed = related.update_entry(entry_id)

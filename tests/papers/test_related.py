@@ -200,3 +200,14 @@ def test_any_text_saves_and_compares(section, title, summary):
     for _, shared in listed(entry):
         assert all(word and word.strip() == word for word in shared)
     EntryFactory(section=section, title=title + " again", summary=summary)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fixture_loaded_by_hand_gets_its_lists_at_commit():
+    """``loaddata`` saves raw rows (an entry before its tags); each entry is
+    updated once, when the load commits, not at every row."""
+    from papers.management.commands.load_seed import SEED_FIXTURE
+
+    call_command("loaddata", str(SEED_FIXTURE), verbosity=0)
+    assert EntryTerms.objects.count() == 20
+    assert RelatedEntry.objects.values("entry").distinct().count() >= 15
