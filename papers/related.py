@@ -86,8 +86,8 @@ CANDIDATES_PER_TERM = 30
 SCORE_ALL_MAX = 1000
 # A save rescores its row in at most this many of the lists that hold it (the
 # ones where it ranks best): an entry listed by thousands (at 100,000 entries
-# one was listed by 2,893, and its save took 0.98 s) would otherwise make one
-# save read thousands of vectors. Rows past it keep their score and reason
+# a save changed 2,893 lists, and the slowest took 0.98 s) would otherwise make
+# one save read thousands of vectors. Rows past it keep their score and reason
 # until those entries are saved or ``rebuild_related`` runs.
 LISTED_BY_MAX = 200
 # Freshness halves for each this many days older an issue's period ends.
