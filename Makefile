@@ -119,3 +119,10 @@ soak: setup ## editors saving drafts, a Publisher, then load + faults (PostgreSQ
 .PHONY: bench-render
 bench-render: setup ## cold in-process render of the public pages, SQLite and PostgreSQL (docs/render-benchmark.md)
 	$(PY) -m bench.render.run --database both
+
+# `make bench-related BENCH_RELATED_ARGS="--entries 20000"` passes options to the script.
+BENCH_RELATED_ARGS ?=
+.PHONY: bench-related
+bench-related: setup ## related entries at 100,000 entries: one save, the rebuild, the paper page, SQLite and PostgreSQL (docs/related-benchmark.md)
+	$(PY) -m bench.related.run --database sqlite --json docs/related-benchmark-sqlite.json $(BENCH_RELATED_ARGS)
+	$(PY) -m bench.related.run --database postgres --json docs/related-benchmark-postgres.json $(BENCH_RELATED_ARGS)

@@ -78,6 +78,11 @@ EXCLUDED = {
     "papers.sqlitesearchindex": "SQLite's FTS5 table over the search documents: derived",
     "papers.searchword": "the words of PostgreSQL's search vectors: derived, collected again "
     "as the restore rebuilds the search index",
+    **dict.fromkeys(
+        ("papers.termcount", "papers.entryterms", "papers.termposting", "papers.relatedentry"),
+        "related entries (papers.related): derived from the entries, rebuilt after the restore "
+        "(archive_rewritten)",
+    ),
 }
 
 # Rows a migrated database already has, replaced by the archive's (see above):

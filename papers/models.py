@@ -702,6 +702,10 @@ models.signals.pre_save.connect(render_derived_fields, sender=Issue)
 models.signals.pre_save.connect(render_derived_fields, sender=Entry)
 
 
+# The longest term papers.related keeps (a longer "word" is noise, not a topic).
+TERM_MAX_LENGTH = 64
+
+
 class FtsRowidField(models.OneToOneField):
     """The rowid of SQLite's FTS5 index table, pointing at the entry.
 
@@ -806,6 +810,102 @@ class GlossaryTerm(models.Model):
         """The Chinese term and each English form, as written, without repeats."""
         english = [part.strip() for part in re.split(r"[,，、;；\n]", self.english)]
         return list(dict.fromkeys(part for part in [self.chinese.strip(), *english] if part))
+
+
+class TermCount(models.Model):
+    """How many entries use a term (a token of papers.search.tokens): the
+    document frequency that weighs terms for related entries (papers.related),
+    kept up to date at each save rather than counted over the archive."""
+
+    term = models.CharField(max_length=TERM_MAX_LENGTH, primary_key=True)
+    entries = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "词项计数"
+        verbose_name_plural = "词项计数"
+
+    def __str__(self):
+        return f"{self.term}: {self.entries}"
+
+
+class EntryTerms(models.Model):
+    """An entry's terms with their tf-idf weights (a unit vector), as
+    papers.related last computed them: compared with another entry's, they
+    say how alike the two are, and their keys say which counts to lower when
+    the entry changes."""
+
+    entry = models.OneToOneField(
+        Entry, on_delete=models.CASCADE, primary_key=True, related_name="related_terms"
+    )
+    weights = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "条目词项"
+        verbose_name_plural = "条目词项"
+
+    def __str__(self):
+        return f"terms of entry {self.entry_id}"
+
+
+class TermPosting(models.Model):
+    """One of an entry's heaviest terms: where papers.related looks for
+    candidates that share a term, by weight or newest first, reading a few
+    rows of an index rather than every entry that uses the term."""
+
+    term = models.CharField(max_length=TERM_MAX_LENGTH)
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()
+
+    class Meta:
+        verbose_name = "词项索引"
+        verbose_name_plural = "词项索引"
+        indexes = [
+            models.Index(fields=["term", "-weight"], name="termposting_by_weight"),
+            models.Index(fields=["term", "-entry"], name="termposting_newest"),
+        ]
+
+    def __str__(self):
+        return f"{self.term} in entry {self.entry_id}"
+
+
+class RelatedEntryQuerySet(models.QuerySet):
+    def public_for(self, entries):
+        """The stored related rows of ``entries`` whose related entry is public
+        now (``Entry.objects.published()``, asked as the page is made: an entry
+        whose issue is a draft or was unpublished never shows), best first,
+        each with its related entry, issue and section."""
+        return (
+            self.filter(entry__in=entries, related__in=Entry.objects.published())
+            .select_related("related__issue", "related__section")
+            .order_by("-score", "-related__issue__published_at", "related_id")
+        )
+
+
+class RelatedEntry(models.Model):
+    """Entry ``related`` is like ``entry`` by content (papers.related): the
+    ``score`` that ranks it in ``entry``'s list and the terms they share,
+    most telling first, which the page gives as the reason."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="related_rows")
+    related = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    shared_terms = models.JSONField(default=list)
+
+    objects = RelatedEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "相关条目"
+        verbose_name_plural = "相关条目"
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "related"], name="related_entry_unique"),
+            models.CheckConstraint(
+                condition=~Q(entry=F("related")), name="related_entry_not_itself"
+            ),
+        ]
+        indexes = [models.Index(fields=["entry", "-score"], name="relatedentry_best_first")]
+
+    def __str__(self):
+        return f"entry {self.related_id} related to entry {self.entry_id}"
 
 
 class SqliteSearchIndex(models.Model):

@@ -5,6 +5,12 @@ its section's name and its tags' names. Each change reindexes exactly the
 entries it touches, in the same transaction. Fixture loads (raw saves) are
 included, so the index is right after ``loaddata`` too.
 
+Related entries (papers.related) are recomputed the same way when an entry's
+text or tags change, and ``related_lists_changed`` names the entries whose
+lists changed (the page cache purges their pages). A renamed tag or section
+changes one term of many entries and is left to ``rebuild_related``; a bulk
+write rebuilds them all (``archive_rewritten``).
+
 Other apps keep their own derived data the same way (the page cache:
 reading/signals.py) and wrap their receivers in ``keeps_step`` so that one
 ``suspended()`` block quiets them all. Bulk writers that send no per-row
@@ -16,14 +22,18 @@ import contextlib
 import contextvars
 import functools
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import Signal, receiver
 
-from papers import search
+from papers import related, search
 from papers.models import Entry, Section, Tag, TaggedEntry
 
 #: Sent once after a bulk write that sent no per-row signals.
 archive_rewritten = Signal()
+#: Sent after entry ``entry_id`` was saved and the related lists of
+#: ``entry_ids`` (its own among them) changed as a result.
+related_lists_changed = Signal()
 
 _suspended = contextvars.ContextVar("derived_data_suspended", default=False)
 
@@ -63,14 +73,16 @@ def archive_bulk_written(sender):
 
 @receiver(post_save, sender=Entry)
 @keeps_step
-def entry_saved(sender, instance, **kwargs):
+def entry_saved(sender, instance, raw=False, **kwargs):
     search.index_entries([instance.pk])
+    update_related([instance.pk], raw)
 
 
 @receiver(post_save, sender=TaggedEntry)
 @keeps_step
-def tag_link_saved(sender, instance, **kwargs):
+def tag_link_saved(sender, instance, raw=False, **kwargs):
     search.index_entries([instance.content_object_id])
+    update_related([instance.content_object_id], raw)
 
 
 @receiver(m2m_changed, sender=TaggedEntry)
@@ -78,6 +90,7 @@ def tag_link_saved(sender, instance, **kwargs):
 def entry_tags_changed(sender, instance, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Entry):
         search.index_entries([instance.pk])
+        update_related([instance.pk])
 
 
 @receiver(post_save, sender=Section)
@@ -106,3 +119,47 @@ def tag_deleting(sender, instance, **kwargs):
 @keeps_step
 def tag_deleted(sender, instance, **kwargs):
     search.index_entries(getattr(instance, "_tagged_entry_ids", []))
+
+
+# Entries a fixture load (raw saves) touched, whose lists wait for its commit:
+# the first callback for an entry updates it, the others find it done. (One
+# callback per save, not one per load: a load rolled back drops its callbacks,
+# and the next load must register its own.)
+_loaded_entry_ids = set()
+
+
+def _update_loaded_entry(entry_id):
+    if entry_id in _loaded_entry_ids:
+        _loaded_entry_ids.discard(entry_id)
+        update_related([entry_id])
+
+
+def update_related(entry_ids, raw=False):
+    """Recompute the related lists of these entries (papers.related) and say,
+    for each, whose lists changed.
+
+    A fixture load saves an entry, then its tag links one by one, and other
+    entries after it: recomputing at each raw save would redo every entry
+    several times against a half-loaded archive, so those wait until the
+    load's transaction commits, each entry once."""
+    if raw:
+        for entry_id in entry_ids:
+            _loaded_entry_ids.add(entry_id)
+            transaction.on_commit(functools.partial(_update_loaded_entry, entry_id))
+        return
+    for entry_id in entry_ids:
+        changed = related.update_entry(entry_id)
+        if changed:
+            related_lists_changed.send(sender=Entry, entry_id=entry_id, entry_ids=changed)
+
+
+@receiver(pre_delete, sender=Entry)
+@keeps_step
+def entry_deleting(sender, instance, **kwargs):
+    related.forget_entry(instance.pk)
+
+
+@receiver(archive_rewritten)
+def archive_bulk_changed(sender, **kwargs):
+    """Every related list again: a bulk write sent no per-row signal."""
+    related.rebuild()

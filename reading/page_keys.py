@@ -14,7 +14,8 @@ A page's keys name two kinds of things:
   (``entries``), search results (``search``), the counts of the tag and section
   indexes (``tags``, ``sections``), and the entries of one issue, tag, section
   or paper (``issue-12-entries``, ``tag-7-entries``, ``section-3-entries``,
-  ``paper-2406.15877-entries``). A page that prints every entry of an issue
+  ``paper-2406.15877-entries``), and the related entries stored for an entry
+  (``entry-345-related``). A page that prints every entry of an issue
   (the issue page, the home page, the issues feed, the issue's BibTeX) says
   so too (``issue-12-every-entry``, ``whole_issue()``): every change of one
   of its entries purges that key.
@@ -95,6 +96,12 @@ def section_entries(pk):
 
 def paper_entries(arxiv_id):
     return f"paper-{arxiv_id}-entries"
+
+
+def related_list(pk):
+    """The related entries stored for entry ``pk`` (papers.related), as its
+    paper's page shows them."""
+    return f"entry-{pk}-related"
 
 
 _recorded = contextvars.ContextVar("page_keys_recorded", default=None)

@@ -10,8 +10,11 @@ what changed, once its transaction commits (``page_cache.purge_after_commit``):
 - a section or tag renamed: the pages showing it;
 - an issue becoming public or ceasing to be (published, unpublished,
   deleted, or its time moved): every page that showed it and every list it
-  joins or leaves. An edit of a public issue: the pages showing it (and the
-  entry lists, whose year facets follow its period, when its period moves).
+  joins or leaves, related lists (papers.related) holding its entries included;
+  An edit of a public issue: the pages showing it (and the entry lists,
+  whose year facets follow its period, when its period moves);
+- a public entry's related list recomputed (``related_lists_changed``): the
+  pages showing that list and the lists it now joins or left.
 
 Only public rows count: saving a draft, or a scheduled issue before its
 time, purges nothing. Whether a row is public is asked of the database
@@ -31,8 +34,8 @@ from django.db.models.signals import (
     pre_save,
 )
 
-from papers.models import Entry, GlossaryTerm, Issue, Section, Tag, TaggedEntry
-from papers.signals import archive_rewritten, keeps_step
+from papers.models import Entry, GlossaryTerm, Issue, RelatedEntry, Section, Tag, TaggedEntry
+from papers.signals import archive_rewritten, keeps_step, related_lists_changed
 from reading import page_cache
 from reading import page_keys as keys
 
@@ -109,6 +112,13 @@ def publication_keys(issue_pk, moments=()):
             "tag_id", flat=True
         )
     }
+    # Related lists are filtered at read time: those holding its entries change.
+    purged |= {
+        keys.related_list(pk)
+        for pk in RelatedEntry.objects.filter(related__issue_id=issue_pk).values_list(
+            "entry_id", flat=True
+        )
+    }
     return purged
 
 
@@ -145,6 +155,17 @@ def entry_before_delete(sender, instance, **kwargs):
     if before is not None:
         tag_ids = tag_ids_of(instance.pk)
         page_cache.purge_after_commit(entry_change_keys(before, None, tag_ids))
+
+
+@keeps_step
+def related_changed(sender, entry_id, entry_ids, **kwargs):
+    """Entry ``entry_id`` was saved and the related lists of ``entry_ids``
+    changed. Only a public entry's changes show: a draft's own list is on no
+    page, and its rows in others' lists are filtered out as they are read."""
+    if public_entry(entry_id) is None:
+        return
+    public = Entry.objects.published().filter(pk__in=entry_ids).values_list("pk", flat=True)
+    page_cache.purge_after_commit({keys.related_list(pk) for pk in public})
 
 
 # ---------------------------------------------------------------- tags of entries
@@ -324,6 +345,7 @@ def _connect():
     for signal, model, receiver in receivers:
         signal.connect(receiver, sender=model, dispatch_uid=f"pages-{receiver.__name__}")
     archive_rewritten.connect(archive_changed, dispatch_uid="pages-archive-rewritten")
+    related_lists_changed.connect(related_changed, dispatch_uid="pages-related-changed")
 
 
 _connect()

@@ -4,7 +4,6 @@ Every list is paginated and prints its entries through ``for_listing()``, so a
 page runs the same number of queries whatever the number of entries.
 """
 
-from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -18,7 +17,7 @@ from django_filters.views import FilterView
 
 from papers import search
 from papers.arxiv import html_url
-from papers.models import Entry, Issue, Section, Tag, TaggedEntry
+from papers.models import Entry, Issue, RelatedEntry, Section, Tag
 from reading import page_keys, social_cards, trends
 from reading.citations import (
     bibtex_entry,
@@ -261,50 +260,30 @@ class PaperDetailView(ListView):
         context["html_url"] = html_url(arxiv_id)
         context["bibtex"] = bibtex_entry(paper)
         context["json_ld"] = json_ld(paper_json_ld(context["entries"], absolute_url))
-        context["related_entries"] = self.related_entries(arxiv_id)
+        context["related_entries"] = self.related_entries(context["entries"], arxiv_id)
         context["social_card"] = social_cards.CardLink(
             absolute_url(social_cards.paper_card_path(paper))
         )
-        # Related entries change as the lists of this paper's tags do.
-        page_keys.shows(
-            *(
-                page_keys.tag_entries(tag.pk)
-                for entry in context["entries"]
-                for tag in entry.tags.all()
-            )
-        )
         return context
 
-    def related_entries(self, arxiv_id):
-        """Other papers' public entries that share the most tags with this
-        paper's: one query counts the shared tags per entry, a second fetches
-        the best few.
+    def related_entries(self, entries, arxiv_id):
+        """Other papers' public entries most like this paper's by content
+        (papers.related), each with ``shared_terms``, the reason: one query
+        over the lists stored at each save, however large the archive.
 
-        The count groups tag links by entry id alone: grouping whole entries
-        (summaries included) took seconds at 100,000 entries, where a common
-        tag links tens of thousands. A paper covered in several issues would
-        take several places, so a few more rows than shown are read and each
-        paper's best entry kept.
+        A paper covered in several issues has a list per entry, and a
+        related paper may be in several lists or covered twice: a few more
+        rows than shown are read and each paper's best kept.
         """
-        paper_tags = TaggedEntry.objects.filter(
-            content_object__in=Entry.objects.published().filter(arxiv_id=arxiv_id)
-        ).values("tag_id")
-        ranked = list(
-            TaggedEntry.objects.filter(
-                tag_id__in=paper_tags, content_object__issue__in=Issue.objects.published()
-            )
-            .exclude(content_object__arxiv_id=arxiv_id)  # a join: no list of all entries
-            .values("content_object_id")
-            .annotate(shared=Count("id"), newest=Max("content_object__issue__published_at"))
-            .order_by("-shared", "-newest", "content_object_id")[: RELATED_SHOWN * 4]
-        )
-        entries = Entry.objects.select_related("issue", "section").in_bulk(
-            [row["content_object_id"] for row in ranked]
-        )
-        for row in ranked:
-            entries[row["content_object_id"]].shared_tags = row["shared"]
-        in_order = [entries[row["content_object_id"]] for row in ranked]
-        return unique_papers(in_order)[:RELATED_SHOWN]
+        page_keys.shows(*(page_keys.related_list(entry.pk) for entry in entries))
+        rows = RelatedEntry.objects.public_for([entry.pk for entry in entries]).exclude(
+            related__arxiv_id=arxiv_id
+        )[: RELATED_SHOWN * 4]
+        related = []
+        for row in rows:
+            row.related.shared_terms = row.shared_terms
+            related.append(row.related)
+        return unique_papers(related)[:RELATED_SHOWN]
 
 
 # Citations (reading.citations): BibTeX downloads, and the issue and paper pages

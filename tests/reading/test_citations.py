@@ -251,36 +251,6 @@ def test_the_issue_page_offers_its_bib_file(client, seed):
 
 
 @pytest.mark.django_db
-def test_related_entries_are_ranked_by_shared_tags_without_drafts(client):
-    section = SectionFactory()
-    issue, older = IssueFactory(), IssueFactory()
-    EntryFactory(issue=issue, section=section, arxiv_id="2406.00001", tags=["a", "b", "c"])
-    EntryFactory(issue=older, section=section, arxiv_id="2406.00001", tags=["d"])  # the paper again
-    three = EntryFactory(
-        issue=issue, section=section, arxiv_id="2406.00003", tags=["a", "b", "c", "x"]
-    )
-    EntryFactory(
-        issue=older, section=section, arxiv_id="2406.00003", tags=["a", "b"]
-    )  # covered twice
-    two = EntryFactory(issue=issue, section=section, arxiv_id="2406.00002", tags=["b", "d", "y"])
-    web = EntryFactory(
-        issue=issue, section=section, arxiv_id="", url="https://example.org/", tags=["c", "d"]
-    )
-    ones = [EntryFactory(issue=older, section=section, tags=["a"]) for _ in range(3)]
-    EntryFactory(issue=issue, section=section, tags=["x", "y", "z"])  # nothing shared
-    draft = IssueFactory(status=Issue.Status.DRAFT)
-    EntryFactory(issue=draft, section=section, title="Draft Twin", tags=["a", "b", "c", "d"])
-    draft_tags_only = EntryFactory(issue=issue, section=section, tags=["secret"])
-    EntryFactory(issue=draft, section=section, arxiv_id="2406.00001", tags=["secret"])
-
-    related = client.get("/papers/2406.00001/").context["related_entries"]
-    assert related[:3] == [three, two, web]
-    assert [entry.shared_tags for entry in related] == [3, 2, 2, 1, 1]
-    assert set(related[3:]) <= set(ones)
-    assert draft_tags_only not in related and "Draft Twin" not in [e.title for e in related]
-
-
-@pytest.mark.django_db
 def test_related_entries_show_on_the_paper_page(client):
     section = SectionFactory()
     issue = IssueFactory()

@@ -1,7 +1,9 @@
 """Load the seed roundup, unless it is already there.
 
 ``make run`` calls this on every start: the first time it loads the fixture,
-afterwards it leaves the issue alone so that local edits survive. The fixture
+afterwards it leaves the issue alone so that local edits survive. After a
+load every related list is computed again (papers.related), with the term
+counts of the whole archive rather than of the rows loaded so far. The fixture
 uses natural keys, so ``loaddata`` itself never collides with rows an editor
 created and loading it twice changes nothing.
 """
@@ -10,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from papers import signals
 from papers.models import Issue
 
 SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "roundup-2024-06-h2.json"
@@ -31,3 +34,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Seed issue {SEED_ISSUE_SLUG} is already loaded; left as it is.")
             return
         call_command("loaddata", str(SEED_FIXTURE), verbosity=options["verbosity"])
+        # Related lists with the whole archive's term counts (papers.related).
+        signals.archive_bulk_written(sender=__name__)
