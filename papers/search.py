@@ -356,8 +356,8 @@ def _tsquery(parsed, level=PHRASE, phrases=True, prefix_words=None):
 
     For the GIN index (PostgreSQL's window): with ``phrases`` false each
     phrase is only the AND of its tokens, which the index answers without
-    reading a document (it keeps no positions), and nothing is excluded
-    (the exact query, tested on the candidates, excludes);
+    reading a document (it keeps no positions), and only words are excluded
+    (the exact query, tested on the candidates, excludes phrases);
     ``prefix_words`` maps a prefix to the words it begins, written instead
     of the prefix.
     """
@@ -381,8 +381,10 @@ def _tsquery(parsed, level=PHRASE, phrases=True, prefix_words=None):
                 options.append("(" + " & ".join(words) + ")")
         parts.append("(" + " | ".join(options) + ")")
     query = " & ".join(parts)
-    if parsed.excluded and phrases:
-        query = f"({query}) & !(" + " | ".join(term(t) for t in parsed.excluded) + ")"
+    # Loose, only what it still means exactly: excluded words (not phrases).
+    excluded = [t for t in parsed.excluded if phrases or len(t.tokens) == 1]
+    if excluded:
+        query = f"({query}) & !(" + " | ".join(term(t) for t in excluded) + ")"
     return query
 
 
@@ -584,7 +586,7 @@ def _postgres_window(entries, query, level):
         config="simple",
         search_type="raw",
     )
-    exact = query.excluded or any(len(term.tokens) > 1 for term in _every_term(query))
+    exact = any(len(term.tokens) > 1 for term in _every_term(query))
     vector = F("search_document__vector")
     end = bounds["newest"] + 1
     found, high, span = [], end, FIRST_SPAN

@@ -438,8 +438,10 @@ def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
         ("幻觉检测", lambda summary: "幻觉检测" in summary, False),
         ("幻觉检测", lambda summary: "幻觉" in summary and "检测" in summary, True),
         ("hallu", lambda summary: re.search(r"\bhallu", summary), False),
+        ("幻觉 -检测", lambda summary: "幻觉" in summary and "检测" not in summary, False),
+        ('幻觉 -"觉检"', lambda summary: "幻觉" in summary and "觉检" not in summary, False),
     ],
-    ids=["a word", "a phrase", "words apart", "a prefix"],
+    ids=["a word", "a phrase", "words apart", "a prefix", "a word excluded", "a phrase excluded"],
 )
 @pytest.mark.parametrize("id_block", [1, 4, 1000])
 def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
