@@ -104,6 +104,12 @@ def leave_quietly(context, in_flight):
     deadline = time.monotonic() + 30
     while in_flight and context.pages and time.monotonic() < deadline:
         context.pages[0].wait_for_timeout(50)
+    # The browser has its last answer before the server's thread has ended the
+    # request (request_finished closes its connection): a moment for that too.
+    # Without it, one CI run of 2026-12-06 found auth_group_permissions locked
+    # (SQLite) at the flush after test_newsletter_admin's polling page.
+    if context.pages:
+        context.pages[0].wait_for_timeout(250)
     context.close()
 
 
