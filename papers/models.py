@@ -771,15 +771,15 @@ class SearchWord(models.Model):
 
 class GlossaryTermQuerySet(models.QuerySet):
     def forms_by_key(self):
-        """{folded form: every form of the terms it names}: how search expands
-        a query part (papers.search), read in one query."""
-        from papers.search import fold
+        """{form as a query's words read it (papers.search.glossary_key): every
+        form of the terms it names}: how search expands a query, in one query."""
+        from papers.search import glossary_key
 
         found = {}
         for term in self:
             forms = term.forms()
-            for form in forms:
-                found[fold(form)] = list(dict.fromkeys([*found.get(fold(form), []), *forms]))
+            for key in map(glossary_key, forms):
+                found[key] = list(dict.fromkeys([*found.get(key, []), *forms]))
         return found
 
 

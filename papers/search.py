@@ -406,12 +406,12 @@ PREFIX_WORDS_MAX = 64
 
 @dataclass
 class Found:
-    """What a search found: ``entries``, best first, and whether its phrases
-    found too few, so that their words were matched apart (``relaxed``:
-    PHRASE when not, else NEAR or ANYWHERE, the loosest level it reached)."""
+    """What a search found: ``entries``, best first, and ``relaxed``: PHRASE,
+    unless the phrases found nothing and the words apart did; then the level
+    of the best result, NEAR or ANYWHERE (ANYWHERE when nothing was found),
+    which the page names."""
 
     entries: object
-    strict_count: int
     relaxed: int = PHRASE
 
 
@@ -441,16 +441,16 @@ def find(entries, query):
     to say that it shows the newest matches only.
     """
     if not query:
-        return Found(entries.none(), 0)
+        return Found(entries.none())
     if connection.vendor == "postgresql":
         ids = _postgres_window(entries, query, PHRASE)
         strict = len(ids)
         if strict >= RELAX_BELOW or not query.relaxable:
-            return Found(_postgres_ranked(entries, query, ids, PHRASE), strict)
+            return Found(_postgres_ranked(entries, query, ids, PHRASE))
         ids = _postgres_window(entries, query, ANYWHERE)
         ranked = _postgres_ranked(entries, query, ids, ANYWHERE)
-        relaxed = PHRASE if strict else _loosest_of(ranked) if ids else ANYWHERE
-        return Found(ranked, strict, relaxed)
+        relaxed = PHRASE if strict else _best_level_of(ranked) if ids else ANYWHERE
+        return Found(ranked, relaxed)
     strict = RELAX_BELOW
     if query.relaxable:
         phrases = entries.filter(fts_row__match=_fts5_query(query)).order_by()
@@ -464,7 +464,7 @@ def find(entries, query):
         window = matches.filter(fts_row__gte=start)
     window = window.annotate(rank=F("fts_row__rank"))  # bm25: lower is better
     if level == PHRASE:
-        return Found(window.order_by("rank", "-issue__published_at", "pk"), strict)
+        return Found(window.order_by("rank", "-issue__published_at", "pk"))
     levels = Case(
         When(pk__in=entries.filter(fts_row__match=_fts5_query(query)).values("pk"), then=PHRASE),
         When(
@@ -475,10 +475,10 @@ def find(entries, query):
     ranked = window.annotate(match_level=levels).order_by(
         "match_level", "rank", "-issue__published_at", "pk"
     )
-    return Found(ranked, strict, _loosest_of(ranked) if strict == 0 else PHRASE)
+    return Found(ranked, _best_level_of(ranked) if strict == 0 else PHRASE)
 
 
-def _loosest_of(ranked):
+def _best_level_of(ranked):
     """The best level among results found when no phrase matched (NEAR or ANYWHERE)."""
     best = ranked.values_list("match_level", flat=True)[:1]
     return next(iter(best), ANYWHERE)

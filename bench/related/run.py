@@ -32,6 +32,7 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.common import provenance
 from bench.common.scratch import ScratchDatabase
 
 SCRATCH = ScratchDatabase("/tmp/bench-related.sqlite3", "bench_related")
@@ -155,6 +156,7 @@ def summary(samples):
 
 
 def environment():
+    """The machine (bench.common.provenance), the versions and the load average now."""
     import django
     from django.db import connection
 
@@ -162,16 +164,9 @@ def environment():
         postgres = connection.vendor == "postgresql"
         cursor.execute("SHOW server_version" if postgres else "SELECT sqlite_version()")
         (db_version,) = cursor.fetchone()
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
     return {
-        "machine": f"{cpu}, {os.cpu_count()} cores",
+        "machine": provenance.machine(),
+        "code": provenance.code_version(),
         "python": platform.python_version(),
         "django": django.get_version(),
         "database": f"{connection.vendor} {db_version}",

@@ -230,3 +230,20 @@ def test_typed_words_naming_a_glossary_form_are_a_phrase_first_then_apart(client
     assert "也搜索了：长上下文" in notes and "没有找到完整" not in notes
     ids, notes = results(client, "context model")  # no glossary form: words anywhere, as ever
     assert ids == ["2407.40000"]
+
+
+def test_a_hyphenated_glossary_form_is_found_as_typed(client, db):
+    """The glossary writes in-context learning with its hyphen; the query's
+    words (in, context, learning) name it all the same."""
+    issue, section = IssueFactory(status=Issue.Status.PUBLISHED), SectionFactory()
+    EntryFactory(
+        issue=issue,
+        section=section,
+        position=1,
+        title="x",
+        summary="一种上下文学习方法。",
+        arxiv_id="2407.50001",
+        tags=[],
+    )
+    ids, notes = results(client, "in-context learning")
+    assert ids == ["2407.50001"] and "也搜索了：上下文学习" in notes
