@@ -751,13 +751,13 @@ class SearchDocument(models.Model):
 
 class SearchWord(models.Model):
     """A word of Latin letters and digits, four or more, that some search
-    document's vector holds (PostgreSQL). A query's prefix, hallucination*,
-    is looked up here and handed to the GIN index as the words it begins
-    (hallucination | hallucinations), which the index answers several times
-    as fast as a prefix (docs/search-benchmark.md). Kept by triggers on the
-    search documents (migration 0009); a word is never removed: one that no
-    document holds any more costs an empty look-up. Empty on SQLite, whose
-    FTS5 index reads prefixes fast."""
+    document holds. A query's prefix, hallucination*, is looked up here and
+    handed to the full-text index as the words it begins (hallucination |
+    hallucinations), which PostgreSQL's GIN index and SQLite's FTS5 both
+    answer several times as fast as a prefix (docs/search-benchmark.md).
+    Kept by triggers on the search documents (migrations 0009 for PostgreSQL,
+    0012 for SQLite); a word is never removed: one that no document holds any
+    more costs an empty look-up."""
 
     word = models.TextField(primary_key=True)
 

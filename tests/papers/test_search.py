@@ -488,11 +488,11 @@ def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
                 assert results.count() == len(expected[:window])
 
 
-@postgres_only
-def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
-    """The words of the documents are collected as their vectors are written
-    (inserted or updated), and the GIN index is asked for those a prefix
-    begins; past PREFIX_WORDS_MAX of them, for the prefix."""
+def test_the_index_is_handed_the_words_a_prefix_begins(db, monkeypatch):
+    """The words of the documents are collected as they are written
+    (inserted or updated), and the full-text index is asked for those a
+    prefix begins (the GIN index; FTS5, where a glossary form's phrase ends
+    in them too); past PREFIX_WORDS_MAX of them, for the prefix."""
     issue, section = IssueFactory(), SectionFactory()
     first = EntryFactory(issue=issue, section=section, title="Hallucinations of LLMs")
     second = EntryFactory(issue=issue, section=section, title="Not yet")
@@ -504,17 +504,32 @@ def test_postgres_hands_the_index_the_words_a_prefix_begins(db, monkeypatch):
     assert not {"of", "not", "yet", "幻觉"} & words  # short words, Chinese bigrams
     assert not any(word.startswith("~") for word in words)  # nor the id blocks
 
-    def index_query(query):
+    postgres = connection.vendor == "postgresql"
+
+    def index_query(query, glossary=None, found=(first, second)):
         with CaptureQueriesContext(connection) as queries:
-            results = search.search(Entry.objects.published(), search.parse_query(query))
-        assert {e.pk for e in results} == {first.pk, second.pk}
-        (sql,) = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+            parsed = search.parse_query(query, glossary)
+            results = list(search.search(Entry.objects.published(), parsed))
+        assert {e.pk for e in results} == {e.pk for e in found}
+        mark = "@@" if postgres else " MATCH "
+        sql = "\n".join(q["sql"] for q in queries.captured_queries if mark in q["sql"])
         return sql.replace("''", "'")
 
     sql = index_query("hallucination")
-    assert "'hallucinations'" in sql and ":*" not in sql, sql
+    if postgres:
+        assert "'hallucinations'" in sql and ":*" not in sql, sql
+    else:
+        assert '"hallucinations"' in sql and "*" not in sql, sql
+    # A glossary form's phrase ends in the words too (FTS5 reads a phrase's
+    # prefix across the whole index).
+    sql = index_query("幻觉", {"幻觉": ["幻觉", "a hallucination"]}, found=[second])
+    if postgres:  # the GIN index is asked for its tokens (it keeps no positions)
+        assert re.search(r"'a' & \('hallucinations?' \| 'hallucinations?'\)", sql), sql
+    else:
+        assert re.search(r'\("a hallucinations?" OR "a hallucinations?"\)', sql), sql
     monkeypatch.setattr(search, "PREFIX_WORDS_MAX", 1)
-    assert "'hallucination':*" in index_query("hallucination")
+    sql = index_query("hallucination")
+    assert ("'hallucination':*" if postgres else '"hallucination"*') in sql, sql
 
 
 @postgres_only
