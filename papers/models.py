@@ -371,18 +371,18 @@ class TagQuerySet(models.QuerySet):
     def merge_into(self, target):
         """Give every entry of these tags ``target`` instead, then delete them.
 
-        One transaction; each link is saved or deleted as a row, so the search
-        index and the page cache follow as for an editor's re-tagging. An entry
-        that already carries ``target`` just loses the other tag. Returns how
+        One transaction; each link is saved as a row, so the search index and
+        the page cache follow as for an editor's re-tagging. An entry that
+        already carries ``target`` just loses the other tag, with the tag
+        itself: deleting a tag reindexes the entries it still tags (a link
+        deleted first left them searchable by the merged name). Returns how
         many tags were merged."""
         merged = self.exclude(pk=target.pk)
         with transaction.atomic():
             for link in TaggedEntry.objects.filter(tag__in=merged).order_by("pk"):
-                if TaggedEntry.objects.filter(
+                if not TaggedEntry.objects.filter(
                     content_object_id=link.content_object_id, tag=target
                 ).exists():
-                    link.delete()
-                else:
                     link.tag = target
                     link.save()
             count = 0

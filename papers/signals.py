@@ -80,17 +80,27 @@ def entry_saved(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=TaggedEntry)
 @keeps_step
-def tag_link_saved(sender, instance, raw=False, **kwargs):
-    search.index_entries([instance.content_object_id])
-    update_related([instance.content_object_id], raw)
+def tag_link_saved(sender, instance, created=False, raw=False, **kwargs):
+    """A link written as a row: loaded (a fixture, a version restored) or
+    changed (a tag merged into another). A link the entry's tag manager
+    creates (``tags.add``, ``tags.set``: the admin, the importer, the
+    factories) is left to ``entry_tags_changed``, which the manager sends
+    once after all of them: an entry saved with five tags was otherwise
+    reindexed and its related list recomputed five more times."""
+    if raw or not created:
+        search.index_entries([instance.content_object_id])
+        update_related([instance.content_object_id], raw)
 
 
 @receiver(m2m_changed, sender=TaggedEntry)
 @keeps_step
-def entry_tags_changed(sender, instance, action, **kwargs):
-    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Entry):
-        search.index_entries([instance.pk])
-        update_related([instance.pk])
+def entry_tags_changed(sender, instance, action, pk_set=None, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear") or not isinstance(instance, Entry):
+        return
+    if action != "post_clear" and not pk_set:  # tags.set() with the same tags adds nothing
+        return
+    search.index_entries([instance.pk])
+    update_related([instance.pk])
 
 
 @receiver(post_save, sender=Section)
