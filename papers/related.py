@@ -52,6 +52,7 @@ entries that ``Entry.objects.published()`` admits now. A draft's entries never
 show; an entry whose issue is unpublished disappears from every list at once.
 """
 
+import functools
 import itertools
 import math
 from collections import Counter, defaultdict
@@ -69,7 +70,7 @@ from papers.models import (
     TermCount,
     TermPosting,
 )
-from papers.search import fold, tokens
+from papers.search import cut, fold, tokens
 
 # How many related entries each entry stores; pages show fewer (after the
 # drafts are filtered out and a paper covered twice is shown once).
@@ -168,17 +169,26 @@ def shared_words(products, text, positions=None):
 
     A bigram is a search token, not a word: 指令遵循 shares 指令, 令遵 and
     遵循. So each longest stretch of ``text`` whose every bigram is shared
-    becomes one word, weighing what its bigrams weigh; Latin words stay as
-    they are. ``positions`` is ``bigram_positions(text)``, for a caller that
-    asks about one text many times."""
+    becomes one word, weighing what its bigrams weigh, once cut back to the
+    whole words (rjieba's) it holds: 更贴近实际 and 更贴近实时 share 贴近实,
+    which reads 贴近. Latin words stay as they are. ``positions`` is
+    ``bigram_positions(text)``, for a caller that asks about one text many
+    times."""
     if positions is None:
         positions = bigram_positions(text)
+    bounds = word_boundaries(text)
     words = {term: weight for term, weight in products.items() if term.isascii()}
     starts = sorted({i for term in products if not term.isascii() for i in positions.get(term, ())})
     for _, run in itertools.groupby(enumerate(starts), key=lambda item: item[1] - item[0]):
         run = [start for _, start in run]  # consecutive bigrams: one stretch
-        word = text[run[0] : run[-1] + 2]
-        weight = sum(products[bigram] for bigram in {text[i : i + 2] for i in run})
+        start = next((at for at in range(run[0], run[-1] + 2) if at in bounds), None)
+        end = next((at for at in range(run[-1] + 2, run[0], -1) if at in bounds), None)
+        if start is None or end is None or end - start < 2:
+            continue  # no whole word of two characters or more in it
+        word = text[start:end]
+        weight = sum(
+            products[bigram] for bigram in {text[i : i + 2] for i in range(start, end - 1)}
+        )
         words[word] = max(words.get(word, 0.0), weight)
     chosen = []
     for word, _ in sorted(words.items(), key=lambda item: (-item[1], item[0])):
@@ -187,6 +197,18 @@ def shared_words(products, text, positions=None):
         if len(chosen) == SHARED_TERMS:
             break
     return chosen
+
+
+@functools.lru_cache(maxsize=64)
+def word_boundaries(text):
+    """Where the words of ``text`` begin and end (papers.search.cut), for
+    ``shared_words``; kept for the last texts asked about, since a save or a
+    rebuild asks about one text once per entry it compares it with."""
+    bounds, at = {0}, 0
+    for word in cut(text):
+        at += len(word)
+        bounds.add(at)
+    return frozenset(bounds)
 
 
 def bigram_positions(text):

@@ -192,11 +192,17 @@ def _word_cutter():
     return rjieba
 
 
+def cut(text):
+    """``text`` cut into words by rjieba, every character kept (spaces and
+    punctuation are words of their own)."""
+    return _word_cutter().cut(text)
+
+
 def _words_of_run(run):
     """A Chinese run's words (rjieba), or () when it is one word or too long."""
     if len(run) < 3 or len(run) > WORDS_OF_A_RUN_MAX:
         return ()
-    words = [word for word in _word_cutter().cut(run) if word.strip()]
+    words = [word for word in cut(run) if word.strip()]
     return tuple(words) if len(words) > 1 else ()
 
 

@@ -18,9 +18,14 @@ with the per-save receivers quiet, then times:
   list, its place in the lists of others, the term counts), with its queries;
 - ``save``: ``Entry.save()`` of SAVES other entries, every receiver included
   (search document, related entries, page-cache purges);
+- ``hubs``: ``update_entry()`` for the HUBS entries that the most lists
+  hold, the worst case of a save: each of them rescores its row in up to
+  LISTED_BY_MAX of those lists;
 - ``page``: the paper page of an entry with a full list, its queries and time.
 
 ``--json`` writes every figure, with the machine, versions and load average.
+``--reuse`` times the saves, the hubs and the page on the archive and lists an
+earlier run left (no generation, no rebuild).
 """
 
 import argparse
@@ -38,6 +43,7 @@ from bench.common.scratch import ScratchDatabase
 SCRATCH = ScratchDatabase("/tmp/bench-related.sqlite3", "bench_related")
 STATIC_ROOT = Path("/tmp/bench-related-static")
 SAVES = 10
+HUBS = 5
 TARGET_MS = 1000
 
 
@@ -98,6 +104,20 @@ def time_updates(entry_ids):
         queries.append(len(captured.captured_queries))
         listed.append(len(changed))
     return samples, queries, listed
+
+
+def hubs(count):
+    """The ``count`` entries that the most related lists hold."""
+    from django.db.models import Count
+
+    from papers.models import RelatedEntry
+
+    rows = (
+        RelatedEntry.objects.values("related_id")
+        .annotate(lists=Count("entry_id"))
+        .order_by("-lists", "related_id")[:count]
+    )
+    return [(row["related_id"], row["lists"]) for row in rows]
 
 
 def time_saves(entry_ids):
@@ -179,29 +199,48 @@ def main():
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reuse", action="store_true", help="time the archive an earlier run left")
     args = parser.parse_args()
-    SCRATCH.create(args.database)
+    if not args.reuse:
+        SCRATCH.create(args.database)
     configure(args.database)
     from papers import related
     from papers.models import RelatedEntry, TermPosting
 
     figures = {"entries": args.entries, "environment_before": environment()}
     print(f"{args.database}, {args.entries:,} entries", flush=True)
-    figures["generate_s"] = make_archive(args.entries)
-    print(f"  archive generated in {figures['generate_s']} s", flush=True)
-    started = time.perf_counter()
-    related.rebuild()
-    figures["rebuild_s"] = seconds(started)
-    figures["rebuild_peak_rss_mb"] = round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )
-    figures["stored_rows"] = RelatedEntry.objects.count()
-    figures["postings"] = TermPosting.objects.count()
-    print(
-        f"  rebuild {figures['rebuild_s']} s, {figures['stored_rows']:,} related rows, "
-        f"{figures['postings']:,} postings, peak RSS {figures['rebuild_peak_rss_mb']} MB",
-        flush=True,
-    )
+    if args.reuse:
+        from django.core.management import call_command
+
+        from papers.models import Entry
+
+        call_command("migrate", verbosity=0)
+        figures["entries"] = Entry.objects.count()
+        print(f"  reusing the archive there: {figures['entries']:,} entries", flush=True)
+    else:
+        figures["generate_s"] = make_archive(args.entries)
+        print(f"  archive generated in {figures['generate_s']} s", flush=True)
+        started = time.perf_counter()
+        related.rebuild()
+        figures["rebuild_s"] = seconds(started)
+        figures["rebuild_peak_rss_mb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
+        figures["stored_rows"] = RelatedEntry.objects.count()
+        figures["postings"] = TermPosting.objects.count()
+        print(
+            f"  rebuild {figures['rebuild_s']} s, {figures['stored_rows']:,} related rows, "
+            f"{figures['postings']:,} postings, peak RSS {figures['rebuild_peak_rss_mb']} MB",
+            flush=True,
+        )
+    hub_entries = hubs(HUBS)
+    samples, queries, listed = time_updates([pk for pk, _ in hub_entries])
+    figures["hubs"] = {
+        "held_by_lists": [lists for _, lists in hub_entries],
+        "update_ms": summary(samples),
+        "lists_changed": {"min": min(listed), "max": max(listed)},
+    }
+    print(f"  update_entry of the {HUBS} entries most lists hold: {figures['hubs']}", flush=True)
     entry_ids = spread(2 * SAVES)
     samples, queries, listed = time_updates(entry_ids[:SAVES])
     figures["update_ms"] = summary(samples)
@@ -215,7 +254,9 @@ def main():
     figures["page"] = {**page, "ms": summary(page["ms"])}
     print(f"  paper page {page['path']}: {page['queries']} queries, {figures['page']['ms']} ms")
     figures["environment_after"] = environment()
-    figures["under_target"] = figures["update_ms"]["max"] < TARGET_MS
+    figures["under_target"] = (
+        max(figures["update_ms"]["max"], figures["hubs"]["update_ms"]["max"]) < TARGET_MS
+    )
     print(json.dumps(figures["environment_after"]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")

@@ -211,3 +211,13 @@ def test_a_fixture_loaded_by_hand_gets_its_lists_at_commit():
     call_command("loaddata", str(SEED_FIXTURE), verbosity=0)
     assert EntryTerms.objects.count() == 20
     assert RelatedEntry.objects.values("entry").distinct().count() >= 15
+
+
+def test_a_reason_is_whole_words_never_a_fragment():
+    """Two texts sharing the bigrams 贴近 and 近实 (贴近实际, 贴近实时) share
+    the word 贴近, not the fragment 贴近实; a stretch within one word (令遵
+    of 指令遵循) says nothing; stretches of whole words stay whole."""
+    text = "更贴近实际场景的指令遵循评测"
+    products = {"贴近": 0.3, "近实": 0.2, "令遵": 0.1, "评测": 0.05}
+    assert related.shared_words(products, text) == ["贴近", "评测"]
+    assert related.shared_words({"指令": 0.2, "令遵": 0.2, "遵循": 0.2}, text) == ["指令遵循"]
