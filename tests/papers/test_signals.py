@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from papers import signals
-from papers.models import SearchDocument
+from papers.models import SearchDocument, Tag
 from reading import page_cache, page_keys
 from tests.factories import EntryFactory, IssueFactory, SectionFactory
 
@@ -40,3 +40,34 @@ def test_the_same_save_outside_suspended_reaches_both():
         if isinstance(callback, page_cache._PendingPurge)
     ]
     assert len(pending) == 1 and page_keys.entry(entry.pk) in pending[0].keys
+
+
+def test_derived_data_follows_each_change_once(monkeypatch):
+    """An entry saved with five tags is indexed and its related list
+    recomputed once for the save and once for its tags (the manager's one
+    m2m_changed), not once more per link; setting the same tags again
+    recomputes nothing; a tag removed or a link saved as a row (a merge)
+    is followed."""
+    from papers import related, search
+
+    calls = []
+    monkeypatch.setattr(related, "update_entry", lambda pk: calls.append(("related", pk)) or set())
+    index_entries = search.index_entries
+    monkeypatch.setattr(
+        search, "index_entries", lambda ids: calls.append(("index", *ids)) or index_entries(ids)
+    )
+    issue, section = IssueFactory(), SectionFactory()
+    tags = ["幻觉", "RAG", "对齐", "推理", "🔥"]
+    entry = EntryFactory(issue=issue, section=section, tags=tags)
+    assert calls == [("index", entry.pk), ("related", entry.pk)] * 2
+    calls.clear()
+    entry.tags.set(tags)
+    assert calls == []
+    entry.tags.remove("🔥")
+    assert calls == [("index", entry.pk), ("related", entry.pk)]
+    calls.clear()
+    link = entry.tagged_items.get(tag__name="RAG")
+    link.tag = Tag.objects.create(name="检索增强")
+    link.save()
+    assert calls == [("index", entry.pk), ("related", entry.pk)]
+    assert "检索 索增 增强" in SearchDocument.objects.get(entry=entry).keywords
