@@ -164,19 +164,15 @@ def compare(weights, other):
     return sum(products.values()), products
 
 
-def shared_words(products, text, positions=None):
+def shared_words(products, text):
     """The SHARED_TERMS words that weigh most in a similarity, for readers.
 
     A bigram is a search token, not a word: 指令遵循 shares 指令, 令遵 and
     遵循. So each longest stretch of ``text`` whose every bigram is shared
     becomes one word, weighing what its bigrams weigh, once cut back to the
     whole words (rjieba's) it holds: 更贴近实际 and 更贴近实时 share 贴近实,
-    which reads 贴近. Latin words stay as they are. ``positions`` is
-    ``bigram_positions(text)``, for a caller that asks about one text many
-    times."""
-    if positions is None:
-        positions = bigram_positions(text)
-    bounds = word_boundaries(text)
+    which reads 贴近. Latin words stay as they are."""
+    positions, bounds = text_layout(text)
     words = {term: weight for term, weight in products.items() if term.isascii()}
     starts = sorted({i for term in products if not term.isascii() for i in positions.get(term, ())})
     for _, run in itertools.groupby(enumerate(starts), key=lambda item: item[1] - item[0]):
@@ -200,23 +196,19 @@ def shared_words(products, text, positions=None):
 
 
 @functools.lru_cache(maxsize=64)
-def word_boundaries(text):
-    """Where the words of ``text`` begin and end (papers.search.cut), for
-    ``shared_words``; kept for the last texts asked about, since a save or a
-    rebuild asks about one text once per entry it compares it with."""
+def text_layout(text):
+    """({bigram: where it starts in ``text``}, where the words of ``text``
+    begin and end as papers.search.cut finds them), for ``shared_words``;
+    kept for the last texts asked about, since a save or a rebuild asks
+    about one text once per entry it compares it with."""
+    positions = defaultdict(list)
+    for i in range(len(text) - 1):
+        positions[text[i : i + 2]].append(i)
     bounds, at = {0}, 0
     for word in cut(text):
         at += len(word)
         bounds.add(at)
-    return frozenset(bounds)
-
-
-def bigram_positions(text):
-    """{bigram: where it starts in ``text``}."""
-    found = defaultdict(list)
-    for i in range(len(text) - 1):
-        found[text[i : i + 2]].append(i)
-    return found
+    return positions, frozenset(bounds)
 
 
 def reading_text(title, summary, tag_names, section_name):
@@ -297,7 +289,6 @@ def update_entry(entry_id):
     title, summary, tag_names, section_name, arxiv_id, period_end = text
     counts = term_counts(title, summary, tag_names, section_name)
     text = reading_text(title, summary, tag_names, section_name)
-    positions = bigram_positions(text)
     stored = EntryTerms.objects.filter(entry_id=entry_id).first()
     before = set(stored.weights) if stored else set()
     count_terms(counts.keys() - before, before - counts.keys())
@@ -342,7 +333,7 @@ def update_entry(entry_id):
                 entry_id=entry_id,
                 related_id=other_id,
                 score=similarity * freshness(other_period_end),
-                shared_terms=shared_words(products, text, positions),
+                shared_terms=shared_words(products, text),
             )
             for other_id, similarity, products, other_period_end in own_list
         ]
@@ -357,7 +348,7 @@ def update_entry(entry_id):
             entry_id=other_id,
             related_id=entry_id,
             score=by_id[other_id][1] * freshness(period_end),
-            shared_terms=shared_words(by_id[other_id][2], text, positions),
+            shared_terms=shared_words(by_id[other_id][2], text),
         )
         for other_id in listing
         if other_id in by_id and by_id[other_id][1] >= MIN_SIMILARITY
@@ -495,9 +486,8 @@ def _list_of(pk, weights, found, vectors, facts):
             scored.append((-similarity * facts[other][1], other, products))
     scored.sort(key=lambda row: row[:2])
     text = facts[pk][2]
-    positions = bigram_positions(text) if scored else {}
     for score, other, products in scored[:LIST_LENGTH]:
-        shared = shared_words(products, text, positions)
+        shared = shared_words(products, text)
         yield RelatedEntry(entry_id=pk, related_id=other, score=-score, shared_terms=shared)
 
 
