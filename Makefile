@@ -27,10 +27,15 @@ run: db ## set up, then serve the site on SQLite at http://$(HOST):$(PORT), with
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# `make test` runs the tests in PYTEST_WORKERS processes (pytest-xdist), each with its own test
+# database and a test file at a time (--dist loadfile: a file's module fixtures, its live server
+# or its varnishd are made once). Two, as CI's machine has two cores; 0 runs them in this process.
+PYTEST_WORKERS ?= 2
+
 test: setup ## set up, then run the whole test suite
 	@command -v $${CHROMIUM_PATH:-/usr/bin/chromium} >/dev/null || echo "NOTE: chromium is not \
 	installed, so the browser tests are skipped (make system-packages installs it)."
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: $(INSTALLED) $(CATALOGUES)
 

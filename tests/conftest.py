@@ -1,5 +1,6 @@
 """Shared fixtures: no network, a clean cache and language, static files as
-production builds them, fast password hashing, the seed roundup, staff users.
+production builds them, fast password hashing, the seed roundup, staff users,
+and the rows the migrations wrote put back after a test that flushes them.
 Test data comes from tests/factories.py."""
 
 import os
@@ -8,9 +9,15 @@ import urllib.request
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from hypothesis import settings as hypothesis_settings
 
 from papers.models import Issue
 from tests.factories import StaffFactory
+
+# No example has a deadline: speed is measured in bench/, not by a test's clock,
+# and under pytest-xdist two workers share this machine's two cores.
+hypothesis_settings.register_profile("digest", deadline=None)
+hypothesis_settings.load_profile("digest")
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +111,80 @@ def editor_user(db):
 @pytest.fixture
 def publisher_user(db):
     return StaffFactory(username="publisher", group="Publisher")
+
+
+MIGRATION_ROWS = pytest.StashKey()
+
+
+def _flushes_the_database(item):
+    """Whether pytest-django runs the test as a TransactionTestCase, which
+    empties every table when it ends (the rule of its _django_db_helper)."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return not {"transactional_db", "live_server", "django_db_reset_sequences"}.isdisjoint(
+        item.fixturenames
+    )
+
+
+@pytest.fixture(scope="session")
+def migration_rows(django_db_setup, django_db_blocker):
+    """The rows the migrations wrote (the Editor and Publisher groups with their
+    permissions, the glossary...), as JSON with natural keys, taken before any
+    test has flushed them. Content types and permissions are left out: the
+    flush's post_migrate makes them again, under new ids."""
+    from django.apps import apps
+    from django.core import serializers
+    from django.db import connection
+
+    skipped = {"contenttypes.contenttype", "auth.permission"}
+    with django_db_blocker.unblock():
+        tables = set(connection.introspection.table_names())
+        models = [
+            model
+            for model in apps.get_models()
+            # Not SQLite's full-text table on PostgreSQL, which has none.
+            if model._meta.managed and model._meta.db_table in tables
+        ]
+        rows = {
+            model: serializers.serialize(
+                "json", model._default_manager.all(), use_natural_foreign_keys=True
+            )
+            for model in models
+            if model._meta.label_lower not in skipped and model._default_manager.exists()
+        }
+    return rows, django_db_blocker
+
+
+@pytest.fixture(autouse=True)
+def _keep_migration_rows(request):
+    """Before a test that will flush the database, make sure the migrations'
+    rows are on record, so that pytest_runtest_teardown can put them back: the
+    tests after it, on this worker, see the database `migrate` leaves. Without
+    it a test's result would depend on the tests run before it, which under
+    pytest-xdist are not the same from one run to the next."""
+    if _flushes_the_database(request.node):
+        request.config.stash[MIGRATION_ROWS] = request.getfixturevalue("migration_rows")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a test that flushed the database (and its fixtures' teardowns),
+    write back the migrations' rows that the flush removed."""
+    result = yield
+    on_record = item.config.stash.get(MIGRATION_ROWS, None)
+    if nextitem is not None and on_record is not None and _flushes_the_database(item):
+        from django.contrib.contenttypes.models import ContentType
+        from django.core import serializers
+
+        rows, blocker = on_record
+        with blocker.unblock():
+            for model, data in rows.items():
+                if not model._default_manager.exists():
+                    for row in serializers.deserialize("json", data):
+                        row.save()
+            ContentType.objects.clear_cache()
+    return result
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,7 +9,7 @@ database (in memory on SQLite): each test makes a scratch database of its
 own — a SQLite file under ``tmp_path``, or, when this run's ``DATABASE_URL``
 is PostgreSQL, a new database on that server, dropped afterwards — migrates
 it and sets the mailing up in subprocesses (tests/support/mailing_scenario.py).
-The SMTP server runs here (tests/support/smtp.py) and takes 5 ms a message,
+The SMTP server runs here (tests/support/smtp.py) and takes 15 ms a message,
 so that a kill lands while a worker holds a leased batch.
 """
 
@@ -38,6 +38,10 @@ LEASE_SECONDS = 3
 # sending when the kill comes (a worker takes a second or two to start).
 SMTP_DELAY = 0.015
 FINAL = {"sent", "failed", "bounced"}
+# Rows each worker's batch (newsletter.delivery.BATCH_SIZE: 50) must still hold when the
+# victim is killed. Under half a batch, so both workers are above it at once whatever
+# their phase: each is for 35 of its 50 rows.
+UNSENT_AT_KILL = 15
 # What in the caller's environment would point the subprocesses elsewhere.
 NOT_PASSED_ON = {
     "REDIS_URL",
@@ -213,11 +217,14 @@ def test_a_worker_killed_mid_send_leaves_no_one_out(mailing):
     with SmtpSink(delay=SMTP_DELAY) as sink:
         victim = mailing.start_worker(sink.port)
         mailing.start_worker(sink.port)
-        # Killed mid-send: a third of the mail out, and both workers holding a batch.
+        # Killed mid-send: a third of the mail out, and both workers holding a batch
+        # with rows left to send. UNSENT_AT_KILL of them take the victim a while to send
+        # (the sink's delay each): a batch held by one row could be finished between the
+        # look and the kill, on a busy machine, and the kill would then test nothing.
         mailing.wait_for(
             lambda: (
                 len(sink.messages) >= receiving // 3
-                and mailing_scenario.batches_held(mailing.url) == 2
+                and mailing_scenario.batches_held(mailing.url, unsent=UNSENT_AT_KILL) == 2
             ),
             30,
             "a third of the mail, both workers holding a batch",

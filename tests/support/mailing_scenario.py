@@ -105,10 +105,14 @@ def progress(database_url):
     )
 
 
-def batches_held(database_url):
-    """How many batches workers hold now (distinct claims under a lease):
-    each worker holds one at most, so 2 means both of two workers do."""
-    query = "SELECT COUNT(DISTINCT claim) FROM newsletter_delivery WHERE status = 'sending'"
+def batches_held(database_url, unsent=1):
+    """How many batches workers hold now with at least ``unsent`` rows still
+    to send (claims under a lease): each worker holds one at most, so 2 means
+    both of two workers do."""
+    query = (
+        "SELECT COUNT(*) FROM (SELECT claim FROM newsletter_delivery WHERE status = 'sending'"
+        f" GROUP BY claim HAVING COUNT(*) >= {int(unsent)}) AS held"
+    )
     return _query(database_url, query)[0][0]
 
 
