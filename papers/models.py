@@ -880,6 +880,15 @@ class RelatedEntryQuerySet(models.QuerySet):
             .order_by("-score", "-related__issue__published_at", "related_id")
         )
 
+    def entries_with_reasons(self):
+        """The related entries of these rows, in their order, each with
+        ``shared_terms``: the reason the paper page and the API give."""
+        entries = []
+        for row in self:
+            row.related.shared_terms = row.shared_terms
+            entries.append(row.related)
+        return entries
+
 
 class RelatedEntry(models.Model):
     """Entry ``related`` is like ``entry`` by content (papers.related): the

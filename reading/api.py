@@ -1,4 +1,5 @@
-"""The read-only JSON API under ``/api/``: issues, entries and tags.
+"""The read-only JSON API under ``/api/``: issues, entries (with the entries
+related to each) and tags.
 
 Built with django-ninja because it gives typed schemas and the OpenAPI document
 (``/api/openapi.json``) from the same code: what a response declares is what it
@@ -23,7 +24,9 @@ from ninja.errors import ValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
-from papers.models import Entry, Issue, Tag
+from papers.models import Entry, Issue, RelatedEntry, Tag
+from papers.related import LIST_LENGTH
+from reading.citations import paper_key, unique_papers
 from reading.filters import MAX_QUERY_LENGTH, MAX_TAGS, MAX_YEAR, MIN_YEAR, EntryFilter
 
 PAGE_SIZE = 20
@@ -129,6 +132,27 @@ class EntryOut(Schema):
     @staticmethod
     def resolve_links(entry):
         return {"abstract": entry.link if entry.arxiv_id else None, "pdf": entry.pdf_link or None}
+
+    @staticmethod
+    def resolve_permalink(entry, context):
+        return absolute(context, entry.get_absolute_url())
+
+
+class RelatedOut(Schema):
+    id: int
+    title: str
+    arxiv_id: str
+    url: str = Field(description="where the paper is: its arXiv abstract, or its own URL")
+    section: SectionRef
+    issue: IssueRef
+    permalink: str = Field(description="the entry in its issue's page")
+    shared_terms: list[str] = Field(
+        description="why it is related: the terms the two entries share, most telling first"
+    )
+
+    @staticmethod
+    def resolve_url(entry):
+        return entry.link
 
     @staticmethod
     def resolve_permalink(entry, context):
@@ -284,6 +308,21 @@ def list_entries(request, filters: Query[EntryFilters]):
 def get_entry(request, entry_id: int):
     """One published entry."""
     return get_object_or_404(Entry.objects.published().for_listing(), pk=entry_id)
+
+
+@api.get(
+    "/entries/{entry_id}/related",
+    response={200: list[RelatedOut], 404: Error, 422: Error},
+    tags=["entries"],
+)
+def get_related_entries(request, entry_id: int):
+    """Published entries of other papers most like this one by content, best
+    first, each with the terms they share: the list its paper page shows,
+    stored when an entry is saved (at most twelve)."""
+    entry = get_object_or_404(Entry.objects.published(), pk=entry_id)
+    rows = RelatedEntry.objects.public_for([entry.pk])[:LIST_LENGTH]
+    related = rows.entries_with_reasons()
+    return unique_papers(other for other in related if paper_key(other) != paper_key(entry))
 
 
 @api.get("/tags", response={200: list[TagOut], 422: Error}, tags=["tags"])

@@ -279,11 +279,7 @@ class PaperDetailView(ListView):
         rows = RelatedEntry.objects.public_for([entry.pk for entry in entries]).exclude(
             related__arxiv_id=arxiv_id
         )[: RELATED_SHOWN * 4]
-        related = []
-        for row in rows:
-            row.related.shared_terms = row.shared_terms
-            related.append(row.related)
-        return unique_papers(related)[:RELATED_SHOWN]
+        return unique_papers(rows.entries_with_reasons())[:RELATED_SHOWN]
 
 
 # Citations (reading.citations): BibTeX downloads, and the issue and paper pages

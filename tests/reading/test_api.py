@@ -28,6 +28,16 @@ ENTRY_FIELDS = {
     "issue",
     "permalink",
 }
+RELATED_FIELDS = {
+    "id",
+    "title",
+    "arxiv_id",
+    "url",
+    "section",
+    "issue",
+    "permalink",
+    "shared_terms",
+}
 ISSUE_FIELDS = {
     "slug",
     "title",
@@ -200,6 +210,20 @@ def test_tags_most_used_first_with_counts_and_absolute_urls(client, seed):
     assert [tag["name"] for tag in first_two["items"]] == list(tags)[:2]
 
 
+def test_an_entry_lists_related_entries_with_their_reasons_as_its_paper_page_does(client, seed):
+    entry = seed.entries.get(arxiv_id="2406.15877")
+    data = get_json(client, f"/api/entries/{entry.pk}/related")
+    assert data and all(set(item) == RELATED_FIELDS for item in data)
+    assert all(item["shared_terms"] and item["arxiv_id"] != entry.arxiv_id for item in data)
+    assert len({item["arxiv_id"] for item in data}) == len(data)  # a paper once
+    first = Entry.objects.get(pk=data[0]["id"])
+    assert data[0]["permalink"] == f"http://testserver{first.get_absolute_url()}"
+    assert data[0]["issue"] == {"slug": seed.slug, "title": seed.title}
+    page = client.get(entry.get_paper_url())
+    shown = [(e.pk, e.shared_terms) for e in page.context["related_entries"]]
+    assert shown == [(item["id"], item["shared_terms"]) for item in data][: len(shown)]
+
+
 # Only published content -------------------------------------------------------------
 
 
@@ -215,6 +239,7 @@ def visible(client, draft_issue, draft_entry):
         "issue": client.get(f"/api/issues/{draft_issue.slug}").status_code == 200,
         "entries": draft_entry.pk in api_ids(client),
         "entry": client.get(f"/api/entries/{draft_entry.pk}").status_code == 200,
+        "related": client.get(f"/api/entries/{draft_entry.pk}/related").status_code == 200,
         "tag": "秘密标签" in tags,
         # A tag only drafts carry is as unknown as any other (a 400), not an empty list.
         "in tag": client.get(f"/api/entries?tag={quote('秘密标签')}").status_code == 200
@@ -231,7 +256,7 @@ def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed
     entry = EntryFactory(issue=issue, section=SectionFactory(), tags=["秘密标签", "长上下文"])
     public_count = Entry.objects.published().filter(tags__name="长上下文").count()
     hidden = dict.fromkeys(
-        ["issues", "issue", "entries", "entry", "tag", "in tag", "by issue"], False
+        ["issues", "issue", "entries", "entry", "related", "tag", "in tag", "by issue"], False
     )
     assert visible(client, issue, entry) == {**hidden, "shared tag count": public_count}
 
@@ -272,6 +297,8 @@ def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed
         ("/api/entries/abc", 422, "entry_id"),
         ("/api/entries/99999999999999999999", 404, None),
         ("/api/entries/0", 404, None),
+        ("/api/entries/abc/related", 422, "entry_id"),
+        ("/api/entries/0/related", 404, None),
         ("/api/issues/no-such-issue", 404, None),
         ("/api/issues/%00", 404, None),
         ("/api/issues/a%0Ab", 404, None),
@@ -312,6 +339,7 @@ def test_the_openapi_schema_describes_every_endpoint(client):
         "/api/issues/{slug}",
         "/api/entries",
         "/api/entries/{entry_id}",
+        "/api/entries/{entry_id}/related",
         "/api/tags",
     }
     entries = schema["paths"]["/api/entries"]["get"]
@@ -343,6 +371,7 @@ API_URLS = {
     ),
     "entries, search": f"/api/entries?page_size=100&q={quote('长上下文')}",
     "entry": "/api/entries/{first}",
+    "related entries": "/api/entries/{first}/related",
     "tags": "/api/tags?page_size=100",
 }
 BUDGET = 8

@@ -1,6 +1,6 @@
-"""Related papers by content on the paper page (papers.related, reading.views):
-the reasons shown, drafts never, the page cache kept true, a fixed number of
-queries however large the archive."""
+"""Related papers by content on the paper page (papers.related, reading.views)
+and in the API (/api/entries/<id>/related): the reasons shown, drafts never,
+the page cache kept true, a fixed number of queries however large the archive."""
 
 import datetime
 
@@ -36,6 +36,13 @@ def related_list(client, arxiv_id=PAPER, prefix=""):
     ]
 
 
+def api_related(client, entry):
+    """[title] of the API's related entries of ``entry``."""
+    response = client.get(f"/api/entries/{entry.pk}/related")
+    assert response.status_code == 200
+    return [item["title"] for item in response.json()]
+
+
 @pytest.fixture
 def section():
     return SectionFactory(name="LLM安全与对齐")
@@ -67,10 +74,12 @@ def test_drafts_never_appear_and_publishing_shows_them(client, paper, section):
     )
     EntryFactory(issue=scheduled, section=section, title="Future Twin", summary=HALLUCINATION)
     assert related_list(client) == []
+    assert api_related(client, paper) == []
     page = client.get(f"/papers/{PAPER}/").content.decode()
     assert "Secret Twin" not in page and "Future Twin" not in page
     draft.publish()  # cached page purged: the list holds the draft's entry already
     assert [title for title, _ in related_list(client)] == ["Secret Twin"]
+    assert api_related(client, paper) == ["Secret Twin"]
 
 
 def test_an_unpublished_issue_leaves_every_list(client, paper, section):
@@ -79,8 +88,10 @@ def test_an_unpublished_issue_leaves_every_list(client, paper, section):
         issue=other, section=section, title="Probing Hallucinations", summary=HALLUCINATION_TOO
     )
     assert [title for title, _ in related_list(client)] == ["Probing Hallucinations"]
+    assert api_related(client, paper) == ["Probing Hallucinations"]
     other.unpublish()
     assert related_list(client) == []  # the cached page went, and the list is read filtered
+    assert api_related(client, paper) == []
 
 
 def test_an_edit_that_makes_a_paper_alike_shows_at_once(client, paper, section):
