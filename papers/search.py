@@ -424,6 +424,11 @@ FIRST_SPAN = 1500
 # GIN index can be asked for the matches in a range of ids. (Changed, it
 # needs ``manage.py rebuild_search_index``.)
 ID_BLOCK = 1000
+# A range of more ids than this is asked of the index without its blocks (the
+# matches anywhere, then kept in the range): the index tests every document of
+# the blocks it is given, and a range this long is only read for a query whose
+# matches are rare, so that the matches anywhere are fewer.
+BLOCKED_SPAN_MAX = 20 * ID_BLOCK
 # The full-text index is asked for the words a prefix begins (SearchWord) when
 # there are at most this many, for the prefix itself when there are more.
 PREFIX_WORDS_MAX = 64
@@ -622,9 +627,9 @@ def _postgres_window(entries, query, level):
     found, high, span = [], end, FIRST_SPAN
     while True:
         low = max(high - span, bounds["oldest"])
-        everything = low == bounds["oldest"] and high == end
+        blocks = _blocks(low, high) if high - low <= BLOCKED_SPAN_MAX else None
         part = entries.filter(
-            _MatchesWithin(vector, loose, None if everything else _blocks(low, high)),
+            _MatchesWithin(vector, loose, blocks),
             pk__gte=low,
             pk__lt=high,
             # Both tables bounded, so that the planner may start from either.

@@ -392,8 +392,10 @@ def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
 ):
     """The first range (two ids here) finds one match; the next is sized to
     hold the two still missing, and the GIN index is asked for the matches
-    in the id blocks (of three ids here) that range covers. A range that
-    covers the whole archive needs no blocks. The results know their count."""
+    in the id blocks (of three ids here) that range covers. A range longer
+    than BLOCKED_SPAN_MAX (one only a rare query reaches, the whole archive
+    at the longest) is asked without them: the index would test every
+    document of its blocks. The results know their count."""
     monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
     monkeypatch.setattr(search, "FIRST_SPAN", 2)
     monkeypatch.setattr(search, "ID_BLOCK", 3)
@@ -423,6 +425,13 @@ def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
         assert results.count() == 3
     assert sorted(e.pk for e in results) == [added[n - 1].pk for n in (6, 9, 12)]
 
+    monkeypatch.setattr(search, "BLOCKED_SPAN_MAX", 4)  # the second range has 5 ids
+    with CaptureQueriesContext(connection) as queries:
+        results = search.search(Entry.objects.published(), search.parse_query("对齐"))
+    ranges = [q["sql"] for q in queries.captured_queries if "@@" in q["sql"]]
+    assert len(ranges) == 2 and "~" in ranges[0] and "~" not in ranges[1], ranges
+    assert sorted(e.pk for e in results) == [added[n - 1].pk for n in (6, 9, 12)]
+
     monkeypatch.setattr(search, "FIRST_SPAN", 10**6)
     with CaptureQueriesContext(connection) as queries:
         search.search(Entry.objects.published(), search.parse_query("对齐"))
@@ -447,8 +456,9 @@ def test_postgres_asks_the_index_for_a_range_through_its_id_blocks(
 def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
     db, monkeypatch, query, matches, relax, id_block
 ):
-    """Whatever the window's size, the first range, the blocks of ids and
-    the way a prefix is asked for, the window holds the newest public
+    """Whatever the window's size, the first range, the blocks of ids (and
+    whether a range is asked through them) and the way a prefix is asked
+    for, the window holds the newest public
     matches: drafts take no place, a run without matches is crossed, a
     document holding a phrase's bigrams apart does not match the phrase, and
     a prefix finds every word it begins."""
@@ -475,15 +485,17 @@ def test_postgres_window_is_the_newest_matches_however_the_ranges_fall(
     parsed = search.parse_query(query, relax=relax)  # relaxed: its phrase finds too few
     for window in (1, 3, 10, 50):
         for first_span in (1, 2, 5, 1500):
-            for prefix_words_max in (64, 1):
+            for prefix_words_max, blocked_span_max in ((64, 10**9), (1, 6)):
                 monkeypatch.setattr(search, "SEARCH_WINDOW", window)
                 monkeypatch.setattr(search, "FIRST_SPAN", first_span)
                 monkeypatch.setattr(search, "PREFIX_WORDS_MAX", prefix_words_max)
+                monkeypatch.setattr(search, "BLOCKED_SPAN_MAX", blocked_span_max)
                 results = search.search(Entry.objects.published(), parsed)
                 assert sorted((e.pk for e in results), reverse=True) == expected[:window], (
                     window,
                     first_span,
                     prefix_words_max,
+                    blocked_span_max,
                 )
                 assert results.count() == len(expected[:window])
 
