@@ -299,6 +299,8 @@ def test_unpublished_issues_appear_nowhere_until_they_are_published(client, seed
         ("/api/entries/0", 404, None),
         ("/api/entries/abc/related", 422, "entry_id"),
         ("/api/entries/0/related", 404, None),
+        ("/api/entries/99999999999999999999/related", 404, None),
+        ("/api/entries/-1/related", 404, None),
         ("/api/issues/no-such-issue", 404, None),
         ("/api/issues/%00", 404, None),
         ("/api/issues/a%0Ab", 404, None),
