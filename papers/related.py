@@ -416,31 +416,36 @@ def rebuild():
     candidates and scores as a save, from the POSTED_TERMS heaviest terms of
     each vector (a save compares whole vectors; the rest weigh little); an
     archive of at most SCORE_ALL_MAX entries is compared whole, pair by pair.
+
+    The entries are read twice: once for the term counts, which every weight
+    needs, and once to weigh each entry and write its terms as it goes. What
+    stays in memory is each entry's heaviest terms and its text (for the
+    reasons), not every term of every entry twice over: at 100,000 entries
+    the peak was 2.5 GB when the first reading was kept for the second
+    (docs/related-entries.md has the figures).
     """
     with transaction.atomic():
-        texts = list(_every_entry_text())
-        entries_using = Counter()
-        for _, counts, _, _, _ in texts:
+        entries_using, total = Counter(), 0
+        for _, counts, _, _, _ in _every_entry_text():
             entries_using.update(counts.keys())
-        total = len(texts)
+            total += 1
         for model in (RelatedEntry, TermPosting, EntryTerms, TermCount):
             model.objects.all().delete()
         _bulk(TermCount, (TermCount(term=t, entries=n) for t, n in entries_using.items()))
 
-        vectors, postings = {}, defaultdict(list)
-        facts = {}
-        stored = []
-        for pk, counts, text, arxiv_id, period_end in texts:
-            weights = weigh(counts, entries_using, total)
-            stored.append(EntryTerms(entry_id=pk, weights=weights))
-            top = {term: weights[term] for term in heaviest(weights, POSTED_TERMS)}
-            vectors[pk] = weights if total <= SCORE_ALL_MAX else top
-            facts[pk] = (arxiv_id, freshness(period_end), text)
-            for term, weight in top.items():
-                postings[term].append((weight, pk))
-        del texts
-        _bulk(EntryTerms, stored)
-        del stored
+        vectors, postings, facts = {}, defaultdict(list), {}
+
+        def weighed():
+            for pk, counts, text, arxiv_id, period_end in _every_entry_text():
+                weights = weigh(counts, entries_using, total)
+                top = {term: weights[term] for term in heaviest(weights, POSTED_TERMS)}
+                vectors[pk] = weights if total <= SCORE_ALL_MAX else top
+                facts[pk] = (arxiv_id, freshness(period_end), text)
+                for term, weight in top.items():
+                    postings[term].append((weight, pk))
+                yield EntryTerms(entry_id=pk, weights=weights)
+
+        _bulk(EntryTerms, weighed())
         _bulk(
             TermPosting,
             (
@@ -449,17 +454,17 @@ def rebuild():
                 for weight, pk in rows
             ),
         )
-        best = {}
         if total <= SCORE_ALL_MAX:
             _bulk(RelatedEntry, _every_list_compared_whole(vectors, facts))
-            return total
+            return len(vectors)
+        best = {}
         for term, rows in postings.items():
             by_weight = sorted(rows, key=lambda row: (-row[0], -row[1]))[:CANDIDATES_PER_TERM]
             newest = sorted(rows, key=lambda row: -row[1])[:CANDIDATES_PER_TERM]
             best[term] = {pk for _, pk in by_weight} | {pk for _, pk in newest}
-        del postings
+        postings.clear()
         _bulk(RelatedEntry, _every_list(vectors, facts, best, entries_using))
-    return total
+    return len(vectors)
 
 
 def _every_list(vectors, facts, best, entries_using):

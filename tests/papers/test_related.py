@@ -152,6 +152,22 @@ def test_term_counts_kept_by_saves_equal_a_rebuild(section):
     assert kept == dict(TermCount.objects.values_list("term", "entries"))
 
 
+def test_a_rebuild_read_in_batches_makes_what_one_batch_makes(section, monkeypatch):
+    """The rebuild reads the entries twice, a batch at a time, writing each
+    batch's terms while the next is read (a server-side cursor on
+    PostgreSQL): read two at a time, it makes the same lists and terms."""
+    texts = (HALLUCINATION, AGENTS, QUANTISATION, HALLUCINATION_TOO, HALLUCINATION + AGENTS)
+    entries = [EntryFactory(section=section, summary=text) for text in texts]
+    related.rebuild()
+    kept = {entry.pk: listed(entry) for entry in entries}
+    weights = dict(EntryTerms.objects.values_list("entry_id", "weights"))
+    assert sum(len(rows) for rows in kept.values()) >= 4  # lists to compare
+    monkeypatch.setattr(related, "BATCH", 2)
+    assert related.rebuild() == len(entries)
+    assert {entry.pk: listed(entry) for entry in entries} == kept
+    assert dict(EntryTerms.objects.values_list("entry_id", "weights")) == weights
+
+
 def test_candidates_from_the_postings_in_a_large_archive(section, monkeypatch):
     """Past SCORE_ALL_MAX entries a save scores only the candidates that
     TermPosting finds for its heaviest shared terms."""
