@@ -512,6 +512,7 @@ def build_probes(archive):
         )
         for label, entry_id in zip(("entry1", "entry2"), h.entry_ids, strict=True):
             add(f"/api/entries/{entry_id}", mine({label}), owner=key, hidden_status=404, **api)
+            add(f"/api/entries/{entry_id}/related", owner=key, hidden_status=404, **api)
         unknown = {"owner": key, "hidden_status": 400, **api}
         for tag in h.only_tag_slugs:
             add(f"/api/entries?tag={tag}", mine(h.entries_tagged(tag)), **unknown)
@@ -527,6 +528,9 @@ def build_probes(archive):
     add("/api/entries", each(ENTRY_LIST - {"slug"}), **api)
     add(f"/api/entries?tag={shared_tags[0]}", tagged(shared_tags[0]), **api)
     add(f"/api/entries?section={SHARED_SECTION}", each({"entry2"}), **api)
+    # The related entries of the public paper the hidden issues cover again: as on its page.
+    shared_paper = archive.public_issue.entries.get(arxiv_id=SHARED_ARXIV[0])
+    add(f"/api/entries/{shared_paper.pk}/related", each({"entry1"}), **api)
     add("/api/tags", each({"tag", "tag_slug"}), **api)
     add("/api/tags?page_size=100", each({"tag", "tag_slug"}), **api)
     add("/api/openapi.json", **api)
