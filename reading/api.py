@@ -112,15 +112,14 @@ class Links(Schema):
     pdf: str | None
 
 
-class EntryOut(Schema):
+class EntryRefOut(Schema):
+    """What names an entry and where it is: the fields an entry and a related
+    entry share."""
+
     id: int
     title: str
     arxiv_id: str
     url: str = Field(description="where the paper is: its arXiv abstract, or its own URL")
-    links: Links
-    authors: str
-    summary_html: str
-    tags: list[TagRef]
     section: SectionRef
     issue: IssueRef
     permalink: str = Field(description="the entry in its issue's page")
@@ -128,35 +127,27 @@ class EntryOut(Schema):
     @staticmethod
     def resolve_url(entry):
         return entry.link
+
+    @staticmethod
+    def resolve_permalink(entry, context):
+        return absolute(context, entry.get_absolute_url())
+
+
+class EntryOut(EntryRefOut):
+    links: Links
+    authors: str
+    summary_html: str
+    tags: list[TagRef]
 
     @staticmethod
     def resolve_links(entry):
         return {"abstract": entry.link if entry.arxiv_id else None, "pdf": entry.pdf_link or None}
 
-    @staticmethod
-    def resolve_permalink(entry, context):
-        return absolute(context, entry.get_absolute_url())
 
-
-class RelatedOut(Schema):
-    id: int
-    title: str
-    arxiv_id: str
-    url: str = Field(description="where the paper is: its arXiv abstract, or its own URL")
-    section: SectionRef
-    issue: IssueRef
-    permalink: str = Field(description="the entry in its issue's page")
+class RelatedOut(EntryRefOut):
     shared_terms: list[str] = Field(
         description="why it is related: the terms the two entries share, most telling first"
     )
-
-    @staticmethod
-    def resolve_url(entry):
-        return entry.link
-
-    @staticmethod
-    def resolve_permalink(entry, context):
-        return absolute(context, entry.get_absolute_url())
 
 
 class IssueOut(Schema):
